@@ -1,0 +1,45 @@
+//! The functions each `PVE::RS::Multipath::*` Perl package exports.
+//!
+//! One submodule per package, each with an `EXPORTS` table; the boot symbols
+//! are declared here. See [`crate::perl`] for how to add an export.
+
+mod config;
+mod maps;
+#[cfg(feature = "selftest")]
+mod selftest;
+mod status;
+
+use anyhow::Error;
+
+use crate::export;
+use crate::perl::Export;
+use crate::perl_package;
+
+fn version() -> Result<&'static str, Error> {
+    Ok(env!("CARGO_PKG_VERSION"))
+}
+
+const ROOT_EXPORTS: &[Export] = &[export!(version())];
+
+perl_package!(boot_PVE__RS__Multipath, "PVE::RS::Multipath", &[ROOT_EXPORTS]);
+perl_package!(
+    boot_PVE__RS__Multipath__Config,
+    "PVE::RS::Multipath::Config",
+    &[config::EXPORTS]
+);
+perl_package!(
+    boot_PVE__RS__Multipath__Maps,
+    "PVE::RS::Multipath::Maps",
+    &[maps::EXPORTS]
+);
+perl_package!(
+    boot_PVE__RS__Multipath__Status,
+    "PVE::RS::Multipath::Status",
+    &[status::EXPORTS]
+);
+#[cfg(feature = "selftest")]
+perl_package!(
+    boot_PVE__RS__Multipath__Selftest,
+    "PVE::RS::Multipath::Selftest",
+    &[selftest::EXPORTS]
+);

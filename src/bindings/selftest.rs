@@ -1,0 +1,43 @@
+//! Test-only exports of `PVE::RS::Multipath::Selftest` (feature `selftest`),
+//! used by `tests/binding.t` to exercise the binding layer itself.
+
+use anyhow::{bail, Error};
+use serde_json::Value;
+
+use crate::export;
+use crate::perl::lenient::Int;
+use crate::perl::Export;
+
+fn echo(value: Value) -> Result<Value, Error> {
+    Ok(value)
+}
+
+fn echo_list(values: Vec<Value>) -> Result<Vec<Value>, Error> {
+    Ok(values)
+}
+
+fn fail(message: String) -> Result<(), Error> {
+    bail!("{message}");
+}
+
+fn panic(message: String) -> Result<(), Error> {
+    panic!("{message}");
+}
+
+fn add(a: Int, b: Option<Int>) -> Result<i64, Error> {
+    a.0.checked_add(b.map_or(0, |b| b.0))
+        .ok_or_else(|| anyhow::format_err!("integer overflow"))
+}
+
+fn truth(flag: bool) -> Result<bool, Error> {
+    Ok(!flag)
+}
+
+pub const EXPORTS: &[Export] = &[
+    export!(echo(value: Value)),
+    export!(echo_list(values: Vec<Value>)),
+    export!(fail(message: String)),
+    export!(panic(message: String)),
+    export!(add(a: Int, b: Option<Int>)),
+    export!(truth(flag: bool)),
+];

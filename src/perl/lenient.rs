@@ -1,0 +1,92 @@
+//! Numbers as Perl hands them over.
+//!
+//! A Perl scalar read from a file or a form is a string until it is used
+//! numerically, so where a number is meant a numeric string is accepted too
+//! (PVE's own code numifies with `$v + 0`). Use these with
+//! `#[serde(deserialize_with = "...")]`, or the [`Int`] / [`UInt`] newtypes
+//! for plain export arguments.
+
+use serde::de::{Deserializer, Error as _};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum IntOrText {
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Text(String),
+}
+
+fn to_i64<E: serde::de::Error>(value: IntOrText) -> Result<i64, E> {
+    match value {
+        IntOrText::Int(int) => Ok(int),
+        IntOrText::UInt(uint) => i64::try_from(uint).map_err(|_| E::custom("integer out of range")),
+        IntOrText::Float(float) if float.fract() == 0.0 && float.abs() < 9.2e18 => Ok(float as i64),
+        IntOrText::Float(float) => Err(E::custom(format!("type check ('integer') failed - got '{float}'"))),
+        IntOrText::Text(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| E::custom(format!("type check ('integer') failed - got '{text}'"))),
+    }
+}
+
+/// An `i64`, also from a numeric string.
+pub fn int<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    to_i64(IntOrText::deserialize(deserializer)?)
+}
+
+/// An optional `i64`, also from a numeric string; `undef` is `None`.
+pub fn opt_int<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    Option::<IntOrText>::deserialize(deserializer)?
+        .map(to_i64)
+        .transpose()
+}
+
+/// A `u64`, also from a numeric string.
+pub fn uint<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    match IntOrText::deserialize(deserializer)? {
+        IntOrText::UInt(uint) => Ok(uint),
+        IntOrText::Text(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| D::Error::custom(format!("type check ('integer') failed - got '{text}'"))),
+        other => u64::try_from(to_i64::<D::Error>(other)?)
+            .map_err(|_| D::Error::custom("value must have a minimum value of 0")),
+    }
+}
+
+/// An optional `u64`, also from a numeric string; `undef` is `None`.
+pub fn opt_uint<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Wrapped(#[serde(deserialize_with = "uint")] u64);
+    Ok(Option::<Wrapped>::deserialize(deserializer)?.map(|Wrapped(uint)| uint))
+}
+
+/// An export argument that is an integer or a numeric string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub struct Int(#[serde(deserialize_with = "int")] pub i64);
+
+/// An export argument that is a non-negative integer or a numeric string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub struct UInt(#[serde(deserialize_with = "uint")] pub u64);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn numbers_and_numeric_strings() {
+        assert_eq!(serde_json::from_value::<Int>(json!(7)).unwrap(), Int(7));
+        assert_eq!(serde_json::from_value::<Int>(json!("-7")).unwrap(), Int(-7));
+        assert_eq!(serde_json::from_value::<UInt>(json!("18")).unwrap(), UInt(18));
+        assert_eq!(
+            serde_json::from_value::<UInt>(json!(u64::MAX)).unwrap(),
+            UInt(u64::MAX)
+        );
+        let err = serde_json::from_value::<Int>(json!("abc")).unwrap_err();
+        assert!(err.to_string().contains("type check ('integer') failed - got 'abc'"));
+        assert!(serde_json::from_value::<UInt>(json!(-1)).is_err());
+    }
+}

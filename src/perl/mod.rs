@@ -1,0 +1,144 @@
+//! The binding layer: a small, self-contained stand-in for `perlmod`.
+//!
+//! Every `unsafe` line of the crate lives below this module. The rest of the
+//! crate exports plain Rust functions; this module moves their arguments and
+//! results between Perl data and [`serde_json::Value`], turns errors into Perl
+//! exceptions and keeps Rust panics from unwinding into the interpreter.
+//!
+//! # Adding an export
+//!
+//! Write a plain function whose arguments implement
+//! [`serde::de::DeserializeOwned`] and whose result is
+//! `Result<T, anyhow::Error>` with `T:` [`serde::Serialize`], then add one
+//! line to the package's `EXPORTS` table in `src/bindings/`:
+//!
+//! ```ignore
+//! fn parse_wwids(text: String) -> Result<Vec<String>, Error> {
+//!     Ok(crate::wwids::parse(&text)?.listed)
+//! }
+//!
+//! pub const EXPORTS: &[Export] = &[
+//!     export!(parse_wwids(text: String)),
+//! ];
+//! ```
+//!
+//! Perl then calls `PVE::RS::Multipath::Config::parse_wwids($text)`.
+//! Trailing `Option<T>` arguments may be omitted by the caller; any other
+//! missing or surplus argument, or one of the wrong shape, is a clear
+//! exception naming the function and the argument.
+//!
+//! # Data mapping
+//!
+//! | Perl                              | Rust (`serde_json::Value`)        |
+//! |-----------------------------------|-----------------------------------|
+//! | `undef`                           | `null`                            |
+//! | integer (IV/UV)                   | integer (`i64`/`u64`)             |
+//! | floating point (NV)               | float                             |
+//! | string (character or byte string) | string                            |
+//! | hash ref / array ref              | object / array                    |
+//! | `JSON::PP::Boolean`               | bool (bools go back as `1`/`0`)   |
+//!
+//! A string with `SvUTF8` set is taken as characters. A byte string (raw file
+//! or command output, as PVE reads it) is decoded as UTF-8 when it is valid
+//! UTF-8 and as Latin-1 otherwise, which is what those bytes mean to Perl.
+//! A scalar that is both string and number is taken as a string (as
+//! `JSON::XS` does); functions that want a number accept numeric strings.
+
+mod convert;
+mod ffi;
+pub mod lenient;
+mod xsub;
+
+use anyhow::{bail, format_err, Error};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+pub use ffi::{Cv, Interpreter};
+pub use xsub::boot_package;
+
+/// One exported Perl sub: its name inside the package and the adapter that
+/// [`export!`] generates around the plain Rust function.
+pub struct Export {
+    pub name: &'static str,
+    pub call: fn(Vec<Value>) -> Result<Value, Error>,
+}
+
+/// The arguments of one call, taken in order by the [`export!`] adapter.
+pub struct Args {
+    function: &'static str,
+    names: &'static [&'static str],
+    values: std::vec::IntoIter<Value>,
+    next_index: usize,
+}
+
+impl Args {
+    pub fn new(
+        function: &'static str,
+        values: Vec<Value>,
+        names: &'static [&'static str],
+    ) -> Result<Self, Error> {
+        if values.len() > names.len() {
+            bail!(
+                "{function}: too many arguments (got {}, takes at most {})",
+                values.len(),
+                names.len()
+            );
+        }
+        Ok(Self {
+            function,
+            names,
+            values: values.into_iter(),
+            next_index: 0,
+        })
+    }
+
+    /// Take the next argument; a missing one reads as `undef`.
+    pub fn take<T: DeserializeOwned>(&mut self) -> Result<T, Error> {
+        let name = self.names[self.next_index];
+        self.next_index += 1;
+        let (value, missing) = match self.values.next() {
+            Some(value) => (value, false),
+            None => (Value::Null, true),
+        };
+        serde_json::from_value(value).map_err(|err| {
+            if missing {
+                format_err!("{}: missing argument '{name}'", self.function)
+            } else {
+                format_err!("{}: argument '{name}': {err}", self.function)
+            }
+        })
+    }
+}
+
+/// Build the [`Export`] entry for a plain Rust function, see the module
+/// documentation.
+#[macro_export]
+macro_rules! export {
+    ($name:ident ( $($arg:ident : $ty:ty),* $(,)? )) => {
+        $crate::perl::Export {
+            name: stringify!($name),
+            call: |values| {
+                #[allow(unused_mut, unused_variables)]
+                let mut args =
+                    $crate::perl::Args::new(stringify!($name), values, &[$(stringify!($arg)),*])?;
+                let result = $name($(args.take::<$ty>()?),*)?;
+                Ok(::serde_json::to_value(result)?)
+            },
+        }
+    };
+}
+
+/// Define the boot symbol of a Perl package (`boot_` plus the package name
+/// with `::` as `__`), which registers the package's exports (one or more
+/// `EXPORTS` tables) when the package's `.pm` bootstraps it.
+#[macro_export]
+macro_rules! perl_package {
+    ($boot:ident, $package:literal, $exports:expr) => {
+        #[no_mangle]
+        pub extern "C" fn $boot(perl: *mut $crate::perl::Interpreter, cv: *mut $crate::perl::Cv) {
+            // SAFETY: perl calls a boot symbol as an XSUB, with its own
+            // interpreter and the bootstrap CV.
+            unsafe { $crate::perl::boot_package(perl, cv, concat!($package, "\0"), $exports) }
+        }
+    };
+}

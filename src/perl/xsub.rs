@@ -1,0 +1,135 @@
+//! The XSUBs: the boot function of each package and the one dispatcher that
+//! every export runs through.
+//!
+//! `croak` longjmps, so it is only ever called from the outermost
+//! `extern "C"` function, after every Rust value with a destructor is gone:
+//! the work happens in [`call_export`], which never lets a panic or an error
+//! escape and hands back a mortal SV either way.
+
+use std::any::Any;
+use std::ffi::{c_void, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use anyhow::Error;
+use serde_json::Value;
+
+use super::convert::{new_string, sv_to_value, value_to_sv};
+use super::ffi::*;
+use super::Export;
+
+const SOURCE_FILE: &std::ffi::CStr = c"pve-multipath (Rust)";
+
+/// The arguments perl passed to an XSUB; taken off the stack on entry.
+struct StackFrame {
+    mark: isize,
+}
+
+impl StackFrame {
+    /// # Safety
+    ///
+    /// Must be called exactly once, first thing in an XSUB.
+    unsafe fn enter(perl: *mut Interpreter) -> (Self, Vec<*mut Sv>) {
+        let mark = pvemp_popmark(perl) as isize;
+        let base = pvemp_stack_base(perl);
+        let sp = pvemp_stack_sp(perl);
+        let items = sp.offset_from(base.offset(mark));
+        let args = (1..=items).map(|index| *base.offset(mark + index)).collect();
+        (Self { mark }, args)
+    }
+
+    /// Leave one value on the stack as the XSUB's result.
+    ///
+    /// # Safety
+    ///
+    /// `result` must be a mortal (or immortal) SV of `perl`.
+    unsafe fn return_one(self, perl: *mut Interpreter, result: *mut Sv) {
+        let base = pvemp_stack_base(perl);
+        pvemp_stack_extend(perl, base.offset(self.mark), 1);
+        let base = pvemp_stack_base(perl); // EXTEND may have moved the stack
+        *base.offset(self.mark + 1) = result;
+        pvemp_stack_set_sp(perl, base.offset(self.mark + 1));
+    }
+}
+
+/// Register every export of a package as an XSUB `Package::name`.
+///
+/// # Safety
+///
+/// To be called by perl as the package's boot XSUB: `perl` is the running
+/// interpreter, `package` is NUL-terminated and `exports` lives for the
+/// whole process (the CVs keep pointers to its entries).
+pub unsafe fn boot_package(
+    perl: *mut Interpreter,
+    _cv: *mut Cv,
+    package: &'static str,
+    exports: &'static [&'static [Export]],
+) {
+    let (frame, _args) = StackFrame::enter(perl);
+    let package = package.trim_end_matches('\0');
+    for export in exports.iter().flat_map(|table| table.iter()) {
+        let name = CString::new(format!("{package}::{}", export.name))
+            .expect("export names contain no NUL");
+        let cv = pvemp_new_xs(perl, name.as_ptr(), dispatch_xsub, SOURCE_FILE.as_ptr());
+        pvemp_cv_set_any(cv, export as *const Export as *mut c_void);
+    }
+    frame.return_one(perl, pvemp_sv_yes(perl));
+}
+
+/// The XSUB behind every export; the CV carries its [`Export`].
+extern "C" fn dispatch_xsub(perl: *mut Interpreter, cv: *mut Cv) {
+    // SAFETY: perl calls this as an XSUB of a CV that boot_package made, so
+    // the CV's any-pointer is a &'static Export. No Rust value with a
+    // destructor is alive when croak_sv longjmps out.
+    unsafe {
+        let (frame, args) = StackFrame::enter(perl);
+        let export = &*(pvemp_cv_any(cv) as *const Export);
+        let outcome = call_export(perl, export, args);
+        match outcome {
+            Ok(result) => frame.return_one(perl, result),
+            Err(error) => pvemp_croak_sv(perl, error),
+        }
+    }
+}
+
+/// Run one export; the result or the error message as a mortal SV.
+///
+/// # Safety
+///
+/// `args` must be live SVs of the running interpreter `perl`.
+#[inline(never)]
+unsafe fn call_export(
+    perl: *mut Interpreter,
+    export: &Export,
+    args: Vec<*mut Sv>,
+) -> Result<*mut Sv, *mut Sv> {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let values = args
+            .into_iter()
+            .enumerate()
+            .map(|(index, sv)| {
+                sv_to_value(perl, sv, 0)
+                    .map_err(|err| err.context(format!("{}: argument {}", export.name, index + 1)))
+            })
+            .collect::<Result<Vec<Value>, Error>>()?;
+        let value = (export.call)(values)?;
+        Ok::<_, Error>(value_to_sv(perl, &value))
+    }));
+    let message = match outcome {
+        Ok(Ok(result)) => return Ok(pvemp_sv_2mortal(perl, result)),
+        Ok(Err(err)) => format!("{err:#}"),
+        Err(panic) => format!("internal error in {}: {}", export.name, panic_message(&*panic)),
+    };
+    let mut message = message.trim_end().to_string();
+    message.push('\n');
+    Err(pvemp_sv_2mortal(perl, new_string(perl, &message)))
+}
+
+fn panic_message(panic: &dyn Any) -> &str {
+    if let Some(text) = panic.downcast_ref::<&str>() {
+        text
+    } else if let Some(text) = panic.downcast_ref::<String>() {
+        text
+    } else {
+        "panic"
+    }
+}

@@ -43,3 +43,17 @@ bench: build
 
 clean:
 	$(CARGO) clean
+
+# --- packaging (debian/ helper owns the next three targets) ---
+install:
+	@echo "install: not yet implemented" >&2; exit 1
+
+deb:
+	@echo "deb: not yet implemented" >&2; exit 1
+
+deb-test:
+	@echo "deb-test: not yet implemented" >&2; exit 1
+
+# --- end-to-end lab against real multipathd in QEMU guests ---
+lab-test:
+	./tests/lab/run

@@ -5,6 +5,7 @@
 
 mod config;
 mod maps;
+mod overrides;
 #[cfg(feature = "selftest")]
 mod selftest;
 mod status;
@@ -25,7 +26,7 @@ perl_package!(boot_PVE__RS__Multipath, "PVE::RS::Multipath", &[ROOT_EXPORTS]);
 perl_package!(
     boot_PVE__RS__Multipath__Config,
     "PVE::RS::Multipath::Config",
-    &[config::EXPORTS]
+    &[config::EXPORTS, overrides::EXPORTS]
 );
 perl_package!(
     boot_PVE__RS__Multipath__Maps,

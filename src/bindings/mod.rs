@@ -22,7 +22,11 @@ fn version() -> Result<&'static str, Error> {
 
 const ROOT_EXPORTS: &[Export] = &[export!(version())];
 
-perl_package!(boot_PVE__RS__Multipath, "PVE::RS::Multipath", &[ROOT_EXPORTS]);
+perl_package!(
+    boot_PVE__RS__Multipath,
+    "PVE::RS::Multipath",
+    &[ROOT_EXPORTS]
+);
 perl_package!(
     boot_PVE__RS__Multipath__Config,
     "PVE::RS::Multipath::Config",

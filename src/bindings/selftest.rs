@@ -5,7 +5,7 @@ use anyhow::{bail, Error};
 use serde_json::Value;
 
 use crate::export;
-use crate::perl::lenient::Int;
+use crate::perl::lenient::{Bool, Int};
 use crate::perl::Export;
 
 fn echo(value: Value) -> Result<Value, Error> {
@@ -29,8 +29,8 @@ fn add(a: Int, b: Option<Int>) -> Result<i64, Error> {
         .ok_or_else(|| anyhow::format_err!("integer overflow"))
 }
 
-fn truth(flag: bool) -> Result<bool, Error> {
-    Ok(!flag)
+fn truth(flag: Bool) -> Result<bool, Error> {
+    Ok(!flag.0)
 }
 
 pub const EXPORTS: &[Export] = &[
@@ -39,5 +39,5 @@ pub const EXPORTS: &[Export] = &[
     export!(fail(message: String)),
     export!(panic(message: String)),
     export!(add(a: Int, b: Option<Int>)),
-    export!(truth(flag: bool)),
+    export!(truth(flag: Bool)),
 ];

@@ -16,7 +16,11 @@ const MAX_DEPTH: usize = 256;
 ///
 /// `perl` must be the running interpreter and `sv` a live scalar of it. Get
 /// magic runs on the way (a tied variable's FETCH may run Perl code).
-pub unsafe fn sv_to_value(perl: *mut Interpreter, sv: *mut Sv, depth: usize) -> Result<Value, Error> {
+pub unsafe fn sv_to_value(
+    perl: *mut Interpreter,
+    sv: *mut Sv,
+    depth: usize,
+) -> Result<Value, Error> {
     if depth > MAX_DEPTH {
         bail!("data nested deeper than {MAX_DEPTH} levels (a reference cycle?)");
     }
@@ -54,7 +58,11 @@ fn float_to_value(nv: f64) -> Value {
     Number::from_f64(nv).map_or(Value::Null, Value::Number)
 }
 
-unsafe fn reference_to_value(perl: *mut Interpreter, sv: *mut Sv, depth: usize) -> Result<Value, Error> {
+unsafe fn reference_to_value(
+    perl: *mut Interpreter,
+    sv: *mut Sv,
+    depth: usize,
+) -> Result<Value, Error> {
     let target = pvemp_sv_rv(sv);
     if pvemp_sv_is_hash(target) != 0 {
         return hash_to_value(perl, target as *mut Hv, depth);
@@ -90,7 +98,11 @@ unsafe fn hash_to_value(perl: *mut Interpreter, hv: *mut Hv, depth: usize) -> Re
     Ok(Value::Object(map))
 }
 
-unsafe fn array_to_value(perl: *mut Interpreter, av: *mut Av, depth: usize) -> Result<Value, Error> {
+unsafe fn array_to_value(
+    perl: *mut Interpreter,
+    av: *mut Av,
+    depth: usize,
+) -> Result<Value, Error> {
     let top = pvemp_av_top_index(perl, av);
     let mut list = Vec::with_capacity((top + 1).max(0) as usize);
     for index in 0..=top {
@@ -154,7 +166,8 @@ pub unsafe fn value_to_sv(perl: *mut Interpreter, value: &Value) -> *mut Sv {
                 let len = key.len() as i32;
                 let signed_len = if key.is_ascii() { len } else { -len };
                 let sv = value_to_sv(perl, item);
-                if pvemp_hv_store(perl, hv, key.as_ptr() as *const c_char, signed_len, sv).is_null() {
+                if pvemp_hv_store(perl, hv, key.as_ptr() as *const c_char, signed_len, sv).is_null()
+                {
                     pvemp_sv_refcnt_dec(perl, sv);
                 }
             }
@@ -200,7 +213,10 @@ mod tests {
 
     #[test]
     fn integral_floats_become_integers() {
-        assert_eq!(float_to_value(1099511627776.0), Value::from(1099511627776i64));
+        assert_eq!(
+            float_to_value(1099511627776.0),
+            Value::from(1099511627776i64)
+        );
         assert_eq!(float_to_value(1.5), Value::from(1.5));
         assert_eq!(float_to_value(f64::NAN), Value::Null);
     }

@@ -44,7 +44,8 @@ extern "C" {
     pub fn pvemp_sv_is_array(sv: *mut Sv) -> c_int;
     pub fn pvemp_sv_is_code(sv: *mut Sv) -> c_int;
     pub fn pvemp_sv_is_plain_scalar(sv: *mut Sv) -> c_int;
-    pub fn pvemp_sv_derived_from(perl: *mut Interpreter, sv: *mut Sv, name: *const c_char) -> c_int;
+    pub fn pvemp_sv_derived_from(perl: *mut Interpreter, sv: *mut Sv, name: *const c_char)
+        -> c_int;
 
     pub fn pvemp_hv_iterinit(perl: *mut Interpreter, hv: *mut Hv) -> i32;
     pub fn pvemp_hv_iternext(perl: *mut Interpreter, hv: *mut Hv) -> *mut He;
@@ -58,7 +59,12 @@ extern "C" {
     pub fn pvemp_new_iv(perl: *mut Interpreter, v: i64) -> *mut Sv;
     pub fn pvemp_new_uv(perl: *mut Interpreter, v: u64) -> *mut Sv;
     pub fn pvemp_new_nv(perl: *mut Interpreter, v: f64) -> *mut Sv;
-    pub fn pvemp_new_pvn(perl: *mut Interpreter, s: *const c_char, len: usize, utf8: c_int) -> *mut Sv;
+    pub fn pvemp_new_pvn(
+        perl: *mut Interpreter,
+        s: *const c_char,
+        len: usize,
+        utf8: c_int,
+    ) -> *mut Sv;
     pub fn pvemp_new_hv(perl: *mut Interpreter) -> *mut Hv;
     pub fn pvemp_new_av(perl: *mut Interpreter) -> *mut Av;
     pub fn pvemp_new_rv_noinc(perl: *mut Interpreter, target: *mut Sv) -> *mut Sv;

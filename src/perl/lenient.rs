@@ -23,7 +23,9 @@ fn to_i64<E: serde::de::Error>(value: IntOrText) -> Result<i64, E> {
         IntOrText::Int(int) => Ok(int),
         IntOrText::UInt(uint) => i64::try_from(uint).map_err(|_| E::custom("integer out of range")),
         IntOrText::Float(float) if float.fract() == 0.0 && float.abs() < 9.2e18 => Ok(float as i64),
-        IntOrText::Float(float) => Err(E::custom(format!("type check ('integer') failed - got '{float}'"))),
+        IntOrText::Float(float) => Err(E::custom(format!(
+            "type check ('integer') failed - got '{float}'"
+        ))),
         IntOrText::Text(text) => text
             .trim()
             .parse()
@@ -63,6 +65,33 @@ pub fn opt_uint<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64
     Ok(Option::<Wrapped>::deserialize(deserializer)?.map(|Wrapped(uint)| uint))
 }
 
+/// Perl truth: `undef`, `""`, `"0"` and `0` are false, anything else true
+/// (`!!1` is `"1"`, `!!0` is `""`).
+pub fn perl_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Truth {
+        Bool(bool),
+        Int(i64),
+        UInt(u64),
+        Float(f64),
+        Text(String),
+        Null(()),
+    }
+    Ok(match Truth::deserialize(deserializer)? {
+        Truth::Bool(flag) => flag,
+        Truth::Int(int) => int != 0,
+        Truth::UInt(uint) => uint != 0,
+        Truth::Float(float) => float != 0.0,
+        Truth::Text(text) => !(text.is_empty() || text == "0"),
+        Truth::Null(()) => false,
+    })
+}
+
+/// An export argument read with Perl truth, see [`perl_bool`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub struct Bool(#[serde(deserialize_with = "perl_bool")] pub bool);
+
 /// An export argument that is an integer or a numeric string.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 pub struct Int(#[serde(deserialize_with = "int")] pub i64);
@@ -80,13 +109,34 @@ mod tests {
     fn numbers_and_numeric_strings() {
         assert_eq!(serde_json::from_value::<Int>(json!(7)).unwrap(), Int(7));
         assert_eq!(serde_json::from_value::<Int>(json!("-7")).unwrap(), Int(-7));
-        assert_eq!(serde_json::from_value::<UInt>(json!("18")).unwrap(), UInt(18));
+        assert_eq!(
+            serde_json::from_value::<UInt>(json!("18")).unwrap(),
+            UInt(18)
+        );
         assert_eq!(
             serde_json::from_value::<UInt>(json!(u64::MAX)).unwrap(),
             UInt(u64::MAX)
         );
         let err = serde_json::from_value::<Int>(json!("abc")).unwrap_err();
-        assert!(err.to_string().contains("type check ('integer') failed - got 'abc'"));
+        assert!(err
+            .to_string()
+            .contains("type check ('integer') failed - got 'abc'"));
         assert!(serde_json::from_value::<UInt>(json!(-1)).is_err());
+    }
+
+    #[test]
+    fn perl_truth() {
+        for (value, truth) in [
+            (json!(true), true),
+            (json!(""), false),
+            (json!("0"), false),
+            (json!("1"), true),
+            (json!("0.0"), true),
+            (json!(0), false),
+            (json!(2), true),
+            (json!(null), false),
+        ] {
+            assert_eq!(serde_json::from_value::<Bool>(value).unwrap(), Bool(truth));
+        }
     }
 }

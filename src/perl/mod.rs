@@ -136,9 +136,11 @@ macro_rules! perl_package {
     ($boot:ident, $package:literal, $exports:expr) => {
         #[no_mangle]
         pub extern "C" fn $boot(perl: *mut $crate::perl::Interpreter, cv: *mut $crate::perl::Cv) {
+            const PACKAGE: &str = concat!($package, "\0");
+            const EXPORTS: &[&[$crate::perl::Export]] = $exports;
             // SAFETY: perl calls a boot symbol as an XSUB, with its own
             // interpreter and the bootstrap CV.
-            unsafe { $crate::perl::boot_package(perl, cv, concat!($package, "\0"), $exports) }
+            unsafe { $crate::perl::boot_package(perl, cv, PACKAGE, EXPORTS) }
         }
     };
 }

@@ -9,6 +9,7 @@
 use std::any::Any;
 use std::ffi::{c_void, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Once;
 
 use anyhow::Error;
 use serde_json::Value;
@@ -33,7 +34,9 @@ impl StackFrame {
         let base = pvemp_stack_base(perl);
         let sp = pvemp_stack_sp(perl);
         let items = sp.offset_from(base.offset(mark));
-        let args = (1..=items).map(|index| *base.offset(mark + index)).collect();
+        let args = (1..=items)
+            .map(|index| *base.offset(mark + index))
+            .collect();
         (Self { mark }, args)
     }
 
@@ -65,6 +68,7 @@ pub unsafe fn boot_package(
     exports: &'static [&'static [Export]],
 ) {
     let (frame, _args) = StackFrame::enter(perl);
+    install_panic_hook();
     let package = package.trim_end_matches('\0');
     for export in exports.iter().flat_map(|table| table.iter()) {
         let name = CString::new(format!("{package}::{}", export.name))
@@ -117,11 +121,35 @@ unsafe fn call_export(
     let message = match outcome {
         Ok(Ok(result)) => return Ok(pvemp_sv_2mortal(perl, result)),
         Ok(Err(err)) => format!("{err:#}"),
-        Err(panic) => format!("internal error in {}: {}", export.name, panic_message(&*panic)),
+        Err(panic) => format!(
+            "internal error in {}: {}",
+            export.name,
+            panic_message(&*panic)
+        ),
     };
     let mut message = message.trim_end().to_string();
     message.push('\n');
     Err(pvemp_sv_2mortal(perl, new_string(perl, &message)))
+}
+
+/// One line on stderr (the daemon's journal) per panic, without a backtrace:
+/// the panic also reaches the caller as an exception. The hook belongs to
+/// this library's copy of std, so other Rust libraries in the process keep
+/// theirs.
+fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let location = info
+                .location()
+                .map(|location| format!(" at {}:{}", location.file(), location.line()))
+                .unwrap_or_default();
+            eprintln!(
+                "pve-multipath: internal error: {}{location}",
+                panic_message(info.payload())
+            );
+        }));
+    });
 }
 
 fn panic_message(panic: &dyn Any) -> &str {

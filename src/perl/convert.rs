@@ -1,4 +1,5 @@
-//! Moving data between Perl scalars and [`serde_json::Value`].
+//! Reading Perl data into [`serde_json::Value`] (the way back is
+//! [`super::ser`]).
 
 use std::ffi::c_char;
 
@@ -136,53 +137,6 @@ fn bytes_to_string(bytes: &[u8], is_utf8: bool) -> String {
         Ok(text) => text.to_owned(),
         Err(_) if is_utf8 => String::from_utf8_lossy(bytes).into_owned(),
         Err(_) => bytes.iter().map(|&byte| byte as char).collect(),
-    }
-}
-
-/// Build a new Perl scalar for `value`; the caller owns the reference.
-///
-/// # Safety
-///
-/// `perl` must be the running interpreter.
-pub unsafe fn value_to_sv(perl: *mut Interpreter, value: &Value) -> *mut Sv {
-    match value {
-        Value::Null => pvemp_new_undef(perl),
-        Value::Bool(flag) => pvemp_new_iv(perl, i64::from(*flag)),
-        Value::Number(number) => number_to_sv(perl, number),
-        Value::String(text) => new_string(perl, text),
-        Value::Array(list) => {
-            let av = pvemp_new_av(perl);
-            if !list.is_empty() {
-                pvemp_av_extend(perl, av, list.len() as isize - 1);
-            }
-            for item in list {
-                pvemp_av_push(perl, av, value_to_sv(perl, item));
-            }
-            pvemp_new_rv_noinc(perl, av as *mut Sv)
-        }
-        Value::Object(map) => {
-            let hv = pvemp_new_hv(perl);
-            for (key, item) in map {
-                let len = key.len() as i32;
-                let signed_len = if key.is_ascii() { len } else { -len };
-                let sv = value_to_sv(perl, item);
-                if pvemp_hv_store(perl, hv, key.as_ptr() as *const c_char, signed_len, sv).is_null()
-                {
-                    pvemp_sv_refcnt_dec(perl, sv);
-                }
-            }
-            pvemp_new_rv_noinc(perl, hv as *mut Sv)
-        }
-    }
-}
-
-unsafe fn number_to_sv(perl: *mut Interpreter, number: &Number) -> *mut Sv {
-    if let Some(int) = number.as_i64() {
-        pvemp_new_iv(perl, int)
-    } else if let Some(uint) = number.as_u64() {
-        pvemp_new_uv(perl, uint)
-    } else {
-        pvemp_new_nv(perl, number.as_f64().unwrap_or(f64::NAN))
     }
 }
 

@@ -47,6 +47,7 @@
 mod convert;
 mod ffi;
 pub mod lenient;
+mod ser;
 mod xsub;
 
 use anyhow::{bail, format_err, Error};
@@ -60,7 +61,30 @@ pub use xsub::boot_package;
 /// [`export!`] generates around the plain Rust function.
 pub struct Export {
     pub name: &'static str,
-    pub call: fn(Vec<Value>) -> Result<Value, Error>,
+    pub call: fn(Vec<Value>, &mut Output) -> Result<(), Error>,
+}
+
+/// Where an export's result goes: serialized straight into Perl data.
+pub struct Output {
+    to_perl: ser::ToPerl,
+    result: Option<ser::SvBox>,
+}
+
+impl Output {
+    /// # Safety
+    ///
+    /// `perl` must be the running interpreter.
+    unsafe fn new(perl: *mut Interpreter) -> Self {
+        Self {
+            to_perl: ser::ToPerl::new(perl),
+            result: None,
+        }
+    }
+
+    pub fn set<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.result = Some(value.serialize(self.to_perl)?);
+        Ok(())
+    }
 }
 
 /// The arguments of one call, taken in order by the [`export!`] adapter.
@@ -117,12 +141,12 @@ macro_rules! export {
     ($name:ident ( $($arg:ident : $ty:ty),* $(,)? )) => {
         $crate::perl::Export {
             name: stringify!($name),
-            call: |values| {
+            call: |values, output| {
                 #[allow(unused_mut, unused_variables)]
                 let mut args =
                     $crate::perl::Args::new(stringify!($name), values, &[$(stringify!($arg)),*])?;
                 let result = $name($(args.take::<$ty>()?),*)?;
-                Ok(::serde_json::to_value(result)?)
+                output.set(&result)
             },
         }
     };

@@ -14,9 +14,9 @@ use std::sync::Once;
 use anyhow::Error;
 use serde_json::Value;
 
-use super::convert::{new_string, sv_to_value, value_to_sv};
+use super::convert::{new_string, sv_to_value};
 use super::ffi::*;
-use super::Export;
+use super::{Export, Output};
 
 const SOURCE_FILE: &std::ffi::CStr = c"pve-multipath (Rust)";
 
@@ -115,8 +115,13 @@ unsafe fn call_export(
                     .map_err(|err| err.context(format!("{}: argument {}", export.name, index + 1)))
             })
             .collect::<Result<Vec<Value>, Error>>()?;
-        let value = (export.call)(values)?;
-        Ok::<_, Error>(value_to_sv(perl, &value))
+        let mut output = Output::new(perl);
+        (export.call)(values, &mut output)?;
+        let result = match output.result {
+            Some(result) => result.into_raw(),
+            None => pvemp_new_undef(perl),
+        };
+        Ok::<_, Error>(result)
     }));
     let message = match outcome {
         Ok(Ok(result)) => return Ok(pvemp_sv_2mortal(perl, result)),

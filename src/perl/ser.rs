@@ -1,0 +1,561 @@
+//! A serde [`Serializer`] that builds Perl data directly, so a large result
+//! (a thousand maps with their paths) goes to Perl without an intermediate
+//! `serde_json::Value` tree.
+//!
+//! The data mapping is the one of `serde_json::to_value` followed by
+//! [`super::convert::value_to_sv`]: `None` and unit are `undef`, bools `1`/`0`,
+//! enums as serde_json represents them (a unit variant is its name, the
+//! others a one-key hash).
+
+use std::ffi::c_char;
+use std::fmt;
+
+use serde::ser::{self, Serialize, Serializer};
+
+use super::convert::new_string;
+use super::ffi::*;
+
+/// An owned reference to a new SV; dropped (refcount decremented) unless
+/// handed over with [`SvBox::into_raw`].
+pub struct SvBox {
+    perl: *mut Interpreter,
+    sv: *mut Sv,
+}
+
+impl SvBox {
+    /// # Safety
+    ///
+    /// `sv` must be an SV of `perl` whose reference the caller owns.
+    unsafe fn new(perl: *mut Interpreter, sv: *mut Sv) -> Self {
+        Self { perl, sv }
+    }
+
+    pub fn into_raw(self) -> *mut Sv {
+        let sv = self.sv;
+        std::mem::forget(self);
+        sv
+    }
+}
+
+impl Drop for SvBox {
+    fn drop(&mut self) {
+        // SAFETY: we own this reference (see SvBox::new).
+        unsafe { pvemp_sv_refcnt_dec(self.perl, self.sv) }
+    }
+}
+
+#[derive(Debug)]
+pub struct Error(String);
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl ser::Error for Error {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        Error(msg.to_string())
+    }
+}
+
+/// Serializes into a new Perl value.
+#[derive(Clone, Copy)]
+pub struct ToPerl {
+    perl: *mut Interpreter,
+}
+
+impl ToPerl {
+    /// # Safety
+    ///
+    /// `perl` must be the running interpreter, and the serializer only used
+    /// on its thread while it runs.
+    pub unsafe fn new(perl: *mut Interpreter) -> Self {
+        Self { perl }
+    }
+
+    fn wrap(self, sv: *mut Sv) -> SvBox {
+        // SAFETY: every pvemp_new_* result is a new SV we own.
+        unsafe { SvBox::new(self.perl, sv) }
+    }
+
+    fn string(self, text: &str) -> SvBox {
+        // SAFETY: self.perl is the running interpreter (ToPerl::new).
+        self.wrap(unsafe { new_string(self.perl, text) })
+    }
+
+    fn new_hash(self) -> HashBuilder {
+        // SAFETY: as above; the HV is owned by the builder until finished.
+        let hv = unsafe { pvemp_new_hv(self.perl) };
+        HashBuilder {
+            to_perl: self,
+            hv: self.wrap(hv as *mut Sv),
+            pending_key: None,
+        }
+    }
+
+    fn new_array(self, len: Option<usize>) -> ArrayBuilder {
+        // SAFETY: as above.
+        let av = unsafe { pvemp_new_av(self.perl) };
+        if let Some(len) = len.filter(|len| *len > 0) {
+            // SAFETY: av is the new array.
+            unsafe { pvemp_av_extend(self.perl, av, len as isize - 1) };
+        }
+        ArrayBuilder {
+            to_perl: self,
+            av: self.wrap(av as *mut Sv),
+        }
+    }
+
+    /// `{ variant => value }`, as serde_json represents non-unit variants.
+    fn variant_hash(self, variant: &str, value: SvBox) -> SvBox {
+        let mut hash = self.new_hash();
+        hash.store(variant, value);
+        hash.finish()
+    }
+}
+
+pub struct HashBuilder {
+    to_perl: ToPerl,
+    hv: SvBox,
+    pending_key: Option<String>,
+}
+
+impl HashBuilder {
+    fn store(&mut self, key: &str, value: SvBox) {
+        let len = key.len() as i32;
+        let signed_len = if key.is_ascii() { len } else { -len };
+        let value = value.into_raw();
+        // SAFETY: hv is our new hash; hv_store takes over the reference to
+        // `value`, and on failure (never for a plain hash) we drop it.
+        unsafe {
+            let perl = self.to_perl.perl;
+            let hv = self.hv.sv as *mut Hv;
+            if pvemp_hv_store(perl, hv, key.as_ptr() as *const c_char, signed_len, value).is_null()
+            {
+                pvemp_sv_refcnt_dec(perl, value);
+            }
+        }
+    }
+
+    fn finish(self) -> SvBox {
+        let perl = self.to_perl.perl;
+        let hv = self.hv.into_raw();
+        // SAFETY: the new RV takes over our reference to the hash.
+        self.to_perl.wrap(unsafe { pvemp_new_rv_noinc(perl, hv) })
+    }
+}
+
+pub struct ArrayBuilder {
+    to_perl: ToPerl,
+    av: SvBox,
+}
+
+impl ArrayBuilder {
+    fn push(&mut self, value: SvBox) {
+        // SAFETY: av is our new array; av_push takes over the reference.
+        unsafe { pvemp_av_push(self.to_perl.perl, self.av.sv as *mut Av, value.into_raw()) }
+    }
+
+    fn finish(self) -> SvBox {
+        let perl = self.to_perl.perl;
+        let av = self.av.into_raw();
+        // SAFETY: the new RV takes over our reference to the array.
+        self.to_perl.wrap(unsafe { pvemp_new_rv_noinc(perl, av) })
+    }
+}
+
+/// A tuple or struct variant: the hash around it and the inner value.
+pub struct VariantBuilder<T> {
+    variant: &'static str,
+    inner: T,
+}
+
+impl Serializer for ToPerl {
+    type Ok = SvBox;
+    type Error = Error;
+    type SerializeSeq = ArrayBuilder;
+    type SerializeTuple = ArrayBuilder;
+    type SerializeTupleStruct = ArrayBuilder;
+    type SerializeTupleVariant = VariantBuilder<ArrayBuilder>;
+    type SerializeMap = HashBuilder;
+    type SerializeStruct = HashBuilder;
+    type SerializeStructVariant = VariantBuilder<HashBuilder>;
+
+    fn serialize_bool(self, v: bool) -> Result<SvBox, Error> {
+        self.serialize_i64(i64::from(v))
+    }
+    fn serialize_i8(self, v: i8) -> Result<SvBox, Error> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i16(self, v: i16) -> Result<SvBox, Error> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i32(self, v: i32) -> Result<SvBox, Error> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i64(self, v: i64) -> Result<SvBox, Error> {
+        // SAFETY: self.perl is the running interpreter.
+        Ok(self.wrap(unsafe { pvemp_new_iv(self.perl, v) }))
+    }
+    fn serialize_u8(self, v: u8) -> Result<SvBox, Error> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_u16(self, v: u16) -> Result<SvBox, Error> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_u32(self, v: u32) -> Result<SvBox, Error> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_u64(self, v: u64) -> Result<SvBox, Error> {
+        match i64::try_from(v) {
+            Ok(v) => self.serialize_i64(v),
+            // SAFETY: self.perl is the running interpreter.
+            Err(_) => Ok(self.wrap(unsafe { pvemp_new_uv(self.perl, v) })),
+        }
+    }
+    fn serialize_f32(self, v: f32) -> Result<SvBox, Error> {
+        self.serialize_f64(v.into())
+    }
+    fn serialize_f64(self, v: f64) -> Result<SvBox, Error> {
+        if !v.is_finite() {
+            return self.serialize_unit(); // as serde_json does
+        }
+        // SAFETY: self.perl is the running interpreter.
+        Ok(self.wrap(unsafe { pvemp_new_nv(self.perl, v) }))
+    }
+    fn serialize_char(self, v: char) -> Result<SvBox, Error> {
+        Ok(self.string(v.encode_utf8(&mut [0; 4])))
+    }
+    fn serialize_str(self, v: &str) -> Result<SvBox, Error> {
+        Ok(self.string(v))
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<SvBox, Error> {
+        // SAFETY: self.perl is the running interpreter; a byte string.
+        let sv = unsafe { pvemp_new_pvn(self.perl, v.as_ptr() as *const c_char, v.len(), 0) };
+        Ok(self.wrap(sv))
+    }
+    fn serialize_none(self) -> Result<SvBox, Error> {
+        self.serialize_unit()
+    }
+    fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> Result<SvBox, Error> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<SvBox, Error> {
+        // SAFETY: self.perl is the running interpreter.
+        Ok(self.wrap(unsafe { pvemp_new_undef(self.perl) }))
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<SvBox, Error> {
+        self.serialize_unit()
+    }
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<SvBox, Error> {
+        Ok(self.string(variant))
+    }
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<SvBox, Error> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: ?Sized + Serialize>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<SvBox, Error> {
+        let inner = value.serialize(self)?;
+        Ok(self.variant_hash(variant, inner))
+    }
+    fn serialize_seq(self, len: Option<usize>) -> Result<ArrayBuilder, Error> {
+        Ok(self.new_array(len))
+    }
+    fn serialize_tuple(self, len: usize) -> Result<ArrayBuilder, Error> {
+        Ok(self.new_array(Some(len)))
+    }
+    fn serialize_tuple_struct(
+        self,
+        _name: &'static str,
+        len: usize,
+    ) -> Result<ArrayBuilder, Error> {
+        Ok(self.new_array(Some(len)))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<VariantBuilder<ArrayBuilder>, Error> {
+        Ok(VariantBuilder {
+            variant,
+            inner: self.new_array(Some(len)),
+        })
+    }
+    fn serialize_map(self, _len: Option<usize>) -> Result<HashBuilder, Error> {
+        Ok(self.new_hash())
+    }
+    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<HashBuilder, Error> {
+        Ok(self.new_hash())
+    }
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<VariantBuilder<HashBuilder>, Error> {
+        Ok(VariantBuilder {
+            variant,
+            inner: self.new_hash(),
+        })
+    }
+}
+
+impl ser::SerializeSeq for ArrayBuilder {
+    type Ok = SvBox;
+    type Error = Error;
+    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
+        let value = value.serialize(self.to_perl)?;
+        self.push(value);
+        Ok(())
+    }
+    fn end(self) -> Result<SvBox, Error> {
+        Ok(self.finish())
+    }
+}
+
+impl ser::SerializeTuple for ArrayBuilder {
+    type Ok = SvBox;
+    type Error = Error;
+    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
+        ser::SerializeSeq::serialize_element(self, value)
+    }
+    fn end(self) -> Result<SvBox, Error> {
+        Ok(self.finish())
+    }
+}
+
+impl ser::SerializeTupleStruct for ArrayBuilder {
+    type Ok = SvBox;
+    type Error = Error;
+    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
+        ser::SerializeSeq::serialize_element(self, value)
+    }
+    fn end(self) -> Result<SvBox, Error> {
+        Ok(self.finish())
+    }
+}
+
+impl ser::SerializeTupleVariant for VariantBuilder<ArrayBuilder> {
+    type Ok = SvBox;
+    type Error = Error;
+    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
+        ser::SerializeSeq::serialize_element(&mut self.inner, value)
+    }
+    fn end(self) -> Result<SvBox, Error> {
+        let to_perl = self.inner.to_perl;
+        Ok(to_perl.variant_hash(self.variant, self.inner.finish()))
+    }
+}
+
+impl ser::SerializeMap for HashBuilder {
+    type Ok = SvBox;
+    type Error = Error;
+    fn serialize_key<T: ?Sized + Serialize>(&mut self, key: &T) -> Result<(), Error> {
+        self.pending_key = Some(key.serialize(KeySerializer)?);
+        Ok(())
+    }
+    fn serialize_value<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
+        let key = self
+            .pending_key
+            .take()
+            .ok_or_else(|| Error("map value without a key".into()))?;
+        let value = value.serialize(self.to_perl)?;
+        self.store(&key, value);
+        Ok(())
+    }
+    fn end(self) -> Result<SvBox, Error> {
+        Ok(self.finish())
+    }
+}
+
+impl ser::SerializeStruct for HashBuilder {
+    type Ok = SvBox;
+    type Error = Error;
+    fn serialize_field<T: ?Sized + Serialize>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        let value = value.serialize(self.to_perl)?;
+        self.store(key, value);
+        Ok(())
+    }
+    fn end(self) -> Result<SvBox, Error> {
+        Ok(self.finish())
+    }
+}
+
+impl ser::SerializeStructVariant for VariantBuilder<HashBuilder> {
+    type Ok = SvBox;
+    type Error = Error;
+    fn serialize_field<T: ?Sized + Serialize>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        ser::SerializeStruct::serialize_field(&mut self.inner, key, value)
+    }
+    fn end(self) -> Result<SvBox, Error> {
+        let to_perl = self.inner.to_perl;
+        Ok(to_perl.variant_hash(self.variant, self.inner.finish()))
+    }
+}
+
+/// Hash keys: strings, and numbers or chars as their text (as serde_json).
+struct KeySerializer;
+
+fn key_error() -> Error {
+    Error("hash keys must be strings".into())
+}
+
+impl Serializer for KeySerializer {
+    type Ok = String;
+    type Error = Error;
+    type SerializeSeq = ser::Impossible<String, Error>;
+    type SerializeTuple = ser::Impossible<String, Error>;
+    type SerializeTupleStruct = ser::Impossible<String, Error>;
+    type SerializeTupleVariant = ser::Impossible<String, Error>;
+    type SerializeMap = ser::Impossible<String, Error>;
+    type SerializeStruct = ser::Impossible<String, Error>;
+    type SerializeStructVariant = ser::Impossible<String, Error>;
+
+    fn serialize_str(self, v: &str) -> Result<String, Error> {
+        Ok(v.to_owned())
+    }
+    fn serialize_char(self, v: char) -> Result<String, Error> {
+        Ok(v.to_string())
+    }
+    fn serialize_bool(self, v: bool) -> Result<String, Error> {
+        Ok(v.to_string())
+    }
+    fn serialize_i8(self, v: i8) -> Result<String, Error> {
+        Ok(v.to_string())
+    }
+    fn serialize_i16(self, v: i16) -> Result<String, Error> {
+        Ok(v.to_string())
+    }
+    fn serialize_i32(self, v: i32) -> Result<String, Error> {
+        Ok(v.to_string())
+    }
+    fn serialize_i64(self, v: i64) -> Result<String, Error> {
+        Ok(v.to_string())
+    }
+    fn serialize_u8(self, v: u8) -> Result<String, Error> {
+        Ok(v.to_string())
+    }
+    fn serialize_u16(self, v: u16) -> Result<String, Error> {
+        Ok(v.to_string())
+    }
+    fn serialize_u32(self, v: u32) -> Result<String, Error> {
+        Ok(v.to_string())
+    }
+    fn serialize_u64(self, v: u64) -> Result<String, Error> {
+        Ok(v.to_string())
+    }
+    fn serialize_f32(self, _v: f32) -> Result<String, Error> {
+        Err(key_error())
+    }
+    fn serialize_f64(self, _v: f64) -> Result<String, Error> {
+        Err(key_error())
+    }
+    fn serialize_bytes(self, _v: &[u8]) -> Result<String, Error> {
+        Err(key_error())
+    }
+    fn serialize_none(self) -> Result<String, Error> {
+        Err(key_error())
+    }
+    fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> Result<String, Error> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<String, Error> {
+        Err(key_error())
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<String, Error> {
+        Err(key_error())
+    }
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<String, Error> {
+        Ok(variant.to_owned())
+    }
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<String, Error> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: ?Sized + Serialize>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _value: &T,
+    ) -> Result<String, Error> {
+        Err(key_error())
+    }
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, Error> {
+        Err(key_error())
+    }
+    fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, Error> {
+        Err(key_error())
+    }
+    fn serialize_tuple_struct(
+        self,
+        _name: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeTupleStruct, Error> {
+        Err(key_error())
+    }
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeTupleVariant, Error> {
+        Err(key_error())
+    }
+    fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, Error> {
+        Err(key_error())
+    }
+    fn serialize_struct(
+        self,
+        _name: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeStruct, Error> {
+        Err(key_error())
+    }
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeStructVariant, Error> {
+        Err(key_error())
+    }
+}

@@ -50,6 +50,8 @@ pub mod lenient;
 mod ser;
 mod xsub;
 
+use std::any::Any;
+
 use anyhow::{bail, format_err, Error};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -117,12 +119,17 @@ impl Args {
     }
 
     /// Take the next argument; a missing one reads as `undef`.
-    pub fn take<T: DeserializeOwned>(&mut self) -> Result<T, Error> {
+    pub fn take<T: DeserializeOwned + 'static>(&mut self) -> Result<T, Error> {
         let name = self.names[self.next_index];
         self.next_index += 1;
         let (value, missing) = match self.values.next() {
             Some(value) => (value, false),
             None => (Value::Null, true),
+        };
+        // A loosely shaped argument is taken as it is, without rebuilding it.
+        let value = match (Box::new(value) as Box<dyn Any>).downcast::<T>() {
+            Ok(value) => return Ok(*value),
+            Err(value) => *value.downcast::<Value>().expect("boxed a Value"),
         };
         serde_json::from_value(value).map_err(|err| {
             if missing {

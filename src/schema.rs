@@ -1,1 +1,544 @@
-//! TODO
+//! The knob schema: one table that drives validation here and the API
+//! parameters of the Perl side.
+//!
+//! ```text
+//! defaults: defaults
+//!         no-path-retry queue          # shared knob (defaults and per WWID)
+//!         polling-interval 5           # defaults only
+//!         paths-expected 2             # ours: expected paths per node, never rendered
+//!
+//! wwid: 3600a098038314b2d4a5d4e6f2f6b4d31
+//!         alias vmstore-a              # per WWID only
+//!         path-selector service-time 0
+//! ```
+//!
+//! Parameter names are kebab-case; the drop-ins use multipathd's snake_case
+//! keyword. Every value is checked against a whitelist of characters, so no
+//! value can carry a newline, brace, quote or comment character into a
+//! rendered drop-in. Messages follow PVE::JSONSchema's wording.
+
+use serde_json::{json, Map, Value};
+
+/// Where a knob may be set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Shared,
+    DefaultsOnly,
+    WwidOnly,
+}
+
+/// The section types of `multipath.cfg`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SectionType {
+    Defaults,
+    Wwid,
+}
+
+impl SectionType {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "defaults" => Some(Self::Defaults),
+            "wwid" => Some(Self::Wwid),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Defaults => "defaults",
+            Self::Wwid => "wwid",
+        }
+    }
+
+    fn allows(self, scope: Scope) -> bool {
+        matches!(
+            (self, scope),
+            (_, Scope::Shared)
+                | (Self::Defaults, Scope::DefaultsOnly)
+                | (Self::Wwid, Scope::WwidOnly)
+        )
+    }
+}
+
+/// What values a knob takes.
+#[derive(Debug)]
+pub enum Kind {
+    Enum(&'static [&'static str]),
+    Integer {
+        minimum: i64,
+        maximum: i64,
+    },
+    /// Text checked by `check`, which `pattern` describes for the API.
+    Text {
+        pattern: &'static str,
+        typetext: Option<&'static str>,
+        max_length: usize,
+        check: fn(&str) -> bool,
+    },
+}
+
+#[derive(Debug)]
+pub struct Knob {
+    pub name: &'static str,
+    pub scope: Scope,
+    pub kind: Kind,
+    /// The managed default (defaults section only).
+    pub default: Option<&'static str>,
+    /// Whether the knob is a multipathd keyword; ours are not rendered.
+    pub rendered: bool,
+    pub description: &'static str,
+}
+
+impl Knob {
+    /// The multipathd keyword.
+    pub fn keyword(&self) -> String {
+        self.name.replace('-', "_")
+    }
+}
+
+fn is_count(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    (1..=9).contains(&bytes.len())
+        && bytes.iter().all(u8::is_ascii_digit)
+        && (bytes[0] != b'0' || bytes.len() == 1)
+}
+
+fn is_positive_count(text: &str) -> bool {
+    is_count(text) && text != "0"
+}
+
+fn is_no_path_retry(text: &str) -> bool {
+    matches!(text, "queue" | "fail") || is_positive_count(text)
+}
+
+fn is_failback(text: &str) -> bool {
+    matches!(text, "manual" | "immediate" | "followover") || is_positive_count(text)
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')
+}
+
+/// `name` or `name N`, as multipathd's path selectors are written.
+fn is_path_selector(text: &str) -> bool {
+    let mut parts = text.split(' ');
+    let name = parts.next().unwrap_or_default();
+    let name_ok = name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c == '-');
+    match (parts.next(), parts.next()) {
+        (None, _) => name_ok,
+        (Some(arg), None) => name_ok && is_count(arg),
+        _ => false,
+    }
+}
+
+/// Map aliases: a plain word, never a comment or quote character.
+pub fn is_alias(text: &str) -> bool {
+    text.starts_with(|c: char| c.is_ascii_alphanumeric()) && text.chars().all(is_word_char)
+}
+
+/// WWIDs as multipath prints them (hex NAA ids, `eui.`, `t10.` style ids).
+pub fn is_wwid(text: &str) -> bool {
+    (1..=128).contains(&text.len())
+        && text.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && text.chars().all(|c| is_word_char(c) || c == ':')
+}
+
+pub const WWID_PATTERN: &str = "[a-zA-Z0-9][a-zA-Z0-9._:-]*";
+pub const ALIAS_PATTERN: &str = "[a-zA-Z0-9][a-zA-Z0-9._-]*";
+
+pub const KNOBS: &[Knob] = &[
+    Knob {
+        name: "no-path-retry",
+        scope: Scope::Shared,
+        kind: Kind::Text {
+            pattern: "(?:queue|fail|[1-9][0-9]{0,8})",
+            typetext: Some("queue|fail|<count>"),
+            max_length: 9,
+            check: is_no_path_retry,
+        },
+        default: None,
+        rendered: true,
+        description: "How to react when all paths are down: keep queueing, fail at once, or \
+                      retry for the given number of polling intervals.",
+    },
+    Knob {
+        name: "path-grouping-policy",
+        scope: Scope::Shared,
+        kind: Kind::Enum(&[
+            "failover",
+            "multibus",
+            "group_by_serial",
+            "group_by_prio",
+            "group_by_node_name",
+        ]),
+        default: None,
+        rendered: true,
+        description: "How paths are grouped into priority groups.",
+    },
+    Knob {
+        name: "failback",
+        scope: Scope::Shared,
+        kind: Kind::Text {
+            pattern: "(?:manual|immediate|followover|[1-9][0-9]{0,8})",
+            typetext: Some("manual|immediate|followover|<seconds>"),
+            max_length: 10,
+            check: is_failback,
+        },
+        default: None,
+        rendered: true,
+        description: "When to fail back to a restored higher-priority path group.",
+    },
+    Knob {
+        name: "path-selector",
+        scope: Scope::Shared,
+        kind: Kind::Text {
+            pattern: "[a-z][a-z-]*(?: (?:0|[1-9][0-9]{0,8}))?",
+            typetext: Some("<selector> [<args>]"),
+            max_length: 64,
+            check: is_path_selector,
+        },
+        default: None,
+        rendered: true,
+        description: "Path selector algorithm used within a priority group, for example \
+                      'service-time 0'.",
+    },
+    Knob {
+        name: "paths-expected",
+        scope: Scope::Shared,
+        kind: Kind::Integer {
+            minimum: 1,
+            maximum: 256,
+        },
+        default: None,
+        rendered: false,
+        description: "Number of paths each node should have to the LUN; a node with fewer is \
+                      degraded. Without it, the most paths a node has seen count.",
+    },
+    Knob {
+        name: "find-multipaths",
+        scope: Scope::DefaultsOnly,
+        kind: Kind::Enum(&["yes", "no", "strict", "greedy", "smart"]),
+        default: Some("strict"),
+        rendered: true,
+        description: "Which devices multipathd assembles into a map. 'strict' only takes \
+                      explicitly allow-listed WWIDs.",
+    },
+    Knob {
+        name: "user-friendly-names",
+        scope: Scope::DefaultsOnly,
+        kind: Kind::Enum(&["yes", "no"]),
+        default: Some("no"),
+        rendered: true,
+        description: "Whether to use node-local mpathN names. Keep 'no' for stable WWID-based \
+                      names across the cluster.",
+    },
+    Knob {
+        name: "polling-interval",
+        scope: Scope::DefaultsOnly,
+        kind: Kind::Integer {
+            minimum: 1,
+            maximum: 3600,
+        },
+        default: Some("5"),
+        rendered: true,
+        description: "Interval between path checks, in seconds.",
+    },
+    Knob {
+        name: "alias",
+        scope: Scope::WwidOnly,
+        kind: Kind::Text {
+            pattern: ALIAS_PATTERN,
+            typetext: None,
+            max_length: 64,
+            check: is_alias,
+        },
+        default: None,
+        rendered: true,
+        description: "Human-readable map name for this WWID; multipathd uses it as the map name.",
+    },
+    Knob {
+        name: "rr-min-io-rq",
+        scope: Scope::WwidOnly,
+        kind: Kind::Integer {
+            minimum: 1,
+            maximum: 2_147_483_647,
+        },
+        default: None,
+        rendered: true,
+        description: "Number of I/O requests to route to a path before switching, request-based.",
+    },
+    Knob {
+        name: "rr-weight",
+        scope: Scope::WwidOnly,
+        kind: Kind::Enum(&["priorities", "uniform"]),
+        default: None,
+        rendered: true,
+        description: "Whether to weight paths by priority when balancing I/O.",
+    },
+];
+
+pub fn knob(name: &str) -> Option<&'static Knob> {
+    KNOBS.iter().find(|knob| knob.name == name)
+}
+
+/// The knobs a section of this type may set.
+pub fn knobs_for(section: SectionType) -> impl Iterator<Item = &'static Knob> {
+    KNOBS.iter().filter(move |knob| section.allows(knob.scope))
+}
+
+/// The knob `name` if a section of this type may set it.
+pub fn settable(section: SectionType, name: &str) -> Option<&'static Knob> {
+    knob(name).filter(|knob| section.allows(knob.scope))
+}
+
+/// The text of a scalar as Perl would print it.
+fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        Value::Bool(flag) => Some(if *flag { "1" } else { "0" }.to_string()),
+        _ => None,
+    }
+}
+
+/// Check a value for a knob; on success the value in its stored form
+/// (integers as numbers, everything else as text).
+pub fn check_value(knob: &Knob, value: &Value) -> Result<Value, String> {
+    let text = scalar_text(value).ok_or_else(|| "type check ('scalar') failed".to_string())?;
+    match &knob.kind {
+        Kind::Enum(values) => {
+            if values.contains(&text.as_str()) {
+                Ok(Value::String(text))
+            } else {
+                Err(format!(
+                    "value '{text}' does not have a value in the enumeration '{}'",
+                    values.join(", ")
+                ))
+            }
+        }
+        Kind::Integer { minimum, maximum } => {
+            let number: i64 = text
+                .trim()
+                .parse()
+                .map_err(|_| format!("type check ('integer') failed - got '{text}'"))?;
+            if number < *minimum {
+                Err(format!("value must have a minimum value of {minimum}"))
+            } else if number > *maximum {
+                Err(format!("value must have a maximum value of {maximum}"))
+            } else {
+                Ok(Value::from(number))
+            }
+        }
+        Kind::Text {
+            max_length, check, ..
+        } => {
+            if text.chars().count() > *max_length {
+                Err(format!("value may only be {max_length} characters long"))
+            } else if !check(&text) {
+                Err("value does not match the regex pattern".to_string())
+            } else {
+                Ok(Value::String(text))
+            }
+        }
+    }
+}
+
+/// The section id rule of a section type.
+pub fn check_section_id(section: SectionType, id: &str) -> Result<(), String> {
+    match section {
+        SectionType::Defaults if id == "defaults" => Ok(()),
+        SectionType::Defaults => Err(format!(
+            "invalid section id '{id}': the defaults section is named 'defaults'"
+        )),
+        SectionType::Wwid if id == "defaults" => {
+            Err("the id 'defaults' is reserved and cannot be a WWID".to_string())
+        }
+        SectionType::Wwid if is_wwid(id) => Ok(()),
+        SectionType::Wwid => Err(format!(
+            "invalid WWID '{id}': value does not match the regex pattern"
+        )),
+    }
+}
+
+/// One knob as a PVE::JSONSchema property, without `default`: an update
+/// that omits a knob keeps it instead of resetting it.
+fn api_property(knob: &Knob) -> Value {
+    let mut property = Map::new();
+    property.insert("optional".into(), json!(1));
+    property.insert("description".into(), json!(knob.description));
+    match &knob.kind {
+        Kind::Enum(values) => {
+            property.insert("type".into(), json!("string"));
+            property.insert("enum".into(), json!(values));
+        }
+        Kind::Integer { minimum, maximum } => {
+            property.insert("type".into(), json!("integer"));
+            property.insert("minimum".into(), json!(minimum));
+            property.insert("maximum".into(), json!(maximum));
+        }
+        Kind::Text {
+            pattern,
+            typetext,
+            max_length,
+            ..
+        } => {
+            property.insert("type".into(), json!("string"));
+            property.insert("pattern".into(), json!(pattern));
+            property.insert("maxLength".into(), json!(max_length));
+            if let Some(typetext) = typetext {
+                property.insert("typetext".into(), json!(typetext));
+            }
+        }
+    }
+    Value::Object(property)
+}
+
+/// The settable knobs of a section type as API parameter properties.
+pub fn api_schema(section: SectionType) -> Map<String, Value> {
+    knobs_for(section)
+        .map(|knob| (knob.name.to_string(), api_property(knob)))
+        .collect()
+}
+
+/// The managed defaults, applied where the `defaults` section omits them.
+pub fn managed_defaults() -> Map<String, Value> {
+    KNOBS
+        .iter()
+        .filter_map(|knob| {
+            let default = knob.default?;
+            let value = check_value(knob, &Value::from(default)).ok()?;
+            Some((knob.name.to_string(), value))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(name: &str, value: Value) -> Result<Value, String> {
+        check_value(knob(name).unwrap(), &value)
+    }
+
+    #[test]
+    fn values_and_messages() {
+        let cases: &[(&str, Value, Result<Value, &str>)] = &[
+            ("no-path-retry", json!("queue"), Ok(json!("queue"))),
+            ("no-path-retry", json!(18), Ok(json!("18"))),
+            (
+                "no-path-retry",
+                json!("0"),
+                Err("value does not match the regex pattern"),
+            ),
+            (
+                "no-path-retry",
+                json!("007"),
+                Err("value does not match the regex pattern"),
+            ),
+            (
+                "no-path-retry",
+                json!("sometimes"),
+                Err("value does not match the regex pattern"),
+            ),
+            (
+                "no-path-retry",
+                json!("1234567890"),
+                Err("value may only be 9 characters long"),
+            ),
+            ("failback", json!("followover"), Ok(json!("followover"))),
+            (
+                "path-selector",
+                json!("service-time 0"),
+                Ok(json!("service-time 0")),
+            ),
+            (
+                "path-selector",
+                json!("round-robin 0 }"),
+                Err("value does not match the regex pattern"),
+            ),
+            (
+                "path-selector",
+                json!("a\"b"),
+                Err("value does not match the regex pattern"),
+            ),
+            ("polling-interval", json!("5"), Ok(json!(5))),
+            (
+                "polling-interval",
+                json!("abc"),
+                Err("type check ('integer') failed - got 'abc'"),
+            ),
+            (
+                "polling-interval",
+                json!(0),
+                Err("value must have a minimum value of 1"),
+            ),
+            (
+                "polling-interval",
+                json!(3601),
+                Err("value must have a maximum value of 3600"),
+            ),
+            (
+                "rr-weight",
+                json!("equal"),
+                Err("value 'equal' does not have a value in the enumeration 'priorities, uniform'"),
+            ),
+            ("alias", json!("san-a.lun_0"), Ok(json!("san-a.lun_0"))),
+            (
+                "alias",
+                json!("san#b"),
+                Err("value does not match the regex pattern"),
+            ),
+            (
+                "alias",
+                json!("-x"),
+                Err("value does not match the regex pattern"),
+            ),
+            (
+                "alias",
+                json!("a b"),
+                Err("value does not match the regex pattern"),
+            ),
+            ("alias", json!([1]), Err("type check ('scalar') failed")),
+        ];
+        for (name, value, expected) in cases {
+            let expected = expected.clone().map_err(str::to_string);
+            assert_eq!(check(name, value.clone()), expected, "{name} = {value}");
+        }
+    }
+
+    #[test]
+    fn section_ids() {
+        assert!(check_section_id(SectionType::Defaults, "defaults").is_ok());
+        assert!(check_section_id(SectionType::Defaults, "other").is_err());
+        assert!(check_section_id(SectionType::Wwid, "3600a098038314b2d").is_ok());
+        assert!(check_section_id(SectionType::Wwid, "eui.0025385b71b0e3c4").is_ok());
+        assert!(check_section_id(SectionType::Wwid, "defaults")
+            .unwrap_err()
+            .contains("reserved"));
+        assert!(check_section_id(SectionType::Wwid, "36/00").is_err());
+    }
+
+    #[test]
+    fn scopes() {
+        assert!(settable(SectionType::Wwid, "alias").is_some());
+        assert!(settable(SectionType::Defaults, "alias").is_none());
+        assert!(settable(SectionType::Wwid, "polling-interval").is_none());
+        assert!(settable(SectionType::Defaults, "paths-expected").is_some());
+        assert!(settable(SectionType::Wwid, "paths-expected").is_some());
+        let schema = api_schema(SectionType::Defaults);
+        assert!(schema.contains_key("find-multipaths"));
+        assert!(!schema.contains_key("alias"));
+        assert!(schema
+            .values()
+            .all(|property| property.get("default").is_none()));
+    }
+
+    #[test]
+    fn managed_defaults_are_valid() {
+        let defaults = managed_defaults();
+        assert_eq!(defaults["find-multipaths"], json!("strict"));
+        assert_eq!(defaults["user-friendly-names"], json!("no"));
+        assert_eq!(defaults["polling-interval"], json!(5));
+    }
+}

@@ -1,1 +1,196 @@
-//! TODO
+//! `/etc/multipath/wwids`: the allow-list that `find_multipaths strict`
+//! assembles maps for, in the format `multipath -a` writes.
+//!
+//! ```text
+//! # Multipath wwids, Version : 1.0
+//! # NOTE: This file is automatically maintained by multipath and multipathd.
+//! # You should not need to edit this file in normal circumstances.
+//! #
+//! # Valid WWIDs:
+//! /3600a098038314b2d4a5d4e6f2f6b4d31/
+//! #3600a098038314b2d4a5d4e6f2f6b4d32/
+//! ```
+//!
+//! multipath only considers lines starting with `/`; `multipath -w` turns a
+//! line into `#WWID/`, so a removed entry may sit next to a re-added one.
+//! Changes go through the real `multipath -a`/`-w` on the node; this module
+//! reads the file and plans them. A WWID that Proxmox VE did not add itself
+//! is never planned for removal.
+
+use std::collections::BTreeSet;
+
+use anyhow::{bail, Error};
+use serde::Serialize;
+
+pub const HEADER: &str = "# Multipath wwids, Version : 1.0\n\
+                          # NOTE: This file is automatically maintained by multipath and multipathd.\n\
+                          # You should not need to edit this file in normal circumstances.\n\
+                          #\n\
+                          # Valid WWIDs:\n";
+
+#[derive(Debug, Default, PartialEq, Serialize)]
+pub struct WwidsFile {
+    /// Allow-listed WWIDs, in file order, without duplicates.
+    pub listed: Vec<String>,
+    /// WWIDs removed with `multipath -w` (`#WWID/`) and not listed again.
+    pub removed: Vec<String>,
+}
+
+/// Read the wwids file; a line that is neither a comment nor `/WWID/` is an
+/// error naming the line.
+pub fn parse(text: &str) -> Result<WwidsFile, Error> {
+    let mut file = WwidsFile::default();
+    let mut listed = BTreeSet::new();
+    let mut removed = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim_end();
+        if line.trim().is_empty() {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix('/') {
+            let Some(wwid) = rest
+                .strip_suffix('/')
+                .filter(|w| !w.is_empty() && !w.contains('/'))
+            else {
+                bail!(
+                    "wwids file line {}: expected '/WWID/', got '{line}'",
+                    index + 1
+                );
+            };
+            if listed.insert(wwid.to_string()) {
+                file.listed.push(wwid.to_string());
+            }
+        } else if let Some(rest) = line.strip_prefix('#') {
+            if let Some(wwid) = rest
+                .strip_suffix('/')
+                .filter(|w| !w.is_empty() && !w.contains([' ', '/']))
+            {
+                removed.push(wwid.to_string());
+            }
+        } else {
+            bail!(
+                "wwids file line {}: expected '/WWID/' or a comment, got '{line}'",
+                index + 1
+            );
+        }
+    }
+    file.removed = removed
+        .into_iter()
+        .filter(|wwid| !listed.contains(wwid))
+        .collect();
+    Ok(file)
+}
+
+/// The file as `multipath -a` writes it, for a fresh allow-list (sorted).
+pub fn format(wwids: &[String]) -> String {
+    let sorted: BTreeSet<&String> = wwids.iter().collect();
+    let mut out = HEADER.to_string();
+    for wwid in sorted {
+        out.push_str(&format!("/{wwid}/\n"));
+    }
+    out
+}
+
+#[derive(Debug, PartialEq, Serialize)]
+pub struct Kept {
+    pub wwid: String,
+    pub reason: String,
+}
+
+/// What one node has to do to bring its wwids file in line.
+#[derive(Debug, PartialEq, Serialize)]
+pub struct Plan {
+    /// Allow-listed in the cluster, not in the file: `multipath -a`.
+    pub add: Vec<String>,
+    /// Added by Proxmox VE earlier, no longer allow-listed: `multipath -w`.
+    pub remove: Vec<String>,
+    /// In the file, not allow-listed, and not added by Proxmox VE.
+    pub keep: Vec<Kept>,
+}
+
+/// Plan the changes: `desired` is the cluster's allow-list, `current` the
+/// file's text, `added_by_pve` what this node added earlier.
+pub fn plan(desired: &[String], current: &str, added_by_pve: &[String]) -> Result<Plan, Error> {
+    let file = parse(current)?;
+    let desired: BTreeSet<&str> = desired.iter().map(String::as_str).collect();
+    let listed: BTreeSet<&str> = file.listed.iter().map(String::as_str).collect();
+    let ours: BTreeSet<&str> = added_by_pve.iter().map(String::as_str).collect();
+
+    Ok(Plan {
+        add: desired.difference(&listed).map(|w| w.to_string()).collect(),
+        remove: listed
+            .iter()
+            .filter(|wwid| !desired.contains(*wwid) && ours.contains(*wwid))
+            .map(|w| w.to_string())
+            .collect(),
+        keep: listed
+            .iter()
+            .filter(|wwid| !desired.contains(*wwid) && !ours.contains(*wwid))
+            .map(|wwid| Kept {
+                wwid: wwid.to_string(),
+                reason: "not added by Proxmox VE".to_string(),
+            })
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn reads_what_multipath_writes() {
+        let text = format!("{HEADER}/3600a/\n/3600b/\n#3600c/\n/3600a/\n#3600b/\n");
+        let file = parse(&text).unwrap();
+        assert_eq!(file.listed, strings(&["3600a", "3600b"]));
+        assert_eq!(file.removed, strings(&["3600c"]));
+    }
+
+    #[test]
+    fn format_round_trip() {
+        let text = format(&strings(&["3600def", "3600abc"]));
+        assert!(text.starts_with(HEADER));
+        assert!(text.ends_with("/3600abc/\n/3600def/\n"));
+        assert_eq!(
+            parse(&text).unwrap().listed,
+            strings(&["3600abc", "3600def"])
+        );
+    }
+
+    #[test]
+    fn garbage_names_the_line() {
+        let err = parse("# x\n/3600a/\n3600b\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "wwids file line 3: expected '/WWID/' or a comment, got '3600b'"
+        );
+        assert!(parse("/3600a\n")
+            .unwrap_err()
+            .to_string()
+            .contains("line 1"));
+    }
+
+    #[test]
+    fn plan_never_removes_foreign() {
+        let current = format(&strings(&["boot-lun", "3600old", "3600keep"]));
+        let plan = plan(
+            &strings(&["3600keep", "3600new"]),
+            &current,
+            &strings(&["3600old", "3600gone"]),
+        )
+        .unwrap();
+        assert_eq!(plan.add, strings(&["3600new"]));
+        assert_eq!(plan.remove, strings(&["3600old"]));
+        assert_eq!(
+            plan.keep,
+            vec![Kept {
+                wwid: "boot-lun".into(),
+                reason: "not added by Proxmox VE".into()
+            }]
+        );
+    }
+}

@@ -1,0 +1,138 @@
+package PVE::Multipath::Config;
+
+# The cluster-wide multipath configuration (/etc/pve/multipath.cfg, a
+# SectionConfig with one 'defaults' section and one 'wwid' section per
+# allow-listed LUN), the admin's override text, the node-local drop-ins
+# rendered from both and the /etc/multipath/wwids allow-list.
+#
+# All of it is pure and lives in the Rust library (PVE::RS::Multipath::Config);
+# this module keeps the series' Perl API over it. No PVE::Cluster here, so it
+# stays usable on a node whose pve-cluster does not observe the file yet.
+
+use strict;
+use warnings;
+
+use PVE::RS::Multipath::Config;
+
+# Parse multipath.cfg like PVE::SectionConfig: never dies; each problem is
+# warned with its line and listed in $cfg->{errors}.
+sub parse_config {
+    my ($class, $filename, $raw) = @_;
+
+    my $cfg = PVE::RS::Multipath::Config::parse_section_config($filename, $raw // '');
+    for my $err (($cfg->{errors} // [])->@*) {
+        my $where = "$err->{context}";
+        $where .= " (section '$err->{section}')" if defined($err->{section});
+        if (defined($err->{key})) {
+            warn "$where - unable to parse value of '$err->{key}': $err->{err}\n";
+        } else {
+            warn "$where - $err->{err}\n";
+        }
+    }
+    return $cfg;
+}
+
+# Dies on an invalid configuration instead of writing it.
+sub write_config {
+    my ($class, $filename, $cfg) = @_;
+    return PVE::RS::Multipath::Config::write_section_config($filename, $cfg);
+}
+
+# Apply an API update to one section (see the Rust update_section): only
+# settable keys, no key both set and deleted, digest checked, aliases unique.
+sub update_section {
+    my ($cfg, $type, $id, $params, $delete, $digest) = @_;
+    return PVE::RS::Multipath::Config::update_section(
+        $cfg, $type, $id, $params, $delete, $digest,
+    );
+}
+
+sub remove_section {
+    my ($cfg, $id, $digest) = @_;
+    return PVE::RS::Multipath::Config::remove_section($cfg, $id, $digest);
+}
+
+sub managed_defaults { return PVE::RS::Multipath::Config::managed_defaults(); }
+
+sub defaults_api_schema { return PVE::RS::Multipath::Config::defaults_api_schema(); }
+
+sub wwid_api_schema { return PVE::RS::Multipath::Config::wwid_api_schema(); }
+
+sub effective_defaults {
+    my ($cfg) = @_;
+    return PVE::RS::Multipath::Config::effective_defaults($cfg);
+}
+
+sub wwid_list {
+    my ($cfg) = @_;
+    return PVE::RS::Multipath::Config::wwid_list($cfg);
+}
+
+sub aliases {
+    my ($cfg) = @_;
+    return PVE::RS::Multipath::Config::aliases($cfg);
+}
+
+sub wwid_opts {
+    my ($cfg) = @_;
+    return PVE::RS::Multipath::Config::wwid_opts($cfg);
+}
+
+# { wwid => n }: the paths each node should have, per WWID or from defaults.
+sub paths_expected {
+    my ($cfg) = @_;
+    return PVE::RS::Multipath::Config::paths_expected($cfg);
+}
+
+# Validate the admin's override text against the multipath.conf grammar and
+# the keyword tables of the installed multipath-tools; dies naming each line.
+sub check_overrides {
+    my ($text) = @_;
+    return PVE::RS::Multipath::Config::check_overrides($text // '');
+}
+
+sub parse_overrides {
+    my ($filename, $raw) = @_;
+    return $raw // '';
+}
+
+sub write_overrides {
+    my ($filename, $text) = @_;
+    return PVE::RS::Multipath::Config::normalize_overrides($text // '');
+}
+
+sub generate_managed_conf {
+    my ($defaults) = @_;
+    return PVE::RS::Multipath::Config::generate_managed_conf($defaults);
+}
+
+sub build_multipaths_block {
+    my ($wwid_opts) = @_;
+    return PVE::RS::Multipath::Config::build_multipaths_block($wwid_opts);
+}
+
+# { 'pve-defaults.conf' => $text, ... }: every node-local drop-in, undef for
+# one that must not exist (all of them when the cluster config is empty).
+sub render_node_files {
+    my ($cfg, $overrides) = @_;
+    return PVE::RS::Multipath::Config::render_node_files($cfg, $overrides);
+}
+
+sub parse_wwids {
+    my ($text) = @_;
+    return PVE::RS::Multipath::Config::parse_wwids($text);
+}
+
+sub format_wwids {
+    my ($wwids) = @_;
+    return PVE::RS::Multipath::Config::format_wwids($wwids);
+}
+
+# { add => [...], remove => [...], keep => [{ wwid, reason }] }; only WWIDs in
+# $added_by_pve are ever planned for removal.
+sub plan_wwids {
+    my ($desired, $current_text, $added_by_pve) = @_;
+    return PVE::RS::Multipath::Config::plan_wwids($desired, $current_text, $added_by_pve);
+}
+
+1;

@@ -1,0 +1,386 @@
+use super::*;
+use serde_json::json;
+
+/// The fixture's text, kept for the whole test run so parsed maps may
+/// borrow from it.
+fn fixture(name: &str) -> &'static str {
+    let path = format!(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/maps/{}"),
+        name
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path}: {err}"));
+    Box::leak(text.into_boxed_str())
+}
+
+#[test]
+fn every_capture_reads_as_a_person_would_state_it() {
+    let table = fixture("health.tsv");
+    let mut rows = 0;
+    for line in table.lines().filter(|line| !line.starts_with('#')) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let [file, count, health, total, active, queueing] = cols[..] else {
+            panic!("bad health.tsv line: {line}");
+        };
+        let maps = parse_maps_json(fixture(file)).unwrap_or_else(|err| panic!("{file}: {err}"));
+        assert_eq!(maps.len().to_string(), count, "{file}: map count");
+        rows += 1;
+        let Some(map) = maps.first() else { continue };
+        assert_eq!(map.health.as_str(), health, "{file}: health");
+        assert_eq!(map.paths_total.to_string(), total, "{file}: paths-total");
+        assert_eq!(map.paths_active.to_string(), active, "{file}: paths-active");
+        assert_eq!(
+            map.queueing.as_deref().unwrap_or("-"),
+            queueing,
+            "{file}: queueing"
+        );
+        assert_eq!(map.reason.is_some(), health != "optimal", "{file}: reason");
+    }
+    assert!(rows >= 20, "health.tsv lists every fixture");
+}
+
+#[test]
+fn real_fields_are_normalised() {
+    let maps = parse_maps_json(fixture("scsi-02-one-path-offline.json")).unwrap();
+    let map = &maps[0];
+    assert_eq!(map.wwid.as_deref(), Some("35000c50015ea71ac"));
+    assert_eq!(map.name.as_deref(), Some("labmp0"));
+    assert_eq!(map.sysfs.as_deref(), Some("dm-0"));
+    assert_eq!(map.vendor.as_deref(), Some("LAB"));
+    assert_eq!(map.product.as_deref(), Some("MPATH-LUN"));
+    assert_eq!(map.path_faults, Some(1));
+    assert_eq!(map.queueing, None, "'-' is no queueing");
+    assert_eq!(map.reason.as_deref(), Some("1 of 2 paths failed (sdb)"));
+    let failed = &map.path_groups[1].paths[0];
+    assert_eq!(failed.dev.as_deref(), Some("sdb"));
+    assert_eq!(failed.dm_state.as_deref(), Some("failed"));
+    assert_eq!(failed.dev_state.as_deref(), Some("offline"));
+    assert_eq!(failed.check_state.as_deref(), Some("faulty"));
+    assert_eq!(failed.dev_t.as_deref(), Some("8:16"));
+    assert_eq!(failed.target_wwpn, None, "[undef] is cleaned");
+    assert_eq!(failed.host_adapter, None);
+    assert_eq!(failed.transport, None);
+    assert_eq!(
+        map.path_groups[1].selector.as_deref(),
+        Some("service-time 0")
+    );
+}
+
+#[test]
+fn iscsi_paths_carry_the_target_name() {
+    let maps = parse_maps_json(fixture("synthetic-iscsi-one-session-down.json")).unwrap();
+    let path = &maps[0].path_groups[0].paths[0];
+    assert_eq!(path.transport, Some("iscsi"));
+    assert_eq!(
+        path.target_iqn.as_deref(),
+        Some("iqn.2026-11.lab.mpath:lun1")
+    );
+    assert_eq!(path.target_wwnn, None);
+    assert_eq!(path.host_adapter.as_deref(), Some("10.0.2.15"));
+    // the downed session's path: dev_st still 'running', checker faulty
+    let down = &maps[0].path_groups[1].paths[0];
+    assert!(!down.is_usable());
+    assert_eq!(down.host_adapter, None);
+}
+
+#[test]
+fn fibre_channel_from_a_real_wwpn_only() {
+    let text = r#"{"maps":[{"uuid":"w","path_groups":[{"paths":[
+        {"dev":"sda","dm_st":"active","chk_st":"ready","dev_st":"running","target_wwpn":"0x500a0980"},
+        {"dev":"sdb","dm_st":"active","chk_st":"ready","dev_st":"running","target_wwpn":"[undef]"}
+    ]}]}]}"#;
+    let maps = parse_maps_json(text).unwrap();
+    let paths = &maps[0].path_groups[0].paths;
+    assert_eq!(paths[0].transport, Some("fc"));
+    assert_eq!(paths[0].target_wwpn.as_deref(), Some("0x500a0980"));
+    assert_eq!(paths[1].transport, None);
+    assert_eq!(maps[0].health, Health::Optimal);
+}
+
+#[test]
+fn queueing_without_paths_is_failed_and_says_so() {
+    let maps = parse_maps_json(fixture("edge-02-queue-all-failed.json")).unwrap();
+    assert_eq!(maps[0].health, Health::Failed);
+    let reason = maps[0].reason.as_deref().unwrap();
+    assert!(reason.contains("all 2 paths failed (sda, sdb)"), "{reason}");
+    assert!(reason.contains("queued"), "{reason}");
+    let maps = parse_maps_json(fixture("edge-03-queue-disabled.json")).unwrap();
+    assert!(!maps[0].reason.as_deref().unwrap().contains("queued"));
+}
+
+#[test]
+fn checker_and_kernel_state_count_too() {
+    // dm still uses the path, but the checker already calls it faulty
+    let text = r#"{"maps":[{"uuid":"w","path_groups":[{"paths":[
+        {"dev":"sda","dm_st":"active","chk_st":"ready","dev_st":"running"},
+        {"dev":"sdb","dm_st":"active","chk_st":"faulty","dev_st":"running"},
+        {"dev":"sdc","dm_st":"active","chk_st":"ghost","dev_st":"running"}
+    ]}]}]}"#;
+    let map = &parse_maps_json(text).unwrap()[0];
+    assert_eq!(
+        map.paths_active, 3,
+        "paths-active counts dm's view, as the series"
+    );
+    assert_eq!(map.health, Health::Degraded);
+    assert_eq!(map.reason.as_deref(), Some("1 of 3 paths failed (sdb)"));
+}
+
+#[test]
+fn a_map_without_paths_is_failed() {
+    let map = &parse_maps_json(r#"{"maps":[{"uuid":"w","paths":0,"path_groups":[]}]}"#).unwrap()[0];
+    assert_eq!(map.health, Health::Failed);
+    assert_eq!(map.reason.as_deref(), Some("no paths"));
+}
+
+#[test]
+fn malformed_output_is_a_clear_error_naming_the_place() {
+    for (file, expect) in [
+        ("malformed-unescaped-quote.json", "line 17 column"),
+        ("malformed-truncated.json", "truncated"),
+        ("malformed-unknown-map-fail.txt", "'fail'"),
+    ] {
+        let err = parse_maps_json(fixture(file)).unwrap_err().to_string();
+        assert!(
+            err.starts_with("could not parse multipathd maps JSON"),
+            "{file}: {err}"
+        );
+        assert!(err.contains(expect), "{file}: {err}");
+    }
+    let err = parse_maps_json(fixture("malformed-unescaped-quote.json")).unwrap_err();
+    assert!(
+        err.to_string().contains("near '\"vend\" : \"LA\"B"),
+        "{err}"
+    );
+    for text in ["", "   ", "not json", "{}", r#"{"maps": 3}"#, "[1,2]"] {
+        let err = parse_maps_json(text).unwrap_err().to_string();
+        assert!(
+            err.starts_with("could not parse multipathd maps JSON"),
+            "{text:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn escaped_strings_still_parse() {
+    let text = r#"{"maps":[{"uuid":"w","vend":"LA\"B","path_groups":[]}]}"#;
+    assert_eq!(
+        parse_maps_json(text).unwrap()[0].vendor.as_deref(),
+        Some("LA\"B")
+    );
+}
+
+fn loose(maps: &[Map]) -> Vec<Value> {
+    maps.iter()
+        .map(|map| serde_json::to_value(map).unwrap())
+        .collect()
+}
+
+#[test]
+fn high_water_mark_keeps_the_most_paths_seen() {
+    let optimal = loose(&parse_maps_json(fixture("scsi-01-optimal.json")).unwrap());
+    let removed = loose(&parse_maps_json(fixture("scsi-04-one-path-removed.json")).unwrap());
+    let state = update_high_water(&BTreeMap::new(), &optimal, None);
+    assert_eq!(state.get("35000c50015ea71ac"), Some(&2));
+    let state = update_high_water(&state, &removed, None);
+    assert_eq!(state.get("35000c50015ea71ac"), Some(&2), "never goes down");
+    let mut previous = BTreeMap::new();
+    previous.insert("gone".to_string(), 4);
+    let state = update_high_water(&previous, &removed, None);
+    assert_eq!(state.get("gone"), Some(&4));
+    assert_eq!(state.get("35000c50015ea71ac"), Some(&1));
+    let keep = vec!["35000c50015ea71ac".to_string()];
+    let state = update_high_water(&previous, &removed, Some(&keep));
+    assert_eq!(state.get("gone"), None, "dropped outside the allow-list");
+}
+
+#[test]
+fn removed_path_is_degraded_against_its_expectation() {
+    let removed = loose(&parse_maps_json(fixture("scsi-04-one-path-removed.json")).unwrap());
+    let mut high_water = BTreeMap::new();
+    high_water.insert("35000c50015ea71ac".to_string(), 2);
+    let maps = apply_expected(removed.clone(), &BTreeMap::new(), &high_water);
+    assert_eq!(maps[0]["health"], "degraded");
+    assert_eq!(maps[0]["paths-expected"], 2);
+    assert_eq!(maps[0]["expected-from"], "high-water");
+    assert_eq!(
+        maps[0]["reason"],
+        "1 of 2 expected paths present (most paths seen 2)"
+    );
+    // the config wins over the mark, also when it expects fewer
+    let mut config = BTreeMap::new();
+    config.insert("35000c50015ea71ac".to_string(), 1);
+    let maps = apply_expected(removed.clone(), &config, &high_water);
+    assert_eq!(maps[0]["health"], "optimal");
+    assert_eq!(maps[0]["expected-from"], "config");
+    // a failed map stays failed
+    let failed = loose(&parse_maps_json(fixture("scsi-06-all-paths-failed.json")).unwrap());
+    config.insert("35000c50015ea71ac".to_string(), 4);
+    let maps = apply_expected(failed, &config, &high_water);
+    assert_eq!(maps[0]["health"], "failed");
+    assert_eq!(maps[0]["paths-expected"], 4);
+    // extra keys the Perl side added survive
+    let enriched = vec![json!({"wwid": "w", "health": "optimal", "paths-total": "2", "size": 42})];
+    config.insert("w".to_string(), 2);
+    let maps = apply_expected(enriched, &config, &BTreeMap::new());
+    assert_eq!(maps[0]["size"], 42);
+    assert_eq!(maps[0]["health"], "optimal");
+}
+
+#[test]
+fn count_tables_skip_garbage() {
+    let table = count_table(&json!({"a": 2, "b": "3", "c": "x", "d": [1], "e": -1}));
+    assert_eq!(table.len(), 2);
+    assert_eq!(table["b"], 3);
+    assert!(count_table(&json!("nope")).is_empty());
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        // failures are turned into plain unit tests instead of files
+        // outside the module (see the non-ASCII case in the hostile table)
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_text_never_panics(text in ".{0,400}") {
+            let _ = parse_maps_json(&text);
+        }
+
+        #[test]
+        fn mutated_captures_never_panic(cut in 0usize..1915, byte in 0u8..128) {
+            let mut text = fixture("scsi-02-one-path-offline.json").as_bytes().to_vec();
+            let cut = cut.min(text.len() - 1);
+            text[cut] = byte;
+            let _ = parse_maps_json(&String::from_utf8_lossy(&text));
+            let _ = parse_maps_json(&String::from_utf8_lossy(&text[..cut]));
+        }
+    }
+}
+
+/// Timing aid for `bench/run` numbers (not a test of time): run with
+/// `BENCH_DOCUMENT=file cargo test --release -- --ignored parse_timing --nocapture`.
+#[test]
+#[ignore]
+fn parse_timing() {
+    let Ok(path) = std::env::var("BENCH_DOCUMENT") else {
+        return;
+    };
+    let text = std::fs::read_to_string(path).unwrap();
+    let start = std::time::Instant::now();
+    for _ in 0..20 {
+        let _ = serde_json::from_str::<serde::de::IgnoredAny>(&text).unwrap();
+    }
+    eprintln!(
+        "serde_json, for comparison, skipping everything: {:?}",
+        start.elapsed() / 20
+    );
+    let start = std::time::Instant::now();
+    for _ in 0..20 {
+        let _ = parse_maps_json(&text).unwrap();
+    }
+    eprintln!("parse + normalise: {:?}", start.elapsed() / 20);
+}
+
+mod reading {
+    use super::*;
+
+    fn vendor(text: &str) -> Result<Option<String>, String> {
+        let doc = format!(r#"{{"maps":[{{"uuid":"w","vend":{text}}}]}}"#);
+        parse_maps_json(&doc)
+            .map(|maps| maps[0].vendor.as_deref().map(str::to_owned))
+            .map_err(|err| err.to_string())
+    }
+
+    #[test]
+    fn strict_json_strings() {
+        assert_eq!(
+            vendor(r#""a\"b\\c\/d\n""#).unwrap().as_deref(),
+            Some("a\"b\\c/d\n")
+        );
+        assert_eq!(
+            vendor(r#""\u00fc\ud83d\ude00""#).unwrap().as_deref(),
+            Some("ü😀")
+        );
+        assert_eq!(vendor("\"grüße\"").unwrap().as_deref(), Some("grüße"));
+        assert_eq!(vendor("null").unwrap(), None);
+        assert_eq!(
+            vendor("12").unwrap().as_deref(),
+            Some("12"),
+            "a number as text"
+        );
+        for (bad, expect) in [
+            (r#""\ud83d""#, "lone surrogate"),
+            (r#""\x""#, "invalid escape"),
+            (r#""\u12""#, "invalid \\u escape"),
+            ("\"tab\there\"", "control character"),
+            ("[1]", "expected a string or a number, found '['"),
+            ("tru", "expected a value"),
+            ("-", "expected a digit"),
+            ("1.", "expected a digit"),
+        ] {
+            let err = vendor(bad).unwrap_err();
+            assert!(err.contains(expect), "{bad}: {err}");
+            assert!(err.contains("at line 1 column"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn structure_errors_say_where() {
+        for (text, expect) in [
+            (
+                "{\"maps\":[}",
+                "expected an object, found '}' at line 1 column 10",
+            ),
+            (
+                "{\"maps\":[] x",
+                "expected ',' or '}', found 'x' at line 1 column 12",
+            ),
+            (
+                "{\"maps\":[]} {}",
+                "expected the end of the output, found '{'",
+            ),
+            ("{\"maps\":{}}", "expected a list, found '{'"),
+            (
+                "{\"maps\":[{\"path_groups\":3}]}",
+                "expected a list, found '3'",
+            ),
+            ("{\"maps\":[{\"uuid\" \"w\"}]}", "expected ':'"),
+            ("{maps:[]}", "expected a key in double quotes"),
+            (
+                "{\"maps\":[{\"uuid\":\"w\"",
+                "output ends early (truncated?)",
+            ),
+            (
+                "{\"maps\":nul",
+                "output ends early (truncated?): output ends inside 'null'",
+            ),
+        ] {
+            let err = parse_maps_json(text).unwrap_err().to_string();
+            assert!(err.contains(expect), "{text}: {err}");
+        }
+        let deep = format!("{{\"x\":{}{}}}", "[".repeat(200), "]".repeat(200));
+        let err = parse_maps_json(&deep).unwrap_err().to_string();
+        assert!(err.contains("nested too deeply"), "{err}");
+    }
+
+    #[test]
+    fn unknown_fields_of_any_shape_are_skipped() {
+        let text = r#"{"major_version":0,"x":{"a":[1,-2.5e3,true,false,null,{"b":"c"}]},
+            "maps":[{"uuid":"w","future":[{"k":"v"}],"path_groups":null,"paths":"[undef]"}]}"#;
+        let maps = parse_maps_json(text).unwrap();
+        assert_eq!(maps[0].wwid.as_deref(), Some("w"));
+        assert_eq!(maps[0].paths_total, 0);
+    }
+
+    #[test]
+    fn integers_also_as_strings() {
+        let text = r#"{"maps":[{"uuid":"w","path_faults":"7","path_groups":[
+            {"pri":"50","group":2.0,"paths":[{"dev":"sda","pri":"[undef]","dm_st":"active"}]}]}]}"#;
+        let map = &parse_maps_json(text).unwrap()[0];
+        assert_eq!(map.path_faults, Some(7));
+        assert_eq!(map.path_groups[0].priority, 50);
+        assert_eq!(map.path_groups[0].group, 2);
+        assert_eq!(map.path_groups[0].paths[0].priority, None);
+    }
+}

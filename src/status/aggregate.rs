@@ -1,0 +1,678 @@
+//! Folding every node's broadcast into the per-WWID by per-node matrix.
+//!
+//! The rules (the series' plus its v2 and our own):
+//!
+//! - Rows: the allow-list plus every WWID a decodable report mentions.
+//! - A node's value is untrusted. Malformed, oversized, wrong-version or
+//!   (given `now`) older than three refresh intervals: its cells read
+//!   `unknown` with the reason; the call never fails because of it. A state
+//!   this version does not know is clamped to `unknown`.
+//! - `missing` only where the node is expected to carry the LUN: with
+//!   per-LUN expected node sets (v2), exactly those nodes; without them
+//!   (the series), every online reporting node, plus the series' expected
+//!   nodes for allow-listed WWIDs.
+//! - A report below its expectation (`paths-expected` from the config, else
+//!   the node's own) that claims `optimal` reads `degraded`, with why.
+//! - The cluster state is the worst cell; `unknown` cells never drive it,
+//!   and a row with nothing else is `unknown`.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::wire;
+use super::{LunReport, State, Transport};
+use crate::maps::loose_count;
+
+/// What a node published, as Perl got it from `get_node_kv` (a raw string,
+/// an array of the parts) or as the series passed it (a decoded hash).
+pub enum NodeValue<'a> {
+    Raw(Vec<&'a str>),
+    Series(&'a serde_json::Map<String, Value>),
+    Invalid(String),
+}
+
+impl<'a> NodeValue<'a> {
+    /// `None`: nothing published (undef or an empty string, a cleared key).
+    pub fn from_value(value: &'a Value) -> Option<NodeValue<'a>> {
+        Some(match value {
+            Value::Null => return None,
+            Value::String(text) if text.is_empty() => return None,
+            Value::String(text) => NodeValue::Raw(vec![text]),
+            Value::Array(parts) => {
+                if parts.iter().any(|part| !part.is_string()) {
+                    return Some(NodeValue::Invalid(
+                        "a list with parts that are no strings".into(),
+                    ));
+                }
+                let parts: Vec<&str> = parts
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .filter(|part| !part.is_empty())
+                    .collect();
+                if parts.is_empty() {
+                    return None;
+                }
+                NodeValue::Raw(parts)
+            }
+            Value::Object(map) => NodeValue::Series(map),
+            other => NodeValue::Invalid(format!("a {} instead of a summary", kind(other))),
+        })
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "list",
+        Value::Object(_) => "hash",
+    }
+}
+
+/// A node's decoded summary.
+#[derive(Debug, Default, PartialEq)]
+pub struct NodeSummary {
+    pub time: Option<u64>,
+    pub apply_error: Option<String>,
+    /// Sorted by WWID, unique.
+    pub luns: Vec<(String, LunReport)>,
+    /// Why some LUNs may be absent without being missing.
+    pub incomplete: Option<String>,
+}
+
+fn series_report(entry: &Value) -> LunReport {
+    let field = |key: &str| entry.as_object().and_then(|map| map.get(key));
+    let total = field("paths-total").and_then(loose_count).unwrap_or(0);
+    LunReport {
+        state: field("state")
+            .and_then(Value::as_str)
+            .map_or(State::Unknown, State::parse),
+        paths_active: field("paths-active")
+            .and_then(loose_count)
+            .unwrap_or(0)
+            .min(total),
+        paths_total: total,
+        paths_expected: field("paths-expected").and_then(loose_count),
+        transport: field("transport")
+            .and_then(Value::as_str)
+            .and_then(Transport::parse),
+        size: field("size").and_then(loose_count),
+        queueing: false,
+    }
+}
+
+/// Decode what one node published; `Err` is the reason it is unusable.
+pub fn decode_node(value: &NodeValue) -> Result<NodeSummary, String> {
+    let parts = match value {
+        NodeValue::Invalid(reason) => return Err(reason.clone()),
+        NodeValue::Series(map) => {
+            return Ok(NodeSummary {
+                luns: map
+                    .iter()
+                    .map(|(wwid, entry)| (wwid.clone(), series_report(entry)))
+                    .collect(),
+                ..Default::default()
+            })
+        }
+        NodeValue::Raw(parts) => parts,
+    };
+    let count = parts.len();
+    let mut decoded = Vec::with_capacity(count);
+    for (index, part) in parts.iter().enumerate() {
+        match wire::decode(part) {
+            Ok(part) => decoded.push(part),
+            Err(err) if count == 1 => return Err(format!("invalid summary: {err}")),
+            Err(err) => return Err(format!("invalid summary (value {}): {err}", index + 1)),
+        }
+    }
+    // parts of an older report (an update racing the read) are left out
+    let time = decoded.iter().map(|part| part.time).max().unwrap_or(0);
+    decoded.retain(|part| part.time == time);
+    let parts = decoded[0].parts;
+    let mut summary = NodeSummary {
+        time: Some(time),
+        ..Default::default()
+    };
+    let mut seen = BTreeSet::new();
+    let mut dropped = 0;
+    decoded.sort_by_key(|part| part.part);
+    for part in decoded {
+        if part.parts != parts || !seen.insert(part.part) {
+            return Err("invalid summary: parts do not fit together".into());
+        }
+        dropped = dropped.max(part.dropped);
+        if part.apply_error.is_some() {
+            summary.apply_error = part.apply_error;
+        }
+        summary.luns.extend(part.luns);
+    }
+    // each part is sorted and so are the parts among each other, unless a
+    // peer's encoder is broken
+    if !summary.luns.windows(2).all(|pair| pair[0].0 < pair[1].0) {
+        summary.luns.sort_by(|a, b| a.0.cmp(&b.0));
+        summary.luns.dedup_by(|a, b| a.0 == b.0);
+    }
+    let absent: Vec<String> = (1..=parts)
+        .filter(|part| !seen.contains(part))
+        .map(|part| part.to_string())
+        .collect();
+    if !absent.is_empty() {
+        summary.incomplete = Some(format!(
+            "summary part {} of {parts} not received",
+            absent.join(", ")
+        ));
+    } else if dropped > 0 {
+        summary.incomplete = Some(format!(
+            "summary truncated: {dropped} of the node's healthiest LUNs left out"
+        ));
+    }
+    Ok(summary)
+}
+
+/// Which nodes should carry a LUN.
+pub enum Expectation<'a> {
+    /// The series: every online reporting node, plus these nodes for
+    /// allow-listed WWIDs.
+    Series(Vec<&'a str>),
+    /// v2: per WWID, exactly these nodes; an allow-listed WWID without an
+    /// entry, the default nodes.
+    PerLun {
+        by_lun: BTreeMap<&'a str, Vec<&'a str>>,
+        default: Vec<&'a str>,
+    },
+}
+
+/// One node as the aggregation sees it.
+pub struct NodeInput<'a> {
+    pub online: bool,
+    /// `None`: the node published nothing.
+    pub value: Option<NodeValue<'a>>,
+}
+
+pub struct Input<'a> {
+    pub allow_list: Vec<&'a str>,
+    pub aliases: Option<&'a serde_json::Map<String, Value>>,
+    pub used_by: Option<&'a serde_json::Map<String, Value>>,
+    pub nodes: BTreeMap<&'a str, NodeInput<'a>>,
+    pub expectation: Expectation<'a>,
+    /// `paths-expected` from the config, per WWID.
+    pub paths_expected: BTreeMap<String, u64>,
+    /// With `now`, a report older than three `interval`s is stale.
+    pub now: Option<u64>,
+    pub interval: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Cell<'a> {
+    pub state: State,
+    #[serde(rename = "paths-active", skip_serializing_if = "Option::is_none")]
+    pub paths_active: Option<u64>,
+    #[serde(rename = "paths-total", skip_serializing_if = "Option::is_none")]
+    pub paths_total: Option<u64>,
+    #[serde(rename = "paths-expected", skip_serializing_if = "Option::is_none")]
+    pub paths_expected: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transport: Option<Transport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Cow<'a, str>>,
+}
+
+impl<'a> Cell<'a> {
+    fn without_report(state: State, reason: &'a str) -> Self {
+        Cell {
+            state,
+            paths_active: None,
+            paths_total: None,
+            paths_expected: None,
+            transport: None,
+            reason: Some(Cow::Borrowed(reason)),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Row<'a> {
+    pub wwid: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alias: Option<&'a Value>,
+    #[serde(rename = "used-by", skip_serializing_if = "Option::is_none")]
+    pub used_by: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// The transport when every reporting node agrees; else per cell.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transport: Option<Transport>,
+    #[serde(rename = "cluster-state")]
+    pub cluster_state: State,
+    pub nodes: Cells<'a>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NodeStatus<'a> {
+    pub online: bool,
+    pub stale: bool,
+    #[serde(rename = "report-time", skip_serializing_if = "Option::is_none")]
+    pub report_time: Option<u64>,
+    #[serde(rename = "apply-error", skip_serializing_if = "Option::is_none")]
+    pub apply_error: Option<&'a str>,
+    /// Why the node's cells read unknown (or may lack LUNs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'a str>,
+    /// How many LUNs the node reports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub luns: Option<usize>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Status<'a> {
+    pub luns: Vec<Row<'a>>,
+    pub nodes: BTreeMap<&'a str, NodeStatus<'a>>,
+}
+
+/// A node after decoding: usable or why not.
+pub struct Node {
+    online: bool,
+    published: bool,
+    summary: Option<NodeSummary>,
+    /// Set when the summary may not be used (invalid, stale, no time).
+    unusable: Option<String>,
+    stale: bool,
+}
+
+fn prepare(input: &NodeInput, now: Option<u64>, interval: u64) -> Node {
+    let mut node = Node {
+        online: input.online,
+        published: input.value.is_some(),
+        summary: None,
+        unusable: None,
+        stale: false,
+    };
+    let Some(value) = &input.value else {
+        return node;
+    };
+    match decode_node(value) {
+        Err(reason) => node.unusable = Some(reason),
+        Ok(summary) => {
+            if let Some(now) = now {
+                let limit = interval.saturating_mul(3);
+                match summary.time {
+                    None => {
+                        node.stale = true;
+                        node.unusable = Some("summary carries no report time".into());
+                    }
+                    Some(time) if now.saturating_sub(time) > limit => {
+                        node.stale = true;
+                        node.unusable = Some(format!(
+                            "report is {} s old (more than 3 refresh intervals of {interval} s)",
+                            now - time
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+            node.summary = Some(summary);
+        }
+    }
+    node
+}
+
+const OFFLINE: &str = "node is offline";
+const SILENT: &str = "node publishes no multipath summary";
+const NOT_REPORTED: &str = "not assembled on this node";
+
+fn report_cell<'a>(report: &LunReport, config_expected: Option<u64>) -> Cell<'a> {
+    let expected = config_expected.or(report.paths_expected);
+    let (active, total) = (report.paths_active, report.paths_total);
+    let below = expected.filter(|&expected| total < expected);
+    let mut state = report.state;
+    if state == State::Optimal && below.is_some() {
+        state = State::Degraded;
+    }
+    let mut why = Vec::new();
+    match state {
+        State::Degraded | State::Failed if active < total || total == 0 => {
+            why.push(format!("{active} of {total} paths active"))
+        }
+        _ => {}
+    }
+    if let (Some(expected), State::Degraded | State::Failed) = (below, state) {
+        why.push(format!("{total} of {expected} expected paths present"));
+    }
+    if state == State::Failed && report.queueing {
+        why.push("I/O is queued".into());
+    }
+    if state == State::Degraded && why.is_empty() {
+        why.push("paths not usable".into());
+    }
+    Cell {
+        state,
+        paths_active: Some(active),
+        paths_total: Some(total),
+        paths_expected: expected,
+        transport: report.transport,
+        reason: (!why.is_empty()).then(|| Cow::Owned(why.join(", "))),
+    }
+}
+
+/// A row's cells in node order, serialized as a hash keyed by node.
+#[derive(Debug, Default)]
+pub struct Cells<'a>(pub Vec<(&'a str, Cell<'a>)>);
+
+impl Serialize for Cells<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (node, cell) in &self.0 {
+            map.serialize_entry(node, cell)?;
+        }
+        map.end()
+    }
+}
+
+impl<'a> Cells<'a> {
+    pub fn get(&self, node: &str) -> Option<&Cell<'a>> {
+        self.0
+            .iter()
+            .find(|(name, _)| *name == node)
+            .map(|(_, cell)| cell)
+    }
+}
+
+/// Advance a sorted cursor up to `key` and take its value if it is there.
+/// Every list here is sorted, so the row-major walk needs about one
+/// comparison per step instead of a map lookup per cell.
+fn seek<'k, T>(
+    cursor: &mut std::iter::Peekable<impl Iterator<Item = (&'k str, T)>>,
+    key: &str,
+) -> Option<T> {
+    while let Some((next, _)) = cursor.peek() {
+        match (*next).cmp(key) {
+            std::cmp::Ordering::Less => {
+                cursor.next();
+            }
+            std::cmp::Ordering::Equal => return cursor.next().map(|(_, value)| value),
+            std::cmp::Ordering::Greater => return None,
+        }
+    }
+    None
+}
+
+/// Rows: the allow-list plus what any decoded report mentions, sorted,
+/// unique.
+fn row_wwids<'a>(input: &'a Input<'a>, nodes: &'a BTreeMap<&'a str, Node>) -> Vec<&'a str> {
+    let mut rows: Vec<&str> = input.allow_list.clone();
+    rows.sort_unstable();
+    rows.dedup();
+    for node in nodes.values() {
+        // a stale report still names the LUNs it saw (its cells read unknown)
+        let Some(summary) = &node.summary else {
+            continue;
+        };
+        let mut extra = Vec::new();
+        let mut known = rows.iter().peekable();
+        for (wwid, _) in &summary.luns {
+            while known.next_if(|row| **row < wwid.as_str()).is_some() {}
+            if known.peek().is_none_or(|row| **row != wwid.as_str()) {
+                extra.push(wwid.as_str());
+            }
+        }
+        if !extra.is_empty() {
+            rows.extend(extra);
+            rows.sort_unstable();
+            rows.dedup();
+        }
+    }
+    rows
+}
+
+/// The matrix (`luns`) and the per-node view (`nodes`).
+pub fn aggregate<'a>(input: &'a Input<'a>, nodes: &'a BTreeMap<&'a str, Node>) -> Status<'a> {
+    let series = matches!(input.expectation, Expectation::Series(_));
+    let mut allow: Vec<&str> = input.allow_list.clone();
+    allow.sort_unstable();
+    let wwids = row_wwids(input, nodes);
+
+    let mut cursors: Vec<_> = nodes
+        .values()
+        .map(|node| {
+            node.summary
+                .iter()
+                .flat_map(|summary| summary.luns.iter())
+                .map(|(wwid, report)| (wwid.as_str(), report))
+                .peekable()
+        })
+        .collect();
+    let mut allow_cursor = allow.iter().map(|wwid| (*wwid, ())).peekable();
+    let mut by_lun_cursor = match &input.expectation {
+        Expectation::PerLun { by_lun, .. } => {
+            Some(by_lun.iter().map(|(wwid, set)| (*wwid, set)).peekable())
+        }
+        Expectation::Series(_) => None,
+    };
+    let mut config_cursor = input
+        .paths_expected
+        .iter()
+        .map(|(wwid, count)| (wwid.as_str(), *count))
+        .peekable();
+
+    let mut rows = Vec::with_capacity(wwids.len());
+    for wwid in wwids {
+        let allowed = seek(&mut allow_cursor, wwid).is_some();
+        let config_expected = seek(&mut config_cursor, wwid);
+        // this row's expected nodes, walked alongside the sorted nodes
+        let mut expected_nodes = match (&input.expectation, &mut by_lun_cursor) {
+            (Expectation::Series(set), _) if allowed => Some(set.iter().copied()),
+            (Expectation::PerLun { default, .. }, Some(cursor)) => seek(cursor, wwid)
+                .or(allowed.then_some(default))
+                .map(|set| set.iter().copied()),
+            _ => None,
+        }
+        .into_iter()
+        .flatten()
+        .map(|node| (node, ()))
+        .peekable();
+
+        let mut cells = Vec::new();
+        let mut size = None;
+        for ((&name, node), cursor) in nodes.iter().zip(cursors.iter_mut()) {
+            let expected = seek(&mut expected_nodes, name).is_some();
+            let report = seek(cursor, wwid);
+            let cell = if !node.published {
+                match (expected, node.online) {
+                    (false, _) => continue,
+                    (true, true) => Cell::without_report(State::Missing, SILENT),
+                    (true, false) => Cell::without_report(State::Unknown, OFFLINE),
+                }
+            } else if !node.online {
+                if report.is_none() && !expected {
+                    continue;
+                }
+                Cell::without_report(State::Unknown, OFFLINE)
+            } else if let Some(reason) = &node.unusable {
+                if report.is_none() && !expected && !series {
+                    continue;
+                }
+                Cell::without_report(State::Unknown, reason)
+            } else if let Some(report) = report {
+                size = size.or(report.size);
+                report_cell(report, config_expected)
+            } else if !(expected || series) {
+                continue;
+            } else if let Some(reason) = node.summary.as_ref().and_then(|s| s.incomplete.as_deref())
+            {
+                Cell::without_report(State::Unknown, reason)
+            } else {
+                Cell::without_report(State::Missing, NOT_REPORTED)
+            };
+            cells.push((name, cell));
+        }
+        // one transport for the row when every report agrees (the usual
+        // case), which keeps the matrix smaller; per cell otherwise
+        let mut reported = cells.iter().filter(|(_, cell)| cell.paths_total.is_some());
+        let first = reported.next().and_then(|(_, cell)| cell.transport);
+        let transport =
+            first.filter(|first| reported.all(|(_, cell)| cell.transport == Some(*first)));
+        if transport.is_some() {
+            for (_, cell) in &mut cells {
+                cell.transport = None;
+            }
+        }
+        let cluster_state = cells
+            .iter()
+            .map(|(_, cell)| cell.state)
+            .filter(|state| *state != State::Unknown)
+            .max_by_key(|state| state.rank())
+            .unwrap_or(State::Unknown);
+        rows.push(Row {
+            wwid,
+            alias: input
+                .aliases
+                .and_then(|map| map.get(wwid))
+                .filter(|v| !v.is_null()),
+            used_by: input
+                .used_by
+                .and_then(|map| map.get(wwid))
+                .filter(|v| !v.is_null()),
+            size,
+            transport,
+            cluster_state,
+            nodes: Cells(cells),
+        });
+    }
+
+    let node_status = nodes
+        .iter()
+        .map(|(&name, node)| {
+            let summary = node.summary.as_ref();
+            let error = node
+                .unusable
+                .as_deref()
+                .or_else(|| summary.and_then(|s| s.incomplete.as_deref()));
+            (
+                name,
+                NodeStatus {
+                    online: node.online,
+                    stale: node.stale,
+                    report_time: summary.and_then(|s| s.time),
+                    apply_error: summary.and_then(|s| s.apply_error.as_deref()),
+                    error,
+                    luns: summary.map(|s| s.luns.len()),
+                },
+            )
+        })
+        .collect();
+    Status {
+        luns: rows,
+        nodes: node_status,
+    }
+}
+
+/// Decode every node once, in name order.
+pub fn prepare_nodes<'a>(input: &'a Input<'a>) -> BTreeMap<&'a str, Node> {
+    let mut nodes: BTreeMap<&str, Node> = input
+        .nodes
+        .iter()
+        .map(|(&name, node)| (name, prepare(node, input.now, input.interval)))
+        .collect();
+    // expected nodes that neither publish nor appear in the membership
+    let expected: Vec<&str> = match &input.expectation {
+        Expectation::Series(set) => set.to_vec(),
+        Expectation::PerLun { by_lun, default } => {
+            by_lun.values().flatten().chain(default).copied().collect()
+        }
+    };
+    for name in expected {
+        nodes.entry(name).or_insert(Node {
+            online: false,
+            published: false,
+            summary: None,
+            unusable: None,
+            stale: false,
+        });
+    }
+    nodes
+}
+
+/// Node names sorted and unique, as the row-major walk needs them.
+fn sorted_names(names: &[String]) -> Vec<&str> {
+    let mut names: Vec<&str> = names.iter().map(String::as_str).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// Which nodes should carry a LUN, as Perl passed it; see [`Expectation`].
+pub enum ExpectedNodes {
+    Series(Vec<String>),
+    PerLun {
+        by_lun: BTreeMap<String, Vec<String>>,
+        default: Vec<String>,
+    },
+}
+
+/// The owned arguments of one aggregation call, as Perl passed them.
+pub struct Request {
+    pub allow_list: Vec<String>,
+    pub aliases: Value,
+    pub used_by: Value,
+    pub kv: BTreeMap<String, Value>,
+    pub online: BTreeMap<String, bool>,
+    pub expected: ExpectedNodes,
+    pub paths_expected: BTreeMap<String, u64>,
+    pub now: Option<u64>,
+    pub interval: u64,
+    /// The series' result (the rows only) instead of `{ luns, nodes }`.
+    pub series_result: bool,
+}
+
+impl Request {
+    fn input(&self) -> Input<'_> {
+        let mut nodes: BTreeMap<&str, NodeInput> = BTreeMap::new();
+        for name in self.kv.keys().chain(self.online.keys()) {
+            nodes.entry(name).or_insert_with(|| NodeInput {
+                online: self.online.get(name).copied().unwrap_or(false),
+                value: self.kv.get(name).and_then(NodeValue::from_value),
+            });
+        }
+        let expectation = match &self.expected {
+            ExpectedNodes::Series(nodes) => Expectation::Series(sorted_names(nodes)),
+            ExpectedNodes::PerLun { by_lun, default } => Expectation::PerLun {
+                by_lun: by_lun
+                    .iter()
+                    .map(|(wwid, nodes)| (wwid.as_str(), sorted_names(nodes)))
+                    .collect(),
+                default: sorted_names(default),
+            },
+        };
+        Input {
+            allow_list: self.allow_list.iter().map(String::as_str).collect(),
+            aliases: self.aliases.as_object(),
+            used_by: self.used_by.as_object(),
+            nodes,
+            expectation,
+            paths_expected: self.paths_expected.clone(),
+            now: self.now,
+            interval: self.interval,
+        }
+    }
+}
+
+/// Serializes the result straight from the borrowed inputs, so nothing of
+/// a large matrix is copied on the way to Perl.
+impl Serialize for Request {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let input = self.input();
+        let nodes = prepare_nodes(&input);
+        let status = aggregate(&input, &nodes);
+        if self.series_result {
+            status.luns.serialize(serializer)
+        } else {
+            status.serialize(serializer)
+        }
+    }
+}

@@ -1,0 +1,495 @@
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use super::aggregate::{ExpectedNodes, Request};
+use super::wire::{self, Broadcast, MAX_VALUE_BYTES};
+use super::*;
+
+fn fixture(name: &str) -> String {
+    let path = format!(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/{}"), name);
+    std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path}: {err}"))
+}
+
+/// A deterministic pseudo-random hex string (no rand crate in the tree).
+fn hex(seed: &mut u64, len: usize) -> String {
+    (0..len)
+        .map(|_| {
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            char::from_digit((*seed % 16) as u32, 16).unwrap()
+        })
+        .collect()
+}
+
+fn report(state: State, active: u64, total: u64) -> LunReport {
+    LunReport {
+        state,
+        paths_active: active,
+        paths_total: total,
+        paths_expected: Some(4),
+        transport: Some(Transport::Iscsi),
+        size: Some(1 << 40),
+        queueing: false,
+    }
+}
+
+/// LIO-style WWIDs: `36001405` and 24 random hex digits (the serial is a
+/// UUID), each LUN of its own size.
+fn lio_luns(count: usize, seed: u64) -> BTreeMap<String, LunReport> {
+    let mut seed = seed;
+    (0..count)
+        .map(|index| {
+            let mut lun = report(State::Optimal, 4, 4);
+            lun.size = Some((index as u64 + 1) * 10_737_418_240);
+            (format!("36001405{}", hex(&mut seed, 24)), lun)
+        })
+        .collect()
+}
+
+fn broadcast(luns: BTreeMap<String, LunReport>) -> Broadcast {
+    Broadcast {
+        time: 1_764_043_200,
+        apply_error: None,
+        luns,
+    }
+}
+
+fn map_of(luns: &[(String, LunReport)]) -> BTreeMap<String, LunReport> {
+    luns.iter().cloned().collect()
+}
+
+fn decode_all(values: &[String]) -> aggregate::NodeSummary {
+    let parts: Vec<&str> = values.iter().map(String::as_str).collect();
+    aggregate::decode_node(&aggregate::NodeValue::Raw(parts)).unwrap()
+}
+
+#[test]
+fn a_thousand_luns_with_four_paths_fit_one_value() {
+    for (shape, luns) in [
+        ("lio", lio_luns(1000, 7)),
+        (
+            "tgt",
+            (0..1000)
+                .map(|i| {
+                    (
+                        format!("360000000000000000e0000000001{i:04x}"),
+                        report(State::Optimal, 4, 4),
+                    )
+                })
+                .collect(),
+        ),
+    ] {
+        let sent = broadcast(luns);
+        let values = wire::encode(&sent, MAX_VALUE_BYTES).unwrap();
+        assert_eq!(values.len(), 1, "{shape}: one value");
+        assert!(
+            values[0].len() < 32 * 1024,
+            "{shape}: {} bytes",
+            values[0].len()
+        );
+        let back = decode_all(&values);
+        assert_eq!(map_of(&back.luns), sent.luns, "{shape}: round trip");
+        assert_eq!(back.time, Some(sent.time));
+        assert_eq!(back.incomplete, None);
+    }
+}
+
+#[test]
+fn more_luns_split_into_complete_parts() {
+    let sent = broadcast(lio_luns(2500, 3));
+    let values = wire::encode(&sent, MAX_VALUE_BYTES).unwrap();
+    assert!(values.len() >= 2, "{} values", values.len());
+    for value in &values {
+        assert!(value.len() <= MAX_VALUE_BYTES);
+    }
+    let back = decode_all(&values);
+    assert_eq!(map_of(&back.luns), sent.luns);
+    assert_eq!(back.incomplete, None);
+    // a part that did not arrive is said, not hidden
+    let back = decode_all(&values[..1]);
+    assert!(back.luns.len() < sent.luns.len());
+    let why = back.incomplete.unwrap();
+    assert!(why.contains("not received"), "{why}");
+}
+
+#[test]
+fn past_the_part_limit_the_healthiest_are_left_out_and_counted() {
+    let mut luns = lio_luns(300, 11);
+    let failed: Vec<String> = luns.keys().step_by(50).cloned().collect();
+    for wwid in &failed {
+        luns.get_mut(wwid).unwrap().state = State::Failed;
+    }
+    let sent = broadcast(luns);
+    // a tiny value size forces the limit of MAX_PARTS values
+    let values = wire::encode(&sent, 400).unwrap();
+    assert_eq!(values.len(), wire::MAX_PARTS, "as many as may be");
+    let back = decode_all(&values);
+    assert!(back.luns.len() < 300);
+    for wwid in &failed {
+        assert_eq!(map_of(&back.luns)[wwid].state, State::Failed, "worst kept");
+    }
+    let first = wire::decode(&values[0]).unwrap();
+    assert_eq!(first.dropped as usize, 300 - back.luns.len());
+    assert!(back.incomplete.unwrap().contains("truncated"));
+}
+
+#[test]
+fn fields_round_trip() {
+    let mut luns = BTreeMap::new();
+    let odd = LunReport {
+        state: State::Degraded,
+        paths_active: 1,
+        paths_total: 2,
+        paths_expected: None,
+        transport: None,
+        size: None,
+        queueing: true,
+    };
+    luns.insert("SATA_disk with space%".to_string(), odd.clone());
+    luns.insert(
+        "3600a098038303053453f463045727a6f".to_string(),
+        report(State::Failed, 0, 2),
+    );
+    luns.insert(
+        "3600a098038303053453f463045727a70".to_string(),
+        report(State::Degraded, 1, 2),
+    );
+    luns.insert(
+        "35000c50015ea71ac".to_string(),
+        report(State::Optimal, 2, 4),
+    );
+    let mut sent = broadcast(luns);
+    sent.apply_error = Some("reload failed:\n50% \"done\" – ünïcode".into());
+    let values = wire::encode(&sent, MAX_VALUE_BYTES).unwrap();
+    assert!(values[0].is_ascii());
+    let back = wire::decode(&values[0]).unwrap();
+    assert_eq!(map_of(&back.luns), sent.luns);
+    assert_eq!(back.apply_error, sent.apply_error);
+    assert_eq!(back.lines_hint(), values[0].lines().count());
+}
+
+impl wire::Part {
+    fn lines_hint(&self) -> usize {
+        2 + usize::from(self.apply_error.is_some()) + self.luns.len()
+    }
+}
+
+#[test]
+fn hostile_values_are_refused_with_a_reason() {
+    let good = wire::encode(&broadcast(lio_luns(3, 1)), MAX_VALUE_BYTES)
+        .unwrap()
+        .remove(0);
+    let huge = format!("pmp1 1 1/1 0\n{}", "0x".repeat(20_000));
+    let cases: Vec<(String, &str)> = vec![
+        ("".into(), "no 'pmp' header"),
+        ("garbage".into(), "no 'pmp' header"),
+        (r#"{"w":{"state":"optimal"}}"#.into(), "series JSON"),
+        ("pmp2 1 1/1 0\n".into(), "unsupported summary version '2'"),
+        ("pmp1 x 1/1 0\n".into(), "bad report time"),
+        ("pmp1 1 2/1 0\n".into(), "bad part"),
+        ("pmp1 1 1/99 0\n".into(), "bad part"),
+        ("pmp1 1 1/1\n".into(), "header needs 4 fields"),
+        (
+            "pmp1 1 1/1 0\n0xw O2n\n0xw O2n\n".into(),
+            "line 3: WWIDs out of order",
+        ),
+        ("pmp1 1 1/1 0\n0xw O3/2n\n".into(), "line 2: 3 of 2 paths"),
+        ("pmp1 1 1/1 0\n0xw O99999n\n".into(), "out of range"),
+        ("pmp1 1 1/1 0\n0xw O2z\n".into(), "bad transport"),
+        ("pmp1 1 1/1 0\n9xw O2n\n".into(), "shares 9 characters"),
+        ("pmp1 1 1/1 0\n0hA O2n\n".into(), "bad length"),
+        ("pmp1 1 1/1 0\n0xw O2n =\n".into(), "'=' size"),
+        ("pmp1 1 1/1 0\n0x%zz O2n\n".into(), "bad escape"),
+        ("pmp1 1 1/1 0\n0xw O2n\n!late\n".into(), "apply error"),
+        (huge, "exceeds the 32 KiB"),
+        (good.replace("end 3\n", ""), "ends early (no end line)"),
+        (
+            good.replace("end 3", "end 9"),
+            "end line counts 9 LUNs, value has 3",
+        ),
+        (good.clone() + "0xz O2n\n", "data after the end line"),
+        (good.replace('O', "\u{1F4A5}"), "non-ASCII byte at offset"),
+        ("pmp1 1 1/1 0\n0xw ?2n\nend 1\n".into(), "bad state"),
+        // found by mutated_golden_values_never_panic: once a char-boundary panic
+        (
+            "pmp1 1 1/1 0\nV\u{80}71 O2n\nend 1\n".into(),
+            "non-ASCII byte at offset 14",
+        ),
+    ];
+    for (value, expect) in cases {
+        let err = wire::decode(&value).unwrap_err().to_string();
+        assert!(err.contains(expect), "{value:.40?}: {err}");
+    }
+}
+
+#[test]
+fn unknown_state_letters_are_clamped() {
+    let part = wire::decode("pmp1 5 1/1 0\n0xw Z2n\nend 1\n").unwrap();
+    assert_eq!(map_of(&part.luns)["w"].state, State::Unknown);
+}
+
+#[test]
+fn summary_keeps_the_series_shape() {
+    let maps: Vec<Value> =
+        crate::maps::parse_maps_json(&fixture("maps/scsi-02-one-path-offline.json"))
+            .unwrap()
+            .iter()
+            .map(|map| serde_json::to_value(map).unwrap())
+            .collect();
+    let summary = summarize_maps(maps).unwrap();
+    let entry = serde_json::to_value(&summary["35000c50015ea71ac"]).unwrap();
+    assert_eq!(
+        entry,
+        json!({"state": "degraded", "paths-active": 1, "paths-total": 2})
+    );
+}
+
+#[test]
+fn encode_from_maps_carries_expectation_and_queueing() {
+    let maps = vec![
+        json!({"wwid": "3600a", "health": "degraded", "paths-active": 1, "paths-total": "1",
+               "paths-expected": 2, "transport": "fc", "size": 1024}),
+        json!({"wwid": "3600b", "health": "failed", "paths-active": 0, "paths-total": 2,
+               "queueing": "on"}),
+        json!({"name": "no-wwid", "health": "optimal"}),
+    ];
+    let values = encode_broadcast(maps, 100, Some("boom"), MAX_VALUE_BYTES).unwrap();
+    let part = wire::decode(&values[0]).unwrap();
+    assert_eq!(part.time, 100);
+    assert_eq!(part.apply_error.as_deref(), Some("boom"));
+    assert_eq!(part.luns.len(), 2);
+    let luns = map_of(&part.luns);
+    let a = &luns["3600a"];
+    assert_eq!(
+        (a.state, a.paths_active, a.paths_total, a.paths_expected),
+        (State::Degraded, 1, 1, Some(2))
+    );
+    assert_eq!((a.transport, a.size), (Some(Transport::Fc), Some(1024)));
+    assert!(luns["3600b"].queueing);
+    assert!(encode_broadcast(vec![json!({"wwid": [1]})], 1, None, MAX_VALUE_BYTES).is_err());
+}
+
+// --- aggregation ---------------------------------------------------------
+
+fn value_for(luns: &[(&str, State, u64, u64)], time: u64) -> Value {
+    let luns = luns
+        .iter()
+        .map(|&(wwid, state, active, total)| {
+            let mut lun = report(state, active, total);
+            lun.paths_expected = Some(total);
+            (wwid.to_string(), lun)
+        })
+        .collect();
+    let mut sent = broadcast(luns);
+    sent.time = time;
+    json!(wire::encode(&sent, MAX_VALUE_BYTES).unwrap()[0])
+}
+
+fn request(kv: Value, online: &[&str], expected: Value, now: u64) -> Request {
+    Request {
+        allow_list: vec!["wA".into(), "wB".into()],
+        aliases: json!({"wA": "lun-a"}),
+        used_by: Value::Null,
+        kv: serde_json::from_value(kv).unwrap(),
+        online: online.iter().map(|node| (node.to_string(), true)).collect(),
+        expected: ExpectedNodes::PerLun {
+            by_lun: serde_json::from_value(expected).unwrap(),
+            default: Vec::new(),
+        },
+        paths_expected: BTreeMap::new(),
+        now: Some(now),
+        interval: 10,
+        series_result: false,
+    }
+}
+
+fn run(request: &Request) -> Value {
+    serde_json::to_value(request).unwrap()
+}
+
+#[test]
+fn v2_matrix_with_stale_hostile_and_unexpected_nodes() {
+    let now = 1000;
+    let request = request(
+        json!({
+            "n1": value_for(&[("wA", State::Optimal, 2, 2), ("wB", State::Degraded, 1, 2)], now - 5),
+            "n2": value_for(&[("wA", State::Optimal, 2, 2)], now - 31),
+            "n3": "{\"wA\": {\"state\": \"optimal\"}}",
+            "n4": value_for(&[("wA", State::Optimal, 2, 2)], now),
+            "n5": 42,
+        }),
+        &["n1", "n2", "n3", "n4", "n5", "n6"],
+        json!({"wA": ["n1", "n2", "n3", "n4", "n6", "n7"], "wB": ["n1"]}),
+        now,
+    );
+    let status = run(&request);
+    let rows: BTreeMap<String, Value> = status["luns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| (row["wwid"].as_str().unwrap().to_string(), row.clone()))
+        .collect();
+    let a = &rows["wA"]["nodes"];
+    assert_eq!(rows["wA"]["alias"], "lun-a");
+    assert_eq!(a["n1"]["state"], "optimal");
+    assert_eq!(a["n2"]["state"], "unknown", "stale (31 s > 3 x 10 s)");
+    assert!(a["n2"]["reason"].as_str().unwrap().contains("31 s old"));
+    assert_eq!(a["n3"]["state"], "unknown", "series JSON has no time");
+    assert_eq!(a["n4"]["state"], "optimal");
+    assert!(
+        a.get("n5").is_none(),
+        "a non-string value, but n5 is not expected for wA"
+    );
+    assert_eq!(a["n6"]["state"], "missing", "expected, online, silent");
+    assert_eq!(
+        a["n7"]["state"], "unknown",
+        "expected, not in the membership"
+    );
+    assert_eq!(rows["wA"]["cluster-state"], "missing");
+    let b = &rows["wB"]["nodes"];
+    assert_eq!(b["n1"]["state"], "degraded");
+    assert_eq!(b["n1"]["reason"], "1 of 2 paths active");
+    assert!(
+        b.get("n4").is_none(),
+        "n4 is not expected to carry wB: no missing cell"
+    );
+    assert_eq!(rows["wB"]["cluster-state"], "degraded");
+
+    let nodes = &status["nodes"];
+    assert_eq!(nodes["n1"]["online"], true);
+    assert_eq!(nodes["n1"]["report-time"], now - 5);
+    assert_eq!(nodes["n2"]["stale"], true);
+    assert!(nodes["n5"]["error"].as_str().unwrap().contains("number"));
+    assert_eq!(nodes["n7"]["online"], false);
+}
+
+#[test]
+fn below_expectation_reads_degraded_with_paths_expected() {
+    let now = 50;
+    let mut request = request(
+        json!({"n1": value_for(&[("wA", State::Optimal, 1, 1)], now)}),
+        &["n1"],
+        json!({"wA": ["n1"]}),
+        now,
+    );
+    request.paths_expected.insert("wA".into(), 2);
+    let status = run(&request);
+    let cell = &status["luns"][0]["nodes"]["n1"];
+    assert_eq!(cell["state"], "degraded");
+    assert_eq!(cell["paths-expected"], 2);
+    assert_eq!(cell["reason"], "1 of 2 expected paths present");
+}
+
+#[test]
+fn the_apply_error_reaches_the_node_view() {
+    let mut sent = broadcast(BTreeMap::new());
+    sent.time = 10;
+    sent.apply_error = Some("multipath-tools not installed".into());
+    let value = wire::encode(&sent, MAX_VALUE_BYTES).unwrap().remove(0);
+    let status = run(&request(
+        json!({"n1": value}),
+        &["n1"],
+        json!({"wA": ["n1"]}),
+        10,
+    ));
+    assert_eq!(
+        status["nodes"]["n1"]["apply-error"],
+        "multipath-tools not installed"
+    );
+    assert_eq!(status["luns"][0]["nodes"]["n1"]["state"], "missing");
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        // failures are turned into plain unit tests instead of files
+        // outside the module (see the non-ASCII case in the hostile table)
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn decoding_arbitrary_text_never_panics(text in "(pmp1 [0-9]{1,3} [0-9]/[0-9] [0-9]\n)?[ -~\n]{0,300}") {
+            let _ = wire::decode(&text);
+            let _ = aggregate::decode_node(&aggregate::NodeValue::Raw(vec![&text, &text]));
+        }
+
+        #[test]
+        fn mutated_golden_values_never_panic(at in 0usize..400, byte in any::<u8>(), cut in 0usize..400) {
+            let mut value = fixture("status/pmp1-value.txt").into_bytes();
+            let at = at % value.len();
+            value[at] = byte;
+            let value = String::from_utf8_lossy(&value).into_owned();
+            let _ = wire::decode(&value);
+            let cut = (0..=cut.min(value.len())).rev().find(|&n| value.is_char_boundary(n)).unwrap_or(0);
+            let _ = wire::decode(&value[..cut]);
+        }
+
+        #[test]
+        fn arbitrary_reports_round_trip(
+            luns in proptest::collection::btree_map(
+                "[0-9a-f]{1,40}|[ -~]{1,20}",
+                (0u64..5, 0u64..8, 0u64..8, proptest::option::of(0u64..9), proptest::option::of(any::<u64>()), any::<bool>()),
+                0..40,
+            ),
+            error in proptest::option::of(".{0,50}"),
+        ) {
+            let states = [State::Optimal, State::Degraded, State::Failed, State::Unknown, State::Optimal];
+            let luns: BTreeMap<String, LunReport> = luns
+                .into_iter()
+                .map(|(wwid, (state, a, t, e, size, queueing))| {
+                    (wwid, LunReport {
+                        state: states[state as usize],
+                        paths_active: a.min(t),
+                        paths_total: t,
+                        paths_expected: e,
+                        transport: None,
+                        size,
+                        queueing,
+                    })
+                })
+                .collect();
+            let sent = Broadcast { time: 9, apply_error: error.filter(|e| !e.is_empty()), luns };
+            let values = wire::encode(&sent, 2000).unwrap();
+            let back = decode_all(&values);
+            prop_assert_eq!(map_of(&back.luns), sent.luns);
+            prop_assert_eq!(back.apply_error.map(|e| e.trim_end_matches("...").to_string()).is_some(), sent.apply_error.is_some());
+        }
+    }
+}
+
+/// The wire format is shared by nodes running different versions: the
+/// golden value must stay byte for byte what this version writes and reads.
+#[test]
+fn golden_value_is_stable() {
+    let input: Value = serde_json::from_str(&fixture("status/pmp1-maps.json")).unwrap();
+    let golden = fixture("status/pmp1-value.txt");
+    let maps = input["maps"].as_array().unwrap().clone();
+    let values = encode_broadcast(
+        maps.clone(),
+        input["now"].as_u64().unwrap(),
+        input["apply-error"].as_str(),
+        MAX_VALUE_BYTES,
+    )
+    .unwrap();
+    assert_eq!(values, vec![golden.clone()]);
+    let part = wire::decode(&golden).unwrap();
+    assert_eq!(part.time, 1_764_043_200);
+    assert_eq!(part.apply_error.as_deref(), input["apply-error"].as_str());
+    let luns = map_of(&part.luns);
+    assert_eq!(luns.len(), maps.len());
+    for map in &maps {
+        let lun = &luns[map["wwid"].as_str().unwrap()];
+        assert_eq!(lun.state.as_str(), map["health"]);
+        assert_eq!(lun.paths_active, map["paths-active"]);
+        assert_eq!(lun.paths_total, map["paths-total"]);
+        assert_eq!(
+            lun.paths_expected.map(Value::from),
+            map.get("paths-expected").cloned()
+        );
+        assert_eq!(lun.size.map(Value::from), map.get("size").cloned());
+        assert_eq!(lun.queueing, map.get("queueing").is_some());
+    }
+}

@@ -1,0 +1,589 @@
+//! The broadcast value: a node's per-WWID health, compact and versioned.
+//!
+//! ```text
+//! pmp1 1764043200 1/1 0
+//! !multipathd reload failed: exit code 1
+//! 0hDW0K1QZ3qUBqjQQNY7V6rU O4i G000000
+//! Vj71 D2/2/4i =
+//! 4je9W3WmC5D5FqOmHN9w6F F0/2nq W00000
+//! end 3
+//! ```
+//!
+//! Line 1 is the header: format `pmp1`, the report time (unix seconds),
+//! `part/parts` and how many LUNs were left out because even `parts` values
+//! could not hold them (`0` normally). An optional `!` line (part 1 only)
+//! is the node's last config-apply error (`%`, control and non-ASCII bytes
+//! percent-escaped, so the value is plain ASCII). Then one line per LUN,
+//! sorted by WWID:
+//!
+//! - the WWID, front-coded: one digit (see [`DIGITS`]) for how many leading
+//!   characters it shares with the previous line's WWID, a mode character
+//!   and the rest. Mode `x`: the rest verbatim, percent-escaped. Modes
+//!   `h`/`i`/`j`: the rest was lowercase hex, packed as two digits per three
+//!   hex characters followed by 0/1/2 single-digit hex characters. Real
+//!   WWIDs are hex (`3` + NAA id), so 33 characters take about 23.
+//! - the state (`O`ptimal, `D`egraded, `F`ailed; any other letter reads as
+//!   unknown), the path counts `active/total/expected` (`n` alone is
+//!   `n/n/n`; `a/t` means expected = total; an empty expected is none), the
+//!   transport (`n`one, `i`SCSI, `f`c, `s`as) and `q` when I/O is queued.
+//! - optionally the size in bytes in [`DIGITS`] (most significant first),
+//!   or `=` for "same as the line before".
+//!
+//! The last line, `end N`, counts the LUN lines: a cut-off value is refused
+//! instead of read with a shortened last field.
+//!
+//! About 30 bytes per LUN, so 1,000 LUNs with 4 paths each fit in one
+//! 32 KiB value (pmxcfs refuses values of 32 KiB and more). A node with
+//! more LUNs publishes several values, each a complete part; past
+//! [`MAX_PARTS`] parts the healthiest LUNs are left out and the header
+//! says how many, so receivers show them `unknown`, never `missing`.
+
+use std::collections::BTreeMap;
+
+use anyhow::{bail, format_err, Error};
+
+use super::{LunReport, State, Transport};
+
+/// The format tag of this version.
+pub const TAG: &str = "pmp1";
+/// pmxcfs refuses a KV value of 32 KiB or more.
+pub const MAX_VALUE_BYTES: usize = 32 * 1024 - 1;
+/// More parts than this are not published; the rest is left out, counted.
+pub const MAX_PARTS: usize = 16;
+/// An apply error longer than this (escaped) is cut.
+const MAX_ERROR_BYTES: usize = 1024;
+const MAX_WWID_BYTES: usize = 256;
+/// Counts above this are nonsense from a broken peer.
+const MAX_PATHS: u64 = 4096;
+
+/// The 64 digits of the compact numbers, in value order.
+pub const DIGITS: &[u8; 64] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
+
+fn digit_value(byte: u8) -> Option<u64> {
+    Some(match byte {
+        b'0'..=b'9' => byte - b'0',
+        b'A'..=b'Z' => byte - b'A' + 10,
+        b'a'..=b'z' => byte - b'a' + 36,
+        b'-' => 62,
+        b'_' => 63,
+        _ => return None,
+    } as u64)
+}
+
+fn push_number(out: &mut String, mut value: u64) {
+    let mut digits = [0u8; 11];
+    let mut len = 0;
+    loop {
+        digits[len] = DIGITS[(value % 64) as usize];
+        len += 1;
+        value /= 64;
+        if value == 0 {
+            break;
+        }
+    }
+    out.extend(digits[..len].iter().rev().map(|&digit| digit as char));
+}
+
+fn parse_number(text: &str) -> Option<u64> {
+    if text.is_empty() || text.len() > 11 {
+        return None;
+    }
+    text.bytes().try_fold(0u64, |acc, byte| {
+        acc.checked_mul(64)?.checked_add(digit_value(byte)?)
+    })
+}
+
+fn is_plain(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b':' | b'-' | b'_')
+}
+
+fn escape_into(out: &mut String, text: &str, keep_space: bool) {
+    for byte in text.bytes() {
+        if is_plain(byte)
+            || (keep_space && (byte.is_ascii_graphic() || byte == b' ') && byte != b'%')
+        {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+}
+
+fn unescape(text: &str) -> Result<String, Error> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'%' {
+            let hex = text
+                .get(index + 1..index + 3)
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+                .ok_or_else(|| format_err!("bad escape at '{}'", &text[index..]))?;
+            out.push(hex);
+            index += 3;
+        } else {
+            out.push(bytes[index]);
+            index += 1;
+        }
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+fn is_lower_hex(text: &str) -> bool {
+    text.bytes()
+        .all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+fn hex_value(byte: u8) -> u64 {
+    match byte {
+        b'0'..=b'9' => (byte - b'0') as u64,
+        _ => (byte - b'a' + 10) as u64,
+    }
+}
+
+fn push_wwid(out: &mut String, wwid: &str, previous: &str) {
+    let shared = wwid
+        .bytes()
+        .zip(previous.bytes())
+        .take_while(|(a, b)| a == b)
+        .count()
+        .min(63);
+    // never split a multi-byte character (only possible in escaped mode)
+    let shared = (0..=shared)
+        .rev()
+        .find(|&n| wwid.is_char_boundary(n))
+        .unwrap_or(0);
+    out.push(DIGITS[shared] as char);
+    let rest = &wwid[shared..];
+    if rest.is_empty() || !is_lower_hex(rest) {
+        out.push('x');
+        escape_into(out, rest, false);
+        return;
+    }
+    let bytes = rest.as_bytes();
+    let whole = bytes.len() / 3 * 3;
+    out.push(match bytes.len() - whole {
+        0 => 'h',
+        1 => 'i',
+        _ => 'j',
+    });
+    for chunk in bytes[..whole].chunks(3) {
+        let value = chunk
+            .iter()
+            .fold(0, |acc, &byte| acc * 16 + hex_value(byte));
+        out.push(DIGITS[(value / 64) as usize] as char);
+        out.push(DIGITS[(value % 64) as usize] as char);
+    }
+    for &byte in &bytes[whole..] {
+        out.push(DIGITS[hex_value(byte) as usize] as char);
+    }
+}
+
+fn parse_wwid(field: &str, previous: &str) -> Result<String, Error> {
+    let bytes = field.as_bytes();
+    if bytes.len() < 2 || !field.is_ascii() {
+        bail!("bad WWID field '{field}'");
+    }
+    let shared = digit_value(bytes[0]).ok_or_else(|| format_err!("bad WWID prefix length"))?;
+    let shared = shared as usize;
+    let prefix = previous
+        .get(..shared)
+        .ok_or_else(|| format_err!("WWID shares {shared} characters with a shorter one"))?;
+    let rest = &field[2..];
+    let mut wwid = String::with_capacity(prefix.len() + rest.len() * 3 / 2 + 2);
+    wwid.push_str(prefix);
+    let singles = match bytes[1] {
+        b'x' => {
+            wwid.push_str(&unescape(rest)?);
+            None
+        }
+        b'h' => Some(0),
+        b'i' => Some(1),
+        b'j' => Some(2),
+        other => bail!("unknown WWID mode '{}'", other as char),
+    };
+    if let Some(singles) = singles {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let rest = rest.as_bytes();
+        if rest.len() < singles || !(rest.len() - singles).is_multiple_of(2) {
+            bail!("packed WWID has a bad length");
+        }
+        let (pairs, tail) = rest.split_at(rest.len() - singles);
+        for pair in pairs.chunks(2) {
+            let value = digit_value(pair[0])
+                .zip(digit_value(pair[1]))
+                .map(|(high, low)| high * 64 + low)
+                .ok_or_else(|| format_err!("bad digit in packed WWID"))?;
+            for shift in [8, 4, 0] {
+                wwid.push(HEX[((value >> shift) & 15) as usize] as char);
+            }
+        }
+        for &digit in tail {
+            match digit_value(digit) {
+                Some(value) if value < 16 => wwid.push(HEX[value as usize] as char),
+                _ => bail!("bad digit in packed WWID"),
+            }
+        }
+    }
+    if wwid.is_empty() || wwid.len() > MAX_WWID_BYTES {
+        bail!("WWID of {} bytes", wwid.len());
+    }
+    Ok(wwid)
+}
+
+fn push_report(out: &mut String, report: &LunReport) {
+    out.push(match report.state {
+        State::Optimal => 'O',
+        State::Degraded => 'D',
+        State::Failed => 'F',
+        State::Missing => 'M',
+        State::Unknown => 'U',
+    });
+    let (active, total) = (report.paths_active, report.paths_total);
+    match report.paths_expected {
+        Some(expected) if active == total && total == expected => out.push_str(&active.to_string()),
+        Some(expected) if expected == total => out.push_str(&format!("{active}/{total}")),
+        Some(expected) => out.push_str(&format!("{active}/{total}/{expected}")),
+        None => out.push_str(&format!("{active}/{total}/")),
+    }
+    out.push(match report.transport {
+        None => 'n',
+        Some(Transport::Iscsi) => 'i',
+        Some(Transport::Fc) => 'f',
+        Some(Transport::Sas) => 's',
+    });
+    if report.queueing {
+        out.push('q');
+    }
+}
+
+fn parse_count(text: &str) -> Result<u64, Error> {
+    let count: u64 = text
+        .parse()
+        .map_err(|_| format_err!("bad path count '{text}'"))?;
+    if count > MAX_PATHS {
+        bail!("path count {count} out of range");
+    }
+    Ok(count)
+}
+
+fn parse_report(field: &str) -> Result<LunReport, Error> {
+    let mut chars = field.chars();
+    let state = match chars.next() {
+        Some('O') => State::Optimal,
+        Some('D') => State::Degraded,
+        Some('F') => State::Failed,
+        // a state this version does not know is clamped, not refused
+        Some(letter) if letter.is_ascii_alphabetic() => State::Unknown,
+        _ => bail!("bad state in '{field}'"),
+    };
+    let rest = chars.as_str();
+    let counts_end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '/'))
+        .ok_or_else(|| format_err!("no transport in '{field}'"))?;
+    let (counts, flags) = rest.split_at(counts_end);
+    // at most three counts; no list is built for this on every line
+    let mut split = counts.split('/');
+    let counts = [split.next(), split.next(), split.next(), split.next()];
+    let (active, total, expected) = match counts {
+        [Some(all), None, ..] => {
+            let all = parse_count(all)?;
+            (all, all, Some(all))
+        }
+        [Some(active), Some(total), None, _] => {
+            let total = parse_count(total)?;
+            (parse_count(active)?, total, Some(total))
+        }
+        [Some(active), Some(total), Some(""), None] => {
+            (parse_count(active)?, parse_count(total)?, None)
+        }
+        [Some(active), Some(total), Some(expected), None] => (
+            parse_count(active)?,
+            parse_count(total)?,
+            Some(parse_count(expected)?),
+        ),
+        _ => bail!("bad path counts in '{field}'"),
+    };
+    if active > total {
+        bail!("{active} of {total} paths active");
+    }
+    let mut flags = flags.chars();
+    let transport = match flags.next() {
+        Some('n') => None,
+        Some('i') => Some(Transport::Iscsi),
+        Some('f') => Some(Transport::Fc),
+        Some('s') => Some(Transport::Sas),
+        _ => bail!("bad transport in '{field}'"),
+    };
+    let queueing = match flags.as_str() {
+        "" => false,
+        "q" => true,
+        other => bail!("unknown flags '{other}'"),
+    };
+    Ok(LunReport {
+        state,
+        paths_active: active,
+        paths_total: total,
+        paths_expected: expected,
+        transport,
+        size: None,
+        queueing,
+    })
+}
+
+/// What a node publishes: its LUNs, report time and last apply error.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Broadcast {
+    pub time: u64,
+    pub apply_error: Option<String>,
+    pub luns: BTreeMap<String, LunReport>,
+}
+
+fn header(time: u64, part: usize, parts: usize, dropped: usize) -> String {
+    format!("{TAG} {time} {part}/{parts} {dropped}\n")
+}
+
+fn error_line(apply_error: Option<&str>) -> String {
+    let Some(text) = apply_error.filter(|text| !text.is_empty()) else {
+        return String::new();
+    };
+    let mut line = String::from("!");
+    escape_into(&mut line, text, true);
+    if line.len() > MAX_ERROR_BYTES {
+        let mut cut = MAX_ERROR_BYTES - 3;
+        // do not cut an escape in half
+        while line[..cut].rfind('%').is_some_and(|at| at + 3 > cut) {
+            cut -= 1;
+        }
+        line.truncate(cut);
+        line.push_str("...");
+    }
+    line.push('\n');
+    line
+}
+
+fn push_line(
+    out: &mut String,
+    wwid: &str,
+    report: &LunReport,
+    previous: Option<(&str, Option<u64>)>,
+) {
+    push_wwid(out, wwid, previous.map_or("", |(wwid, _)| wwid));
+    out.push(' ');
+    push_report(out, report);
+    if let Some(size) = report.size {
+        out.push(' ');
+        if previous.is_some_and(|(_, previous)| previous == Some(size)) {
+            out.push('=');
+        } else {
+            push_number(out, size);
+        }
+    }
+    out.push('\n');
+}
+
+/// The longest a line can get without front coding.
+fn line_bound(wwid: &str, report: &LunReport) -> usize {
+    let mut line = String::new();
+    push_line(&mut line, wwid, report, None);
+    line.len()
+}
+
+/// Encode into one or more values of at most `max_bytes` each.
+pub fn encode(broadcast: &Broadcast, max_bytes: usize) -> Result<Vec<String>, Error> {
+    let error_line = error_line(broadcast.apply_error.as_deref());
+    // header and trailer, at their longest
+    let header_bound = header(broadcast.time, MAX_PARTS, MAX_PARTS, broadcast.luns.len()).len()
+        + format!("end {}\n", broadcast.luns.len()).len();
+    let widest = broadcast
+        .luns
+        .iter()
+        .map(|(wwid, report)| line_bound(wwid, report))
+        .max()
+        .unwrap_or(0);
+    if max_bytes < header_bound + error_line.len() + widest {
+        bail!("a broadcast value of {max_bytes} bytes cannot hold even one LUN");
+    }
+
+    let pack = |chosen: &[(&String, &LunReport)]| {
+        let mut bodies = vec![error_line.clone()];
+        let mut previous: Option<(&str, Option<u64>)> = None;
+        let mut line = String::new();
+        for &(wwid, report) in chosen {
+            line.clear();
+            push_line(&mut line, wwid, report, previous);
+            let body = bodies.last_mut().expect("bodies is never empty");
+            if header_bound + body.len() + line.len() > max_bytes {
+                // a new part starts without front coding
+                line.clear();
+                push_line(&mut line, wwid, report, None);
+                bodies.push(String::new());
+            }
+            bodies.last_mut().expect("just pushed").push_str(&line);
+            previous = Some((wwid, report.size));
+        }
+        bodies
+    };
+
+    let all: Vec<(&String, &LunReport)> = broadcast.luns.iter().collect();
+    let mut bodies = pack(&all);
+    let mut dropped = 0;
+    if bodies.len() > MAX_PARTS {
+        // leave out the healthiest LUNs: find the most of the worst that fit
+        let mut by_severity = all.clone();
+        by_severity.sort_by(|a, b| b.1.state.rank().cmp(&a.1.state.rank()).then(a.0.cmp(b.0)));
+        let subset = |count: usize| {
+            let mut chosen = by_severity[..count].to_vec();
+            chosen.sort_by(|a, b| a.0.cmp(b.0));
+            chosen
+        };
+        let (mut fits, mut too_many) = (0, by_severity.len());
+        while too_many - fits > 1 {
+            let middle = (fits + too_many) / 2;
+            if pack(&subset(middle)).len() <= MAX_PARTS {
+                fits = middle;
+            } else {
+                too_many = middle;
+            }
+        }
+        bodies = pack(&subset(fits));
+        dropped = all.len() - fits;
+    }
+    let parts = bodies.len();
+    if parts > MAX_PARTS {
+        bail!("broadcast needs {parts} parts, more than {MAX_PARTS}");
+    }
+    Ok(bodies
+        .into_iter()
+        .enumerate()
+        .map(|(index, body)| {
+            let count = body.lines().filter(|line| !line.starts_with('!')).count();
+            format!(
+                "{}{body}end {count}\n",
+                header(broadcast.time, index + 1, parts, dropped)
+            )
+        })
+        .collect())
+}
+
+/// One decoded value (one part).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Part {
+    pub version: u32,
+    pub time: u64,
+    pub part: usize,
+    pub parts: usize,
+    pub dropped: u64,
+    pub apply_error: Option<String>,
+    /// Sorted by WWID, unique.
+    pub luns: Vec<(String, LunReport)>,
+}
+
+/// Decode one value, checking everything: it comes from another node.
+pub fn decode(value: &str) -> Result<Part, Error> {
+    if value.len() > MAX_VALUE_BYTES + 1 {
+        bail!("value of {} bytes exceeds the 32 KiB KV limit", value.len());
+    }
+    // what this format writes is plain ASCII; anything else is damage
+    if let Some(at) = value.bytes().position(|byte| !byte.is_ascii()) {
+        bail!("non-ASCII byte at offset {at}");
+    }
+    let mut lines = value.split('\n').enumerate();
+    let (_, head) = lines.next().unwrap_or((0, ""));
+    let fields: Vec<&str> = head.split(' ').collect();
+    let version = match fields[0].strip_prefix("pmp") {
+        Some("1") => 1,
+        Some(other) => bail!(
+            "unsupported summary version '{}'",
+            other.chars().take(16).collect::<String>()
+        ),
+        None if head.starts_with('{') => bail!("series JSON summary (no report time)"),
+        None => bail!("not a multipath summary (no 'pmp' header)"),
+    };
+    let [_, time, part, dropped] = fields[..] else {
+        bail!("line 1: header needs 4 fields, has {}", fields.len());
+    };
+    let time: u64 = time
+        .parse()
+        .map_err(|_| format_err!("line 1: bad report time '{time}'"))?;
+    let (part, parts) = part
+        .split_once('/')
+        .and_then(|(part, parts)| Some((part.parse::<usize>().ok()?, parts.parse::<usize>().ok()?)))
+        .filter(|&(part, parts)| part >= 1 && part <= parts && parts <= MAX_PARTS)
+        .ok_or_else(|| format_err!("line 1: bad part '{part}'"))?;
+    let dropped: u64 = dropped
+        .parse()
+        .map_err(|_| format_err!("line 1: bad dropped count '{dropped}'"))?;
+
+    let mut decoded = Part {
+        version,
+        time,
+        part,
+        parts,
+        dropped,
+        ..Default::default()
+    };
+    let mut previous = (String::new(), None::<u64>);
+    let mut end = None;
+    for (index, line) in lines {
+        let number = index + 1;
+        if line.is_empty() {
+            continue;
+        }
+        if end.is_some() {
+            bail!("line {number}: data after the end line");
+        }
+        if let Some(count) = line.strip_prefix("end ") {
+            let count: usize = count
+                .parse()
+                .map_err(|_| format_err!("line {number}: bad end line"))?;
+            if count != decoded.luns.len() {
+                bail!(
+                    "line {number}: end line counts {count} LUNs, value has {}",
+                    decoded.luns.len()
+                );
+            }
+            end = Some(count);
+            continue;
+        }
+        if let Some(text) = line.strip_prefix('!') {
+            if index != 1 {
+                bail!("line {number}: apply error not right after the header");
+            }
+            decoded.apply_error =
+                Some(unescape(text).map_err(|err| format_err!("line {number}: {err}"))?);
+            continue;
+        }
+        let parse = || -> Result<(String, LunReport), Error> {
+            let mut fields = line.split(' ');
+            let (wwid, report, size) = match [fields.next(), fields.next(), fields.next()] {
+                [Some(wwid), Some(report), size] if fields.next().is_none() => (wwid, report, size),
+                _ => bail!("{} fields", line.split(' ').count()),
+            };
+            let wwid = parse_wwid(wwid, &previous.0)?;
+            let mut report = parse_report(report)?;
+            report.size = match size {
+                None => None,
+                Some("=") => Some(
+                    previous
+                        .1
+                        .ok_or_else(|| format_err!("'=' size with none before"))?,
+                ),
+                Some(size) => {
+                    Some(parse_number(size).ok_or_else(|| format_err!("bad size '{size}'"))?)
+                }
+            };
+            Ok((wwid, report))
+        };
+        let (wwid, report) = parse().map_err(|err| format_err!("line {number}: {err}"))?;
+        if wwid <= previous.0 && !previous.0.is_empty() {
+            bail!("line {number}: WWIDs out of order or repeated");
+        }
+        previous = (wwid.clone(), report.size);
+        decoded.luns.push((wwid, report));
+    }
+    if end.is_none() {
+        bail!("value ends early (no end line)");
+    }
+    Ok(decoded)
+}

@@ -1,0 +1,293 @@
+package PVE::Multipath;
+
+# The node's multipath glue: talking to multipathd and multipath, reading
+# sysfs, and publishing this node's map health to the cluster. Parsing and
+# all health logic live in the Rust library (PVE::RS::Multipath::Maps and
+# ::Status); everything here keys on the WWID, never on node-local names.
+
+use strict;
+use warnings;
+
+use JSON qw(decode_json encode_json);
+
+use PVE::Tools qw(run_command file_get_contents file_read_firstline file_set_contents);
+
+use PVE::Multipath::Config;
+use PVE::RS::Multipath::Maps;
+use PVE::RS::Multipath::Status;
+
+# HEALTH_OPTIMAL, HEALTH_DEGRADED, HEALTH_FAILED, from the one table in Rust.
+use constant PVE::RS::Multipath::Maps::health_states();
+
+# Paths of the system, package variables so tests can point them elsewhere.
+our $MULTIPATH = '/sbin/multipath';
+our $MULTIPATHD = '/sbin/multipathd';
+our $SYSFS = '/sys';
+our $PROC_MOUNTS = '/proc/self/mounts';
+our $WWIDS_FILE = '/etc/multipath/wwids';
+our $STATE_DIR = '/var/lib/pve-multipath';
+
+# pvestatd's update interval; a broadcast is renewed at least this often so a
+# healthy node never reads as stale (three missed intervals do).
+our $BROADCAST_INTERVAL = 10;
+my $KV_KEY = 'multipath';
+my $KV_MAX_PARTS = 16;
+
+sub is_supported {
+    return -x $MULTIPATH && -x $MULTIPATHD ? 1 : 0;
+}
+
+sub assert_supported {
+    die "no multipath support - please install 'multipath-tools'\n" if !is_supported();
+    return 1;
+}
+
+# multipathd's exit codes say little (an unknown command prints its help and
+# exits 0), so the output decides.
+sub is_running {
+    return 0 if !is_supported();
+    my $running = 0;
+    eval {
+        run_command(
+            [$MULTIPATHD, 'show', 'daemon'],
+            outfunc => sub { $running = 1 if $_[0] =~ m/^pid [0-9]+ \S+/ },
+            errfunc => sub { },
+            timeout => 10,
+        );
+    };
+    return $running;
+}
+
+my sub query_multipathd_json {
+    my (@command) = @_;
+    assert_supported();
+    my $output = '';
+    run_command(
+        [$MULTIPATHD, @command, 'json'],
+        outfunc => sub { $output .= "$_[0]\n" },
+        errfunc => sub { $output .= "$_[0]\n" },
+        timeout => 30,
+    );
+    if ($output !~ m/^\s*\{/) {
+        my ($first_line) = split(/\n/, $output);
+        die "multipathd: unexpected reply to '@command json': " . ($first_line // '(nothing)') . "\n";
+    }
+    return $output;
+}
+
+sub parse_maps_json {
+    my ($text) = @_;
+    return PVE::RS::Multipath::Maps::parse_maps_json($text);
+}
+
+my sub dm_size_bytes {
+    my ($sysfs_name) = @_;
+    my $sectors = file_read_firstline("$SYSFS/block/$sysfs_name/size");
+    return undef if !defined($sectors) || $sectors !~ m/^[0-9]+$/;
+    return $sectors * 512;
+}
+
+my sub list_dir {
+    my ($dir) = @_;
+    opendir(my $dh, $dir) or return [];
+    my @entries = sort grep { $_ ne '.' && $_ ne '..' } readdir($dh);
+    closedir($dh);
+    return \@entries;
+}
+
+# The transport of one path, from where its SCSI device hangs in sysfs.
+my sub path_transport {
+    my ($dev) = @_;
+    my $link = readlink("$SYSFS/block/$dev") // return undef;
+    return 'iscsi' if $link =~ m{/session[0-9]+/};
+    return 'fc' if $link =~ m{/rport-[0-9:-]+/};
+    return 'sas' if $link =~ m{/end_device-};
+    return undef;
+}
+
+my sub mounted_devices {
+    my $mounts = {};
+    open(my $fh, '<', $PROC_MOUNTS) or return $mounts;
+    while (my $line = <$fh>) {
+        my ($device, $mountpoint) = split(/\s+/, $line);
+        $mounts->{$device} = $mountpoint if defined($mountpoint);
+    }
+    close($fh);
+    return $mounts;
+}
+
+# The maps with what only this node knows: size, the stable by-id path, the
+# holders (LVM, partitions) and mounts that make a map "in use", transports.
+sub get_maps {
+    my $maps = parse_maps_json(query_multipathd_json('show', 'maps'));
+    my $mounts = mounted_devices();
+
+    for my $map ($maps->@*) {
+        my $sysfs_name = $map->{sysfs};
+        $map->{path} = "/dev/disk/by-id/dm-uuid-mpath-$map->{wwid}" if defined($map->{wwid});
+        if (defined($sysfs_name)) {
+            $map->{size} = dm_size_bytes($sysfs_name);
+            $map->{holders} = list_dir("$SYSFS/block/$sysfs_name/holders");
+            my @names = ("/dev/$sysfs_name", "/dev/mapper/$map->{name}", $map->{path} // ());
+            my ($mountpoint) = grep { defined } map { $mounts->{$_} } @names;
+            $map->{mountpoint} = $mountpoint if defined($mountpoint);
+            $map->{used} = (scalar($map->{holders}->@*) || defined($mountpoint)) ? 1 : 0;
+        }
+
+        my %transports;
+        for my $group ($map->{'path-groups'}->@*) {
+            for my $path ($group->{paths}->@*) {
+                $path->{transport} //= path_transport($path->{dev});
+                $transports{ $path->{transport} } = 1 if defined($path->{transport});
+            }
+        }
+        my @transports = keys %transports;
+        $map->{transport} = $transports[0] if scalar(@transports) == 1;
+    }
+    return $maps;
+}
+
+sub get_map_for_wwid {
+    my ($wwid) = @_;
+    my ($map) = grep { ($_->{wwid} // '') eq $wwid } get_maps()->@*;
+    return $map;
+}
+
+# Poll for the map of a WWID (after a login or rescan), up to $timeout seconds.
+sub wait_for_map {
+    my ($wwid, $timeout) = @_;
+    my $deadline = time() + ($timeout // 10);
+    while (1) {
+        my $map = eval { get_map_for_wwid($wwid) };
+        return $map if $map;
+        return undef if time() >= $deadline;
+        sleep(1);
+    }
+}
+
+# The WWIDs allow-listed in this node's /etc/multipath/wwids.
+sub list_etc_multipath_wwids {
+    return [] if !-e $WWIDS_FILE;
+    return PVE::Multipath::Config::parse_wwids(file_get_contents($WWIDS_FILE));
+}
+
+# The series' name, kept for callers of the proof of concept.
+sub list_wwids { return list_etc_multipath_wwids(); }
+
+my sub run_multipath {
+    my ($expect, @args) = @_;
+    assert_supported();
+    my $output = '';
+    run_command(
+        [$MULTIPATH, @args],
+        outfunc => sub { $output .= "$_[0]\n" },
+        errfunc => sub { $output .= "$_[0]\n" },
+        timeout => 30,
+    );
+    die "multipath @args: unexpected reply: $output\n" if $output !~ $expect;
+    return;
+}
+
+sub add_wwid {
+    my ($wwid) = @_;
+    run_multipath(qr/wwid '\Q$wwid\E' added/, '-a', $wwid);
+}
+
+sub remove_wwid {
+    my ($wwid) = @_;
+    run_multipath(qr/wwid '\Q$wwid\E' (?:removed|not in wwids file)/, '-w', $wwid);
+}
+
+sub reconfigure {
+    assert_supported();
+    run_command([$MULTIPATHD, 'reconfigure'], outfunc => sub { }, timeout => 60);
+}
+
+sub summarize_maps_for_broadcast {
+    my ($maps) = @_;
+    return PVE::RS::Multipath::Status::summarize_maps($maps);
+}
+
+# The series' positional form; node values may be decoded hashes or the raw
+# strings PVE::Cluster::get_node_kv returns.
+sub aggregate_cluster_status {
+    return PVE::RS::Multipath::Status::aggregate_cluster_status(@_);
+}
+
+# The v2 form, see PVE::RS::Multipath::Status::aggregate_status: { luns, nodes }.
+sub aggregate_status {
+    my ($options) = @_;
+    return PVE::RS::Multipath::Status::aggregate_status($options);
+}
+
+my sub read_state {
+    my ($name) = @_;
+    my $raw = eval { file_get_contents("$STATE_DIR/$name") } // return undef;
+    return eval { decode_json($raw) };
+}
+
+my sub write_state {
+    my ($name, $data) = @_;
+    mkdir($STATE_DIR) if !-d $STATE_DIR;
+    file_set_contents("$STATE_DIR/$name", encode_json($data));
+}
+
+sub read_node_state { return read_state($_[0]); }
+
+sub write_node_state { write_state($_[0], $_[1]); }
+
+# Fold the maps into the node's high-water mark of paths seen per WWID and
+# set each map's expectation (config first, else that mark).
+sub apply_expected_paths {
+    my ($maps, $cfg) = @_;
+    my $allow = $cfg ? PVE::Multipath::Config::wwid_list($cfg) : undef;
+    my $previous = read_state('high-water.json');
+    my $high_water = PVE::RS::Multipath::Maps::update_high_water($previous, $maps, $allow);
+    write_state('high-water.json', $high_water)
+        if encode_json($high_water // {}) ne encode_json($previous // {});
+    my $expected = $cfg ? PVE::Multipath::Config::paths_expected($cfg) : {};
+    return PVE::RS::Multipath::Maps::apply_expected($maps, $expected, $high_water);
+}
+
+# Publish this node's health under the KV key 'multipath' ('multipath-N' for
+# further parts of a very large summary). Sent when the content changed or
+# the last send is one interval old. Never throws: pvestatd calls it.
+sub broadcast_health {
+    my ($cfg, $apply_error) = @_;
+    eval {
+        require PVE::Cluster;
+        $apply_error //= (read_state('apply-error.json') // {})->{error};
+
+        my $maps = [];
+        if (is_running()) {
+            $maps = apply_expected_paths(get_maps(), $cfg);
+        } elsif ($cfg && PVE::Multipath::Config::wwid_list($cfg)->@*) {
+            $apply_error //= is_supported() ? 'multipathd is not running' : 'multipath-tools not installed';
+        }
+
+        my $values = [];
+        if ($maps->@* || defined($apply_error)) {
+            $values = PVE::RS::Multipath::Status::encode_broadcast($maps, time(), $apply_error);
+        }
+        my $content = join("\n", map { s/^[^\n]*\n//r } $values->@*);
+        my $last = read_state('broadcast.json') // {};
+        return
+            if defined($last->{content})
+            && $last->{content} eq $content
+            && time() - ($last->{time} // 0) < $BROADCAST_INTERVAL;
+
+        for my $part (1 .. $KV_MAX_PARTS) {
+            my $key = $part == 1 ? $KV_KEY : "$KV_KEY-$part";
+            my $value = $values->[$part - 1];
+            last if !defined($value) && $part > ($last->{parts} // 1);
+            PVE::Cluster::broadcast_node_kv($key, $value);
+        }
+        write_state('broadcast.json', {
+            content => $content, time => time(), parts => scalar($values->@*),
+        });
+    };
+    warn "multipath: health broadcast failed - $@" if $@;
+    return;
+}
+
+1;

@@ -1,0 +1,149 @@
+package PVE::Tools;
+
+# Test stand-in for pve-common's PVE::Tools: the subset pve-multipath uses,
+# with the real module's behaviour (run_command's outfunc/errfunc line
+# callbacks, timeout, noerr and its "command '...' failed: exit code N"
+# error; atomic file_set_contents; file_read_firstline returning undef for a
+# missing file).
+
+use strict;
+use warnings;
+
+use Exporter qw(import);
+use IO::Select;
+use IPC::Open3 qw(open3);
+use Symbol qw(gensym);
+
+our @EXPORT_OK = qw(
+    run_command
+    file_get_contents
+    file_set_contents
+    file_read_firstline
+    lock_file
+);
+
+my sub command_string {
+    my ($cmd) = @_;
+    return ref($cmd) ? join(' ', map { m/[^\w\/.:=,+-]/ ? "'$_'" : $_ } $cmd->@*) : $cmd;
+}
+
+my sub feed_lines {
+    my ($buffer_ref, $func, $flush) = @_;
+    while ($$buffer_ref =~ s/^([^\n]*)\n//) {
+        $func->($1);
+    }
+    if ($flush && length($$buffer_ref)) {
+        $func->($$buffer_ref);
+        $$buffer_ref = '';
+    }
+}
+
+sub run_command {
+    my ($cmd, %param) = @_;
+
+    my $cmdstr = command_string($cmd);
+    my $outfunc = $param{outfunc} // sub { print "$_[0]\n" };
+    my $errfunc = $param{errfunc} // sub { print STDERR "$_[0]\n" };
+    my $timeout = $param{timeout};
+
+    my ($writer, $reader, $error) = (undef, undef, gensym());
+    my $pid = eval { open3($writer, $reader, $error, ref($cmd) ? $cmd->@* : ('/bin/sh', '-c', $cmd)) };
+    die "command '$cmdstr' failed: $@" if $@;
+    print $writer $param{input} if defined($param{input});
+    close($writer);
+
+    my $select = IO::Select->new($reader, $error);
+    my %buffer = ($reader => '', $error => '');
+    my %func = ($reader => $outfunc, $error => $errfunc);
+    my $deadline = defined($timeout) ? time() + $timeout : undef;
+    my $timed_out;
+    while ($select->count()) {
+        my $wait = defined($deadline) ? $deadline - time() : undef;
+        if (defined($wait) && $wait <= 0) {
+            $timed_out = 1;
+            kill('KILL', $pid);
+            last;
+        }
+        for my $fh ($select->can_read($wait)) {
+            my $count = sysread($fh, my $chunk, 65536);
+            if (!$count) {
+                feed_lines(\$buffer{$fh}, $func{$fh}, 1);
+                $select->remove($fh);
+                next;
+            }
+            $buffer{$fh} .= $chunk;
+            feed_lines(\$buffer{$fh}, $func{$fh}, 0);
+        }
+    }
+    waitpid($pid, 0);
+    my $status = $?;
+
+    die "command '$cmdstr' failed: got timeout\n" if $timed_out;
+    my $exit_code = $status >> 8;
+    return $exit_code if $param{noerr};
+    if ($status & 127) {
+        die "command '$cmdstr' failed: received signal " . ($status & 127) . "\n";
+    }
+    die "command '$cmdstr' failed: exit code $exit_code\n" if $exit_code;
+    return 0;
+}
+
+sub file_get_contents {
+    my ($filename, $max) = @_;
+    open(my $fh, '<', $filename) or die "unable to open file '$filename' - $!\n";
+    local $/;
+    my $content = <$fh> // '';
+    close($fh);
+    die "file '$filename' too long\n" if defined($max) && length($content) > $max;
+    return $content;
+}
+
+sub file_set_contents {
+    my ($filename, $data, $perm) = @_;
+    my $tmp = "$filename.tmp.$$";
+    eval {
+        open(my $fh, '>', $tmp) or die "unable to open file '$tmp' - $!\n";
+        chmod($perm, $fh) if defined($perm);
+        print $fh $data or die "unable to write '$tmp' - $!\n";
+        close($fh) or die "closing file '$tmp' failed - $!\n";
+        rename($tmp, $filename) or die "rename '$tmp' to '$filename' failed - $!\n";
+    };
+    if (my $err = $@) {
+        unlink($tmp);
+        die $err;
+    }
+    return;
+}
+
+sub file_read_firstline {
+    my ($filename) = @_;
+    open(my $fh, '<', $filename) or return undef;
+    my $line = <$fh>;
+    close($fh);
+    return undef if !defined($line);
+    chomp($line);
+    return $line;
+}
+
+# Like the real lock_file: run $code with an exclusive flock on $filename,
+# waiting up to $timeout seconds; the error is left in $@, not thrown.
+sub lock_file {
+    my ($filename, $timeout, $code, @param) = @_;
+    $timeout //= 10;
+    my $res;
+    eval {
+        open(my $fh, '>>', $filename) or die "can't open lock file '$filename' - $!\n";
+        my $deadline = time() + $timeout;
+        while (!flock($fh, 2 | 4)) {    # LOCK_EX | LOCK_NB
+            die "can't acquire lock '$filename' - got timeout\n" if time() >= $deadline;
+            select(undef, undef, undef, 0.1);
+        }
+        $res = eval { $code->(@param) };
+        my $err = $@;
+        close($fh);
+        die $err if $err;
+    };
+    return $res;
+}
+
+1;

@@ -125,8 +125,8 @@ fn is_path_selector(text: &str) -> bool {
     let name = parts.next().unwrap_or_default();
     let name_ok = name.starts_with(|c: char| c.is_ascii_lowercase())
         && name.chars().all(|c| c.is_ascii_lowercase() || c == '-');
+    // multipath wants the argument count, `service-time` alone is refused
     match (parts.next(), parts.next()) {
-        (None, _) => name_ok,
         (Some(arg), None) => name_ok && is_count(arg),
         _ => false,
     }
@@ -193,8 +193,8 @@ pub const KNOBS: &[Knob] = &[
         name: "path-selector",
         scope: Scope::Shared,
         kind: Kind::Text {
-            pattern: "[a-z][a-z-]*(?: (?:0|[1-9][0-9]{0,8}))?",
-            typetext: Some("<selector> [<args>]"),
+            pattern: "[a-z][a-z-]* (?:0|[1-9][0-9]{0,8})",
+            typetext: Some("<selector> <argument count>"),
             max_length: 64,
             check: is_path_selector,
         },
@@ -318,8 +318,11 @@ pub fn check_value(knob: &Knob, value: &Value) -> Result<Value, String> {
             }
         }
         Kind::Integer { minimum, maximum } => {
+            let digits = text.strip_prefix('-').unwrap_or(&text);
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!("type check ('integer') failed - got '{text}'"));
+            }
             let number: i64 = text
-                .trim()
                 .parse()
                 .map_err(|_| format!("type check ('integer') failed - got '{text}'"))?;
             if number < *minimum {

@@ -43,16 +43,33 @@ bench: build
 
 clean:
 	$(CARGO) clean
+	rm -rf build
 
-# --- packaging (debian/ helper owns the next three targets) ---
+# --- packaging ---
+PERL_VENDORARCH := $(shell $(PERL) -MConfig -e 'print $$Config{vendorarch}')
+PERL5DIR := /usr/share/perl5
+DEB_VERSION := $(shell dpkg-parsechangelog -S Version 2>/dev/null)
+
+# DESTDIR-aware; debian/rules passes the library it built.
 install:
-	@echo "install: not yet implemented" >&2; exit 1
+	install -d $(DESTDIR)$(PERL_VENDORARCH)/auto
+	install -m 0644 $(LIBRARY) $(DESTDIR)$(PERL_VENDORARCH)/auto/libpve_rs_multipath.so
+	cd perl && find . -name '*.pm' | sort | while read -r module; do \
+		install -D -m 0644 "$$module" "$(DESTDIR)$(PERL5DIR)/$$module" || exit 1; \
+	done
 
+# The crates are fetched first; the package build itself is offline. See
+# debian/README.source for -d. The results go to build/.
 deb:
-	@echo "deb: not yet implemented" >&2; exit 1
+	./scripts/install-deps --deb
+	$(CARGO) fetch --locked
+	dpkg-buildpackage -b -us -uc -d
+	mkdir -p build
+	mv ../pve-multipath*_$(DEB_VERSION)_*.deb ../pve-multipath_$(DEB_VERSION)_*.buildinfo \
+		../pve-multipath_$(DEB_VERSION)_*.changes build/
 
-deb-test:
-	@echo "deb-test: not yet implemented" >&2; exit 1
+deb-test: deb
+	./tests/deb-test build/pve-multipath_$(DEB_VERSION)_$(shell dpkg --print-architecture).deb
 
 # --- end-to-end lab against real multipathd in QEMU guests ---
 lab-test:

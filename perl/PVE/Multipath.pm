@@ -256,6 +256,10 @@ sub broadcast_health {
     my ($cfg, $apply_error) = @_;
     eval {
         require PVE::Cluster;
+        if (!defined($cfg)) {
+            require PVE::Multipath::ClusterConfig;
+            $cfg = eval { PVE::Multipath::ClusterConfig::read_config() };
+        }
         $apply_error //= (read_state('apply-error.json') // {})->{error};
 
         my $maps = [];

@@ -20,6 +20,7 @@ our @EXPORT_OK = qw(
     file_set_contents
     file_read_firstline
     lock_file
+    extract_param
 );
 
 my sub command_string {
@@ -86,6 +87,11 @@ sub run_command {
     }
     die "command '$cmdstr' failed: exit code $exit_code\n" if $exit_code;
     return 0;
+}
+
+sub extract_param {
+    my ($param, $key) = @_;
+    return delete $param->{$key};
 }
 
 sub file_get_contents {

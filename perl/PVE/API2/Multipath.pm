@@ -1,0 +1,476 @@
+package PVE::API2::Multipath;
+
+# /cluster/multipath: the cluster-wide multipath configuration (defaults,
+# the allow-listed WWIDs with their alias and knobs, the admin's overrides)
+# and the cluster health matrix. Every write is digest-guarded and runs
+# under the file's cluster lock; the knob parameters come from the schema
+# in the Rust library.
+
+use strict;
+use warnings;
+
+use PVE::Cluster;
+use PVE::Exception qw(raise raise_param_exc);
+use PVE::JSONSchema qw(get_standard_option);
+use PVE::RESTHandler;
+use PVE::Storage;
+use PVE::Tools qw(extract_param);
+
+use PVE::Multipath;
+use PVE::Multipath::ClusterConfig;
+use PVE::Multipath::Config;
+
+use base qw(PVE::RESTHandler);
+
+my $KV_KEY = 'multipath';
+
+my $WWID_PARAM = {
+    description => "The LUN's WWID, as multipath reports it.",
+    type => 'string',
+    pattern => '[a-zA-Z0-9][a-zA-Z0-9._:-]*',
+    maxLength => 128,
+};
+
+my $DELETE_PARAM = {
+    description => "A list of settings you want to delete.",
+    type => 'string',
+    format => 'pve-configid-list',
+    maxLength => 4096,
+    optional => 1,
+};
+
+my sub digest_param { return get_standard_option('pve-config-digest') }
+
+# { wwid => lvm-storage-id } for every LVM storage whose base is a LUN of a
+# multipath storage.
+my sub consumers {
+    my ($storage_cfg) = @_;
+    my $consumers = {};
+    my $ids = $storage_cfg->{ids};
+    for my $storeid (sort keys $ids->%*) {
+        my $scfg = $ids->{$storeid};
+        next if $scfg->{type} ne 'lvm' || !defined($scfg->{base});
+        my ($base_id, $wwid) = PVE::Storage::parse_volume_id($scfg->{base}, 1);
+        next if !defined($wwid) || ($ids->{$base_id}->{type} // '') ne 'multipath';
+        $consumers->{$wwid} = $storeid;
+    }
+    return $consumers;
+}
+
+my sub storage_nodes {
+    my ($scfg, $all_nodes) = @_;
+    return [] if $scfg->{disable};
+    return $all_nodes if !$scfg->{nodes};
+    return [grep { $scfg->{nodes}->{$_} } $all_nodes->@*];
+}
+
+# Where each LUN should be assembled: the nodes of the LVM storage consuming
+# it, intersected with those of its multipath storage. LUNs nobody consumes
+# are expected wherever a multipath storage is enabled.
+my sub expected_nodes {
+    my ($storage_cfg, $all_nodes) = @_;
+    my $ids = $storage_cfg->{ids};
+    my ($by_lun, %anywhere) = ({});
+    for my $storeid (sort keys $ids->%*) {
+        my $scfg = $ids->{$storeid};
+        if ($scfg->{type} eq 'multipath') {
+            $anywhere{$_} = 1 for storage_nodes($scfg, $all_nodes)->@*;
+        }
+        next if $scfg->{type} ne 'lvm' || !defined($scfg->{base});
+        my ($base_id, $wwid) = PVE::Storage::parse_volume_id($scfg->{base}, 1);
+        my $base = defined($wwid) ? $ids->{$base_id} : undef;
+        next if !$base || $base->{type} ne 'multipath';
+        my %on_base = map { $_ => 1 } storage_nodes($base, $all_nodes)->@*;
+        $by_lun->{$wwid} = [grep { $on_base{$_} } storage_nodes($scfg, $all_nodes)->@*];
+    }
+    return ($by_lun, %anywhere ? [sort keys %anywhere] : undef);
+}
+
+# Each node's broadcast: one KV value, or all parts of a large summary.
+my sub node_broadcasts {
+    my $first = PVE::Cluster::get_node_kv($KV_KEY);
+    my $kv = {};
+    for my $node (keys $first->%*) {
+        my $value = $first->{$node};
+        my ($parts) = $value =~ m{^pmp1 [0-9]+ 1/([0-9]+)};
+        if (!$parts || $parts < 2) {
+            $kv->{$node} = $value;
+            next;
+        }
+        $kv->{$node} = [
+            $value,
+            map { PVE::Cluster::get_node_kv("$KV_KEY-$_", $node)->{$node} // '' } 2 .. $parts,
+        ];
+    }
+    return $kv;
+}
+
+my sub read_config_checked {
+    my ($digest) = @_;
+    my $cfg = PVE::Multipath::ClusterConfig::read_config();
+    die "detected modified configuration - file changed by other user? Try again.\n"
+        if defined($digest) && length($digest) && $digest ne $cfg->{digest};
+    return $cfg;
+}
+
+my sub wwid_section {
+    my ($cfg, $wwid) = @_;
+    my $section = $cfg->{ids}->{$wwid};
+    raise("no such WWID '$wwid'\n", code => 404)
+        if !$section || $section->{type} ne 'wwid';
+    return $section;
+}
+
+# Run an update of one section under the config lock and write the result.
+my sub update_locked {
+    my ($type, $id, $param, %opts) = @_;
+    my $digest = extract_param($param, 'digest');
+    my $delete = extract_param($param, 'delete');
+    PVE::Multipath::ClusterConfig::lock_config(sub {
+        my $cfg = read_config_checked($digest);
+        $opts{check}->($cfg) if $opts{check};
+        my $updated = eval {
+            PVE::Multipath::Config::update_section($cfg, $type, $id, $param, $delete, $digest);
+        };
+        if (my $err = $@) {
+            die $err if $err =~ m/^detected modified configuration/;
+            my $errors = {};
+            for my $line (split(/\n/, $err)) {
+                my ($key, $message) = $line =~ m/^([a-z-]+): (.*)$/;
+                ($key, $message) = ('alias', $line) if !defined($key) && $line =~ m/^alias '/;
+                $errors->{ $key // $id } = $message // $line;
+            }
+            raise_param_exc($errors);
+        }
+        PVE::Multipath::ClusterConfig::write_config($updated);
+    });
+    return undef;
+}
+
+my sub section_knobs {
+    my ($section) = @_;
+    return { map { $_ => $section->{$_} } grep { $_ ne 'type' } keys $section->%* };
+}
+
+__PACKAGE__->register_method({
+    name => 'index',
+    path => '',
+    method => 'GET',
+    description => "The cluster-wide multipath configuration.",
+    permissions => { check => ['perm', '/', ['Sys.Audit']] },
+    parameters => { additionalProperties => 0, properties => {} },
+    returns => {
+        type => 'object',
+        properties => {
+            digest => { type => 'string' },
+            defaults => { type => 'object', description => 'The defaults section as set.' },
+            effective => { type => 'object', description => 'The defaults in effect.' },
+            wwids => { type => 'array', items => { type => 'object' } },
+        },
+    },
+    code => sub {
+        my $cfg = PVE::Multipath::ClusterConfig::read_config();
+        my $opts = PVE::Multipath::Config::wwid_opts($cfg);
+        return {
+            digest => $cfg->{digest},
+            defaults => section_knobs($cfg->{ids}->{defaults} // {}),
+            effective => PVE::Multipath::Config::effective_defaults($cfg),
+            wwids => [map { { wwid => $_, $opts->{$_}->%* } } sort keys $opts->%*],
+        };
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'set_defaults',
+    path => 'defaults',
+    method => 'PUT',
+    protected => 1,
+    description => "Set the cluster-wide multipathd defaults.",
+    permissions => { check => ['perm', '/', ['Sys.Modify']] },
+    parameters => {
+        additionalProperties => 0,
+        properties => {
+            PVE::Multipath::Config::defaults_api_schema()->%*,
+            delete => $DELETE_PARAM,
+            digest => digest_param(),
+        },
+    },
+    returns => { type => 'null' },
+    code => sub {
+        my ($param) = @_;
+        return update_locked('defaults', 'defaults', $param);
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'wwid_index',
+    path => 'wwid',
+    method => 'GET',
+    description => "The allow-listed WWIDs with their per-LUN options.",
+    permissions => { check => ['perm', '/', ['Sys.Audit']] },
+    parameters => { additionalProperties => 0, properties => {} },
+    returns => {
+        type => 'array',
+        items => {
+            type => 'object',
+            properties => {
+                wwid => { type => 'string' },
+                'used-by' => { type => 'string', optional => 1 },
+            },
+        },
+        links => [{ rel => 'child', href => '{wwid}' }],
+    },
+    code => sub {
+        my $cfg = PVE::Multipath::ClusterConfig::read_config();
+        my $opts = PVE::Multipath::Config::wwid_opts($cfg);
+        my $consumers = consumers(PVE::Storage::config());
+        return [
+            map {
+                {
+                    wwid => $_,
+                    $opts->{$_}->%*,
+                    defined($consumers->{$_}) ? ('used-by' => $consumers->{$_}) : (),
+                }
+            } sort keys $opts->%*
+        ];
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'add_wwid',
+    path => 'wwid',
+    method => 'POST',
+    protected => 1,
+    description => "Allow-list a LUN on every node, optionally with an alias and options.",
+    permissions => { check => ['perm', '/', ['Sys.Modify']] },
+    parameters => {
+        additionalProperties => 0,
+        properties => {
+            wwid => $WWID_PARAM,
+            PVE::Multipath::Config::wwid_api_schema()->%*,
+            digest => digest_param(),
+        },
+    },
+    returns => { type => 'null' },
+    code => sub {
+        my ($param) = @_;
+        my $wwid = extract_param($param, 'wwid');
+        raise_param_exc({ wwid => "the id 'defaults' is reserved" }) if $wwid eq 'defaults';
+        return update_locked('wwid', $wwid, $param, check => sub {
+            my ($cfg) = @_;
+            die "WWID '$wwid' is already allow-listed\n" if $cfg->{ids}->{$wwid};
+        });
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'read_wwid',
+    path => 'wwid/{wwid}',
+    method => 'GET',
+    description => "The options of one allow-listed LUN.",
+    permissions => { check => ['perm', '/', ['Sys.Audit']] },
+    parameters => {
+        additionalProperties => 0,
+        properties => { wwid => $WWID_PARAM },
+    },
+    returns => { type => 'object' },
+    code => sub {
+        my ($param) = @_;
+        my $cfg = PVE::Multipath::ClusterConfig::read_config();
+        my $section = wwid_section($cfg, $param->{wwid});
+        return { section_knobs($section)->%*, wwid => $param->{wwid}, digest => $cfg->{digest} };
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'update_wwid',
+    path => 'wwid/{wwid}',
+    method => 'PUT',
+    protected => 1,
+    description => "Change the alias or options of an allow-listed LUN.",
+    permissions => { check => ['perm', '/', ['Sys.Modify']] },
+    parameters => {
+        additionalProperties => 0,
+        properties => {
+            wwid => $WWID_PARAM,
+            PVE::Multipath::Config::wwid_api_schema()->%*,
+            delete => $DELETE_PARAM,
+            digest => digest_param(),
+        },
+    },
+    returns => { type => 'null' },
+    code => sub {
+        my ($param) = @_;
+        my $wwid = extract_param($param, 'wwid');
+        return update_locked('wwid', $wwid, $param, check => sub { wwid_section($_[0], $wwid) });
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'remove_wwid',
+    path => 'wwid/{wwid}',
+    method => 'DELETE',
+    protected => 1,
+    description => "Remove a LUN from the allow-list. Each node removes it from its wwids file"
+        . " only where it added it and the map is not in use.",
+    permissions => { check => ['perm', '/', ['Sys.Modify']] },
+    parameters => {
+        additionalProperties => 0,
+        properties => {
+            wwid => $WWID_PARAM,
+            force => {
+                description => "Remove it even though a storage is configured on it.",
+                type => 'boolean',
+                optional => 1,
+                default => 0,
+            },
+            digest => digest_param(),
+        },
+    },
+    returns => { type => 'null' },
+    code => sub {
+        my ($param) = @_;
+        my $wwid = $param->{wwid};
+        PVE::Multipath::ClusterConfig::lock_config(sub {
+            my $cfg = read_config_checked($param->{digest});
+            wwid_section($cfg, $wwid);
+            my $storeid = consumers(PVE::Storage::config())->{$wwid};
+            die "WWID '$wwid' is the base of storage '$storeid' - use 'force' to remove it anyway\n"
+                if defined($storeid) && !$param->{force};
+            PVE::Multipath::ClusterConfig::write_config(
+                PVE::Multipath::Config::remove_section($cfg, $wwid, $param->{digest}),
+            );
+        });
+        return undef;
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'set_alias',
+    path => 'alias',
+    method => 'POST',
+    protected => 1,
+    description => "Set the alias (the map name on every node) of an allow-listed LUN.",
+    permissions => { check => ['perm', '/', ['Sys.Modify']] },
+    parameters => {
+        additionalProperties => 0,
+        properties => {
+            wwid => $WWID_PARAM,
+            alias => { PVE::Multipath::Config::wwid_api_schema()->{alias}->%*, optional => 0 },
+            digest => digest_param(),
+        },
+    },
+    returns => { type => 'null' },
+    code => sub {
+        my ($param) = @_;
+        my $wwid = extract_param($param, 'wwid');
+        return update_locked('wwid', $wwid, $param, check => sub { wwid_section($_[0], $wwid) });
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'remove_alias',
+    path => 'alias/{wwid}',
+    method => 'DELETE',
+    protected => 1,
+    description => "Remove the alias of an allow-listed LUN; its map is named by the WWID again.",
+    permissions => { check => ['perm', '/', ['Sys.Modify']] },
+    parameters => {
+        additionalProperties => 0,
+        properties => { wwid => $WWID_PARAM, digest => digest_param() },
+    },
+    returns => { type => 'null' },
+    code => sub {
+        my ($param) = @_;
+        my $wwid = extract_param($param, 'wwid');
+        $param->{delete} = 'alias';
+        return update_locked('wwid', $wwid, $param, check => sub { wwid_section($_[0], $wwid) });
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'read_overrides',
+    path => 'overrides',
+    method => 'GET',
+    description => "The admin's free-form multipath.conf sections (devices, overrides, blacklist).",
+    permissions => { check => ['perm', '/', ['Sys.Audit']] },
+    parameters => { additionalProperties => 0, properties => {} },
+    returns => {
+        type => 'object',
+        properties => { text => { type => 'string' }, digest => { type => 'string' } },
+    },
+    code => sub {
+        my $text = PVE::Multipath::ClusterConfig::read_overrides() // '';
+        return { text => $text, digest => PVE::Multipath::ClusterConfig::overrides_digest($text) };
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'set_overrides',
+    path => 'overrides',
+    method => 'PUT',
+    protected => 1,
+    description => "Replace the override sections; they are checked against the multipath.conf"
+        . " grammar and keyword tables of multipath-tools first.",
+    permissions => { check => ['perm', '/', ['Sys.Modify']] },
+    parameters => {
+        additionalProperties => 0,
+        properties => {
+            text => { type => 'string', maxLength => 512 * 1024, description => 'The new text.' },
+            digest => digest_param(),
+        },
+    },
+    returns => { type => 'null' },
+    code => sub {
+        my ($param) = @_;
+        eval { PVE::Multipath::Config::check_overrides($param->{text}) };
+        raise_param_exc({ text => $@ =~ s/\n$//r }) if $@;
+        PVE::Multipath::ClusterConfig::lock_overrides(sub {
+            my $current = PVE::Multipath::ClusterConfig::read_overrides() // '';
+            die "detected modified configuration - file changed by other user? Try again.\n"
+                if defined($param->{digest})
+                && $param->{digest} ne PVE::Multipath::ClusterConfig::overrides_digest($current);
+            PVE::Multipath::ClusterConfig::write_overrides($param->{text});
+        });
+        return undef;
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'status',
+    path => 'status',
+    method => 'GET',
+    description => "Cluster-wide multipath health: per LUN and node, and per node whether it"
+        . " reports, how recently, and its last config-apply error.",
+    permissions => { check => ['perm', '/', ['Sys.Audit']] },
+    parameters => { additionalProperties => 0, properties => {} },
+    returns => {
+        type => 'object',
+        properties => {
+            luns => { type => 'array', items => { type => 'object' } },
+            nodes => { type => 'object' },
+        },
+    },
+    code => sub {
+        my $cfg = PVE::Multipath::ClusterConfig::read_config();
+        my $storage_cfg = PVE::Storage::config();
+        my $members = PVE::Cluster::get_members();
+        my $all_nodes = [sort keys $members->%*];
+        my ($by_lun, $anywhere) = expected_nodes($storage_cfg, $all_nodes);
+
+        return PVE::Multipath::aggregate_status({
+            allow_list => PVE::Multipath::Config::wwid_list($cfg),
+            aliases => PVE::Multipath::Config::aliases($cfg),
+            used_by => consumers($storage_cfg),
+            kv => node_broadcasts(),
+            online => { map { $_ => ($members->{$_}->{online} ? 1 : 0) } $all_nodes->@* },
+            expected_by_lun => $by_lun,
+            defined($anywhere) ? (expected_nodes => $anywhere) : (),
+            paths_expected => PVE::Multipath::Config::paths_expected($cfg),
+            now => time(),
+            interval => $PVE::Multipath::BROADCAST_INTERVAL,
+        });
+    },
+});
+
+1;

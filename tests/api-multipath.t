@@ -34,9 +34,10 @@ $PVE::Multipath::MULTIPATHD = "$ROOT/tests/bin/multipathd";
 $PVE::Multipath::SYSFS = "$tmp/sys";
 $ENV{MULTIPATHD_STANDIN_MAPS} = "$ROOT/fixtures/maps/scsi-01-optimal.json";
 
-file_set_contents("$tmp/.members", '{"n1":{"online":1},"n2":{"online":1},"n3":{"online":1},'
-        . '"n4":{"online":0}}');
-file_set_contents("$tmp/storage.cfg", "multipath: san\n\tnodes n1,n2,n3\n\n"
+file_set_contents("$tmp/.members",
+    '{"n1":{"online":1},"n2":{"online":1},"n3":{"online":1},' . '"n4":{"online":0}}');
+file_set_contents("$tmp/storage.cfg",
+          "multipath: san\n\tnodes n1,n2,n3\n\n"
         . "lvm: vmdata\n\tbase san:$LUN\n\tvgname vmdata\n\tnodes n1,n2,n4\n\n");
 
 my sub api {
@@ -48,48 +49,92 @@ my sub digest { return api('GET', '', {})->{digest} }
 
 my @steps = (
     ['GET', '', {}, undef, 'an empty config reads'],
-    ['PUT', 'defaults', { 'no-path-retry' => 'queue', 'polling-interval' => 7 }, undef, 'set defaults'],
     [
-        'PUT', 'defaults', { 'polling-interval' => 'often' },
+        'PUT', 'defaults', { 'no-path-retry' => 'queue', 'polling-interval' => 7 },
+        undef, 'set defaults'
+    ],
+    [
+        'PUT',
+        'defaults',
+        { 'polling-interval' => 'often' },
         qr/Parameter verification failed.*polling-interval: type check \('integer'\) failed/s,
         'a bad knob value is refused by the schema',
     ],
     [
-        'PUT', 'defaults', { alias => 'x' },
+        'PUT', 'defaults',
+        { alias => 'x' },
         qr/alias: property is not defined in schema/,
         'a per-WWID knob is not a defaults parameter',
     ],
     [
-        'PUT', 'defaults', { 'no-path-retry' => 'fail', delete => 'no-path-retry' },
+        'PUT', 'defaults',
+        { 'no-path-retry' => 'fail', delete => 'no-path-retry' },
         qr/cannot set and delete 'no-path-retry'/,
         'set and delete of one key is refused',
     ],
     [
-        'PUT', 'defaults', { delete => 'type' }, qr/'type' is not a settable option/,
+        'PUT',
+        'defaults',
+        { delete => 'type' },
+        qr/'type' is not a settable option/,
         'only settable keys can be deleted',
     ],
     ['POST', 'wwid', { wwid => $LUN, alias => 'lun-a' }, undef, 'allow-list a LUN with an alias'],
     ['POST', 'wwid', { wwid => $LUN }, qr/already allow-listed/, 'a WWID is added once'],
-    ['POST', 'wwid', { wwid => 'defaults' }, qr/wwid: the id 'defaults' is reserved/,
-        'the id defaults is reserved'],
-    ['POST', 'wwid', { wwid => '3600b', alias => 'lun-a' },
-        qr/alias: alias 'lun-a' is already used by WWID \Q$LUN\E/, 'alias collision'],
-    ['POST', 'wwid', { wwid => '3600b', alias => 'a b' },
-        qr/alias: value does not match the regex pattern/, 'alias syntax from the schema'],
+    [
+        'POST', 'wwid',
+        { wwid => 'defaults' },
+        qr/wwid: the id 'defaults' is reserved/,
+        'the id defaults is reserved'
+    ],
+    [
+        'POST', 'wwid',
+        { wwid => '3600b', alias => 'lun-a' },
+        qr/alias: alias 'lun-a' is already used by WWID \Q$LUN\E/,
+        'alias collision'
+    ],
+    [
+        'POST', 'wwid',
+        { wwid => '3600b', alias => 'a b' },
+        qr/alias: value does not match the regex pattern/,
+        'alias syntax from the schema'
+    ],
     ['POST', 'wwid', { wwid => '3600b', 'no-path-retry' => '18' }, undef, 'a second LUN'],
-    ['POST', 'alias', { wwid => '3600b' }, qr/alias: property is missing/, 'POST alias needs alias'],
-    ['POST', 'alias', { wwid => '3600nothere', alias => 'x' }, qr/no such WWID '3600nothere'/,
-        'alias of an unknown WWID'],
+    [
+        'POST', 'alias', { wwid => '3600b' }, qr/alias: property is missing/,
+        'POST alias needs alias'
+    ],
+    [
+        'POST', 'alias',
+        { wwid => '3600nothere', alias => 'x' },
+        qr/no such WWID '3600nothere'/,
+        'alias of an unknown WWID'
+    ],
     ['POST', 'alias', { wwid => '3600b', alias => 'lun-b' }, undef, 'set an alias'],
-    ['PUT', "wwid/3600b", { digest => '0' x 40, 'rr-weight' => 'uniform' },
-        qr/detected modified configuration/, 'a stale digest is refused'],
-    ['PUT', "wwid/3600nothere", { 'rr-weight' => 'uniform' }, qr/no such WWID/,
-        'update of an unknown WWID'],
-    ['DELETE', "wwid/$LUN", {}, qr/base of storage 'vmdata' - use 'force'/,
-        'a consumed LUN is not removed without force'],
+    [
+        'PUT', "wwid/3600b",
+        { digest => '0' x 40, 'rr-weight' => 'uniform' },
+        qr/detected modified configuration/,
+        'a stale digest is refused'
+    ],
+    [
+        'PUT',
+        "wwid/3600nothere",
+        { 'rr-weight' => 'uniform' },
+        qr/no such WWID/,
+        'update of an unknown WWID'
+    ],
+    [
+        'DELETE', "wwid/$LUN", {},
+        qr/base of storage 'vmdata' - use 'force'/,
+        'a consumed LUN is not removed without force'
+    ],
     ['DELETE', 'alias/3600b', {}, undef, 'remove an alias'],
-    ['PUT', 'defaults', { delete => 'no-path-retry,polling-interval' }, undef,
-        'delete every defaults knob'],
+    [
+        'PUT', 'defaults',
+        { delete => 'no-path-retry,polling-interval' }, undef,
+        'delete every defaults knob'
+    ],
 );
 
 for my $step (@steps) {
@@ -117,8 +162,8 @@ is_deeply(
 is(api('GET', "wwid/$LUN", {})->{alias}, 'lun-a', 'read one WWID');
 
 # digest-guarded write with the current digest
-is(eval { api('PUT', "wwid/3600b", { 'rr-weight' => 'uniform', digest => digest() }); 1 }, 1,
-    'an update with the current digest succeeds');
+is(eval { api('PUT', "wwid/3600b", { 'rr-weight' => 'uniform', digest => digest() }); 1 },
+    1, 'an update with the current digest succeeds');
 
 # --- overrides ---
 my $overrides = api('GET', 'overrides', {});
@@ -134,8 +179,7 @@ is(api('GET', 'overrides', {})->{text}, "devices {\n}\n", 'and read back');
 # --- status ---
 my $now = time();
 my $maps = PVE::RS::Multipath::Maps::parse_maps_json(
-    file_get_contents("$ROOT/fixtures/maps/scsi-01-optimal.json"),
-);
+    file_get_contents("$ROOT/fixtures/maps/scsi-01-optimal.json"));
 my $fresh = PVE::RS::Multipath::Status::encode_broadcast($maps, $now, undef)->[0];
 my $stale = PVE::RS::Multipath::Status::encode_broadcast($maps, $now - 3600, undef)->[0];
 for my $node_value ([n1 => $fresh], [n2 => "not a summary\n"], [n3 => $stale]) {
@@ -154,8 +198,8 @@ is($row->{nodes}->{n3}->{state}, 'unknown', 'a stale report reads unknown');
 ok($status->{nodes}->{n3}->{stale}, 'n3 reports, but stale');
 is($row->{nodes}->{n4}, undef, 'n4 is not expected: vmdata on n4 but san not');
 my ($other) = grep { $_->{wwid} eq '3600b' } $status->{luns}->@*;
-is($other->{nodes}->{n1}->{state}, 'missing',
-    'an unconsumed LUN is expected where san is: missing on a fresh node without it');
+is($other->{nodes}->{n1}->{state},
+    'missing', 'an unconsumed LUN is expected where san is: missing on a fresh node without it');
 is($other->{nodes}->{n4}, undef, 'but not on n4, where san is not');
 
 # --- the node view ---

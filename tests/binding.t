@@ -115,7 +115,9 @@ my @bad_calls = (
     ],
     [
         'code reference',
-        sub { echo(sub { 1 }) },
+        sub {
+            echo(sub { 1 });
+        },
         qr/^echo: argument 1: a code reference cannot be passed\n\z/,
     ],
     [

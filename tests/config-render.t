@@ -121,14 +121,21 @@ for my $cfg_path (sort glob("$ROOT/fixtures/config/*.cfg")) {
         }
     }
     is_deeply(\@wwids_differ, [], "$name: every per-WWID value is in effect");
-    ok(!grep({ defined && m/paths_expected/ } values $files->%*), "$name: paths-expected is never rendered");
+    ok(!grep({ defined && m/paths_expected/ } values $files->%*),
+        "$name: paths-expected is never rendered");
 }
 
 # --- arbitrary strings for every knob, the alias and the WWID ---
 my @atoms = (
-    'a', 'Z', '0', '1', '9', '12', '-', '_', '.', ':', ' ', "\t", "\n", '"', "'", '{', '}', '#', '!',
-    '\\', '/', '*', "\x{e9}", "\x{2603}", "\0", "\x7f", 'queue', 'fail', 'manual', 'strict',
-    'service-time', 'round-robin 0', 'yes', 'no', 'multibus', 'priorities',
+    'a', 'Z', '0', '1',
+    '9', '12', '-', '_',
+    '.', ':', ' ', "\t",
+    "\n", '"', "'", '{',
+    '}', '#', '!', '\\',
+    '/', '*', "\x{e9}", "\x{2603}",
+    "\0", "\x7f", 'queue', 'fail',
+    'manual', 'strict', 'service-time', 'round-robin 0',
+    'yes', 'no', 'multibus', 'priorities',
 );
 my $seed = $ENV{PVE_MULTIPATH_TEST_SEED} // 20261124;
 srand($seed);
@@ -144,19 +151,20 @@ my $clear_error = qr/value|type check|property|reserved|WWID|must|characters/;
 my (%accepted, %refused, @unclear, @wrong);
 my sub try_value {
     my ($section, $id, $key, $value) = @_;
-    my $cfg = eval {
-        PVE::Multipath::Config::update_section($base, $section, $id, { $key => $value });
-    };
+    my $cfg =
+        eval { PVE::Multipath::Config::update_section($base, $section, $id, { $key => $value }); };
     if (my $err = $@) {
         $refused{$key}++;
-        push @unclear, "$key=" . quotemeta($value) . ": $err" if $err !~ $clear_error || $err !~ m/\n\z/;
+        push @unclear, "$key=" . quotemeta($value) . ": $err"
+            if $err !~ $clear_error || $err !~ m/\n\z/;
         return;
     }
     $accepted{$key}++;
     my ($complaints, $sections) = multipath_t(PVE::Multipath::Config::render_node_files($cfg, ''));
     my $stored = $cfg->{ids}->{$id}->{$key};
     (my $keyword = $key) =~ tr/-/_/;
-    my $got = $section eq 'defaults'
+    my $got =
+          $section eq 'defaults'
         ? $sections->{defaults}->{$keyword}
         : $sections->{multipaths}->{$id}->{$keyword};
     my @problems;
@@ -182,10 +190,15 @@ for my $key (sort keys PVE::Multipath::Config::wwid_api_schema()->%*) {
 }
 # valid values from the API schema too, so both outcomes are exercised
 for my $case (
-    [defaults => 'no-path-retry', 'queue'], [defaults => 'path-selector', 'service-time 0'],
-    [defaults => 'failback', '30'], [defaults => 'polling-interval', '7'],
-    [wwid => 'alias', 'san-a.lun_0'], [wwid => 'rr-weight', 'uniform'], [wwid => 'rr-min-io-rq', '16'],
-) {
+    [defaults => 'no-path-retry', 'queue'],
+    [defaults => 'path-selector', 'service-time 0'],
+    [defaults => 'failback', '30'],
+    [defaults => 'polling-interval', '7'],
+    [wwid => 'alias', 'san-a.lun_0'],
+    [wwid => 'rr-weight', 'uniform'],
+    [wwid => 'rr-min-io-rq', '16'],
+    )
+{
     my ($section, $key, $value) = $case->@*;
     try_value($section, $section eq 'defaults' ? 'defaults' : $WWID, $key, $value);
 }
@@ -194,9 +207,8 @@ for my $case (
 my @wwid_problems;
 for (1 .. $per_key * 2) {
     my $id = arbitrary() . '36' . arbitrary();
-    my $cfg = eval {
-        PVE::Multipath::Config::update_section($base, 'wwid', $id, { alias => 'probe' });
-    };
+    my $cfg =
+        eval { PVE::Multipath::Config::update_section($base, 'wwid', $id, { alias => 'probe' }); };
     if (my $err = $@) {
         push @wwid_problems, quotemeta($id) . ": unclear: $err" if $err !~ $clear_error;
         next;

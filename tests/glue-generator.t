@@ -87,8 +87,11 @@ is_deeply(
     'both WWIDs allow-listed through multipath -a, the foreign one untouched',
 );
 is(calls(qr/^multipathd reconfigure/), 1, 'multipathd reloaded once');
-like(join("\n", @log), qr/kept WWIDs not in the cluster config: boot-lun-foreign \(not added/,
-    'the log names the foreign WWID it keeps and why');
+like(
+    join("\n", @log),
+    qr/kept WWIDs not in the cluster config: boot-lun-foreign \(not added/,
+    'the log names the foreign WWID it keeps and why'
+);
 
 # --- steady state ---
 my $before = snapshot();
@@ -96,7 +99,8 @@ my $calls_before = calls(qr/^multipath(d reconfigure| -[aw])/);
 @log = ();
 PVE::Multipath::Generator::sync() for 1 .. 10;
 is_deeply(snapshot(), $before, 'ten syncs with an unchanged config write no file');
-is(calls(qr/^multipath(d reconfigure| -[aw])/), $calls_before, 'ten syncs: no reload, no multipath call');
+is(calls(qr/^multipath(d reconfigure| -[aw])/),
+    $calls_before, 'ten syncs: no reload, no multipath call');
 is_deeply(\@log, [], 'ten syncs: nothing logged');
 
 # --- removal: only what PVE added, never what is in use ---
@@ -109,9 +113,16 @@ is_deeply(
     [sort ('boot-lun-foreign', $LUN)],
     'the unused WWID PVE added is removed, the in-use and the foreign one stay',
 );
-like(file_get_contents("$tmp/wwids"), qr{^#3600a0b800000000000000000000000aa/$}m,
-    'removed with multipath -w (#WWID/)');
-like(join("\n", @log), qr/\Q$LUN\E \(in use by dm-1\)/, 'the log says the in-use WWID was kept and why');
+like(
+    file_get_contents("$tmp/wwids"),
+    qr{^#3600a0b800000000000000000000000aa/$}m,
+    'removed with multipath -w (#WWID/)'
+);
+like(
+    join("\n", @log),
+    qr/\Q$LUN\E \(in use by dm-1\)/,
+    'the log says the in-use WWID was kept and why'
+);
 ok(!-e "$dir{'conf.d'}/pve-aliases.conf", 'no WWID sections, no aliases drop-in');
 
 rmdir("$dir{sys}/block/dm-0/holders/dm-1");
@@ -138,7 +149,8 @@ my $defaults_before = file_get_contents("$dir{'conf.d'}/pve-defaults.conf");
 $result = PVE::Multipath::Generator::sync();
 like($result->{error}, qr/unbalanced braces/, 'broken overrides fail the apply');
 ok(!-e "$dir{'conf.d'}/pve-overrides.conf", 'no overrides drop-in is written');
-is(file_get_contents("$dir{'conf.d'}/pve-defaults.conf"), $defaults_before, 'the baseline is untouched');
+is(file_get_contents("$dir{'conf.d'}/pve-defaults.conf"),
+    $defaults_before, 'the baseline is untouched');
 unlink("$dir{pve}/multipath-overrides.conf");
 
 # --- config emptied: the drop-ins go away ---
@@ -155,7 +167,11 @@ is_deeply(listed(), ['boot-lun-foreign'], 'the WWIDs PVE added are removed, the 
     write_cluster_config("wwid: 3600abc\n");
     $result = eval { PVE::Multipath::Generator::sync() };
     is($@, '', 'sync never throws');
-    like($result->{error}, qr/multipath-tools not installed/, 'the missing tools are the apply error');
+    like(
+        $result->{error},
+        qr/multipath-tools not installed/,
+        'the missing tools are the apply error'
+    );
 }
 
 # --- health broadcast: sent when changed, not re-sent when unchanged ---

@@ -24,8 +24,11 @@ $PVE::Multipath::MULTIPATHD = "$ROOT/tests/bin/multipathd";
 $PVE::Multipath::SYSFS = "$tmp/sys";
 $PVE::Multipath::PROC_MOUNTS = "$tmp/mounts";
 
-make_path("$tmp/sys/block/dm-0/holders", "$tmp/sys/devices/platform/host6/session1/target6:0:0/6:0:0:1/block/sda",
-    "$tmp/sys/devices/pci0000:00/0000:00:02.0/virtio1/host0/target0:0:0/0:0:0:0/block/sdb");
+make_path(
+    "$tmp/sys/block/dm-0/holders",
+    "$tmp/sys/devices/platform/host6/session1/target6:0:0/6:0:0:1/block/sda",
+    "$tmp/sys/devices/pci0000:00/0000:00:02.0/virtio1/host0/target0:0:0/0:0:0:0/block/sdb"
+);
 file_set_contents("$tmp/sys/block/dm-0/size", "67108864\n");
 symlink("../devices/platform/host6/session1/target6:0:0/6:0:0:1/block/sda", "$tmp/sys/block/sda");
 symlink("../devices/pci0000:00/0000:00:02.0/virtio1/host0/target0:0:0/0:0:0:0/block/sdb",
@@ -63,14 +66,16 @@ for my $case (@cases) {
     is($map->{health}, $case->{health}, "$case->{what}: health");
     is($map->{'paths-total'}, $case->{'paths-total'}, "$case->{what}: paths");
     is($map->{size}, 67108864 * 512, "$case->{what}: size from sysfs sectors");
-    is($map->{path}, '/dev/disk/by-id/dm-uuid-mpath-35000c50015ea71ac', "$case->{what}: by-id path");
+    is($map->{path}, '/dev/disk/by-id/dm-uuid-mpath-35000c50015ea71ac',
+        "$case->{what}: by-id path");
     is($map->{used}, 0, "$case->{what}: no holders, not mounted: not in use");
 }
 
 {
     local $ENV{MULTIPATHD_STANDIN_MAPS} = "$ROOT/fixtures/maps/scsi-01-optimal.json";
     my ($map) = PVE::Multipath::get_maps()->@*;
-    my %transport = map { $_->{dev} => $_->{transport} } map { $_->{paths}->@* } $map->{'path-groups'}->@*;
+    my %transport =
+        map { $_->{dev} => $_->{transport} } map { $_->{paths}->@* } $map->{'path-groups'}->@*;
     is($transport{sda}, 'iscsi', 'a path below an iSCSI session is iscsi');
     is($transport{sdb}, undef, 'a virtio path has no known transport');
     is($map->{transport}, 'iscsi', 'map transport when the known ones agree');
@@ -96,8 +101,11 @@ for my $case (@cases) {
     local $ENV{MULTIPATHD_STANDIN_MAPS} = "$tmp/help";
     file_set_contents("$tmp/help", "show paths json\n: Missing argument\nmultipathd [options]\n");
     eval { PVE::Multipath::get_maps() };
-    like($@, qr/^multipathd: unexpected reply to 'show maps json': show paths json\n/,
-        'a non-JSON reply is an error, whatever the exit code');
+    like(
+        $@,
+        qr/^multipathd: unexpected reply to 'show maps json': show paths json\n/,
+        'a non-JSON reply is an error, whatever the exit code'
+    );
 }
 
 {

@@ -28,14 +28,16 @@ my @sequence = (
     ['scsi-02-one-path-offline.json', 'degraded', 2, qr/1 of 2 paths failed \(sdb\)/],
     ['scsi-03-one-path-failed-by-operator.json', 'degraded', 2, qr/1 of 2 paths failed/],
     # the removed path is gone from the JSON: only the expectation notices
-    ['scsi-04-one-path-removed.json', 'degraded', 2,
-        qr/^1 of 2 expected paths present \(most paths seen 2\)$/],
+    [
+        'scsi-04-one-path-removed.json',
+        'degraded', 2, qr/^1 of 2 expected paths present \(most paths seen 2\)$/
+    ],
     ['scsi-05-path-readded.json', 'optimal', 2, undef],
     ['scsi-06-all-paths-failed.json', 'failed', 2, qr/all 2 paths failed/],
     ['scsi-07-restored.json', 'optimal', 2, undef],
 );
 
-my $state = undef; # no high-water state file yet
+my $state = undef;    # no high-water state file yet
 for my $step (@sequence) {
     my ($file, $health, $expected, $reason) = $step->@*;
     my $maps = parse($file);
@@ -56,8 +58,9 @@ is_deeply($state, { $WWID => 2 }, 'the mark stays at the most paths seen');
 my $fresh =
     PVE::RS::Multipath::Maps::update_high_water(undef, parse('scsi-04-one-path-removed.json'));
 is_deeply($fresh, { $WWID => 1 }, 'a fresh mark starts at what is seen');
-my ($alone) = PVE::RS::Multipath::Maps::apply_expected(
-    parse('scsi-04-one-path-removed.json'), {}, $fresh)->@*;
+my ($alone) =
+    PVE::RS::Multipath::Maps::apply_expected(parse('scsi-04-one-path-removed.json'), {}, $fresh)
+    ->@*;
 is($alone->{health}, 'optimal', 'one of one path seen reads optimal');
 
 # the config (per WWID, else defaults, resolved by the config helper) wins
@@ -83,8 +86,9 @@ my $enriched = [{ %{ parse('scsi-01-optimal.json')->[0] }, size => 268435456, us
 my ($kept) = PVE::RS::Multipath::Maps::apply_expected($enriched, undef, { $WWID => 2 })->@*;
 is($kept->{size}, 268435456, 'size kept');
 is($kept->{used}, 1, 'used kept');
-my $repaired = PVE::RS::Multipath::Maps::update_high_water(
-    { $WWID => 'garbage', gone => [1], old => '3' }, $enriched);
+my $repaired =
+    PVE::RS::Multipath::Maps::update_high_water({ $WWID => 'garbage', gone => [1], old => '3' },
+    $enriched);
 is_deeply($repaired, { $WWID => 2, old => 3 }, 'unusable state entries are dropped');
 is_deeply(
     PVE::RS::Multipath::Maps::update_high_water({ $WWID => 2, old => 3 }, [], [$WWID]),

@@ -42,14 +42,15 @@ my @table;
 for my $line (split(/\n/, slurp("$DIR/health.tsv"))) {
     next if $line =~ m/^#/;
     my ($file, $count, $health, $total, $active, $queueing) = split(/\t/, $line);
-    push @table, {
+    push @table,
+        {
         file => $file,
         count => $count,
         health => $health,
         total => $total,
         active => $active,
         queueing => $queueing,
-    };
+        };
 }
 ok(scalar(@table) >= 20, 'the health table lists the captures');
 
@@ -68,8 +69,11 @@ for my $case (@table) {
     is($map->{'paths-total'}, $case->{total}, "$file: paths-total");
     is($map->{'paths-active'}, $case->{active}, "$file: paths-active");
     is($map->{queueing} // '-', $case->{queueing}, "$file: queueing");
-    is(defined($map->{reason}) ? 1 : 0, $case->{health} eq 'optimal' ? 0 : 1,
-        "$file: a reason exactly when not optimal");
+    is(
+        defined($map->{reason}) ? 1 : 0,
+        $case->{health} eq 'optimal' ? 0 : 1,
+        "$file: a reason exactly when not optimal"
+    );
     like($map->{wwid}, qr/^3[0-9a-f]+$/, "$file: WWID from uuid");
 
     (my $ll = "$DIR/$file") =~ s/\.json$/.ll.txt/;
@@ -88,8 +92,8 @@ my $all = PVE::RS::Multipath::Maps::parse_maps_json(slurp("$DIR/scsi-01-optimal.
 is_deeply($one, $all, 'show map NAME json parses like show maps json');
 
 # fields an operator needs, from the real capture
-my ($offline) = PVE::RS::Multipath::Maps::parse_maps_json(
-    slurp("$DIR/scsi-02-one-path-offline.json"))->@*;
+my ($offline) =
+    PVE::RS::Multipath::Maps::parse_maps_json(slurp("$DIR/scsi-02-one-path-offline.json"))->@*;
 is($offline->{vendor}, 'LAB', 'vendor');
 is($offline->{product}, 'MPATH-LUN', 'product');
 is($offline->{'path-faults'}, 1, 'path fault counter');
@@ -101,14 +105,15 @@ is_deeply(
     'the failed path as multipath -ll shows it',
 );
 
-my ($queued) = PVE::RS::Multipath::Maps::parse_maps_json(
-    slurp("$DIR/edge-02-queue-all-failed.json"))->@*;
+my ($queued) =
+    PVE::RS::Multipath::Maps::parse_maps_json(slurp("$DIR/edge-02-queue-all-failed.json"))->@*;
 like($queued->{reason}, qr/queued/, 'queueing without paths says that I/O is queued');
 is($queued->{features}, '1 queue_if_no_path', 'features kept');
 
 # iSCSI: the target name sits in target_wwnn
-my ($iscsi) = PVE::RS::Multipath::Maps::parse_maps_json(
-    slurp("$DIR/synthetic-iscsi-one-session-down.json"))->@*;
+my ($iscsi) =
+    PVE::RS::Multipath::Maps::parse_maps_json(slurp("$DIR/synthetic-iscsi-one-session-down.json"))
+    ->@*;
 my $up = $iscsi->{'path-groups'}->[0]->{paths}->[0];
 is($up->{transport}, 'iscsi', 'iSCSI transport from the target IQN');
 is($up->{'target-iqn'}, 'iqn.2026-11.lab.mpath:lun1', 'target IQN');

@@ -99,10 +99,15 @@ for my $kind (qw(good bad warn)) {
         my $text = slurp("$FIXTURES/$kind/$name");
         my @expect = $text =~ m/^# expect: (.*?)\s*$/mg;
         my $disagree = $text =~ m/^# disagree: /m ? 1 : 0;
-        push @fixtures, {
-            kind => $kind, name => "$kind/$name", path => "$FIXTURES/$kind/$name",
-            text => $text, expect => \@expect, disagree => $disagree,
-        };
+        push @fixtures,
+            {
+            kind => $kind,
+            name => "$kind/$name",
+            path => "$FIXTURES/$kind/$name",
+            text => $text,
+            expect => \@expect,
+            disagree => $disagree,
+            };
     }
     closedir($dh);
 }
@@ -280,12 +285,17 @@ SKIP: {
 
             my ($complaints) = multipath_t($file);
             my $lint = PVE::RS::Multipath::Config::lint_overrides($text);
-            my @ours = sort { $a <=> $b } grep { $swept{$_} } map { $_->{line} } $lint->{errors}->@*;
+            my @ours =
+                sort { $a <=> $b } grep { $swept{$_} } map { $_->{line} } $lint->{errors}->@*;
             my %theirs = map { m/\bline (\d+)\b/ && $swept{$1} ? ($1 => 1) : () } $complaints->@*;
             my @theirs = sort { $a <=> $b } keys %theirs;
             my $n = scalar(keys %swept);
             if ($which) {
-                is_deeply(\@ours, [sort { $a <=> $b } keys %swept], "sweep '$section': we refuse all $n bad values");
+                is_deeply(
+                    \@ours,
+                    [sort { $a <=> $b } keys %swept],
+                    "sweep '$section': we refuse all $n bad values"
+                );
                 is_deeply(\@theirs, \@ours, "sweep '$section': 0.9.4 complains on the same lines")
                     or diag(join("\n", $text, $complaints->@*));
             } else {
@@ -320,15 +330,22 @@ SKIP: {
         close($fh);
         my ($complaints) = multipath_t($file);
         my $lint = PVE::RS::Multipath::Config::lint_overrides($text);
-        my @ours = map { $_->{line} } grep { $_->{message} =~ m/not supported by multipath-tools 0\.9\.4/ }
+        my @ours =
+            map { $_->{line} }
+            grep { $_->{message} =~ m/not supported by multipath-tools 0\.9\.4/ }
             $lint->{errors}->@*;
         my @theirs = sort { $a <=> $b }
             map { m/line (\d+), invalid keyword in the \w+ section/ ? ($1) : () } $complaints->@*;
-        is_deeply([sort { $a <=> $b } @ours], [sort { $a <=> $b } keys %swept],
-            "newer keywords in '$section': each refused with its release");
-        is_deeply(\@theirs, [sort { $a <=> $b } keys %swept],
-            "newer keywords in '$section': 0.9.4 calls each an invalid keyword")
-            or diag(join("\n", $text, $complaints->@*));
+        is_deeply(
+            [sort { $a <=> $b } @ours],
+            [sort { $a <=> $b } keys %swept],
+            "newer keywords in '$section': each refused with its release"
+        );
+        is_deeply(
+            \@theirs,
+            [sort { $a <=> $b } keys %swept],
+            "newer keywords in '$section': 0.9.4 calls each an invalid keyword"
+        ) or diag(join("\n", $text, $complaints->@*));
     }
 
     for my $fx (@fixtures) {

@@ -139,9 +139,11 @@ my sub device_block {
     my @lines = ("${indent}device {");
     push @lines, "$indent\tvendor " . render_value($vendor) if defined($vendor);
     push @lines, "$indent\tproduct " . render_value($product) if defined($product);
-    push @lines, value_lines(
-        'devices device', "$indent\t", int(rand(5)), $bad_rate, { vendor => 1, product => 1 },
-    );
+    push @lines,
+        value_lines(
+        'devices device',
+        "$indent\t", int(rand(5)), $bad_rate, { vendor => 1, product => 1 },
+        );
     push @lines, "$indent}";
     return @lines;
 }
@@ -149,7 +151,8 @@ my sub device_block {
 my sub generate {
     my $bad_rate = rand() < 0.5 ? 0 : 0.15;
     my @lines = ('# generated');
-    my @sections = grep { rand() < 0.5 } qw(defaults devices overrides blacklist blacklist_exceptions);
+    my @sections =
+        grep { rand() < 0.5 } qw(defaults devices overrides blacklist blacklist_exceptions);
     @sections = ('devices') if !@sections;
     for my $section (@sections) {
         push @lines, "$section {";
@@ -163,7 +166,8 @@ my sub generate {
         } elsif ($section eq 'overrides') {
             push @lines, value_lines('overrides', "\t", int(rand(5)), $bad_rate, {});
             if (rand() < 0.3) {
-                push @lines, "\tprotocol {", "\t\ttype " . pick('scsi:fcp', 'scsi:iscsi', 'nvme:tcp');
+                push @lines, "\tprotocol {",
+                    "\t\ttype " . pick('scsi:fcp', 'scsi:iscsi', 'nvme:tcp');
                 push @lines, value_lines('overrides protocol', "\t\t", 2, $bad_rate, { type => 1 });
                 push @lines, "\t}";
             }
@@ -199,7 +203,7 @@ my sub generate {
             }
         } elsif ($mutation == 4) {
             my @values = grep { $lines[$_] =~ m/^\s+\w+ [^"#!\s]+$/ } 0 .. $#lines;
-            $lines[ pick(@values) ] .= ' extra' if @values;
+            $lines[pick(@values)] .= ' extra' if @values;
         } elsif ($mutation == 5) {
             splice(@lines, $at, 0, "\tdetect_pgpolicy yes");
         } elsif ($mutation == 6) {
@@ -226,11 +230,20 @@ my sub generate {
             splice(@lines, $at, 0, "\tdevice { vendor \"X\" product \"Y\" }");
         } elsif ($mutation == 10) {
             # a keyword of another section
-            splice(@lines, $at, 0, pick("\thardware_handler \"1 alua\"", "\talias lun0",
-                "\tvendor \"X\"", "\tpolling_interval 5", "\twwid \"^36\""));
+            splice(
+                @lines, $at, 0,
+                pick(
+                    "\thardware_handler \"1 alua\"",
+                    "\talias lun0",
+                    "\tvendor \"X\"",
+                    "\tpolling_interval 5",
+                    "\twwid \"^36\""
+                )
+            );
         } else {
             # a value of several words, unquoted
-            splice(@lines, $at, 0, pick("\tprio_args weightedpath hbtl", "\tpath_selector round-robin 0"));
+            splice(@lines, $at, 0,
+                pick("\tprio_args weightedpath hbtl", "\tpath_selector round-robin 0"));
         }
     }
     return join("\n", @lines) . "\n";

@@ -37,8 +37,16 @@ my $good = value($NOW - 5, [['wA', 'optimal', 2, 2]]);
 (my $future_version = $good) =~ s/^pmp1 /pmp9 /;
 (my $odd_state = $good) =~ s/^(\S+ )O/$1Z/m;
 my @parts = PVE::RS::Multipath::Status::encode_broadcast(
-    [map { { wwid => sprintf('w%04d', $_), health => 'optimal', 'paths-total' => 2,
-        'paths-active' => 2 } } 1 .. 60], $NOW, undef, 600)->@*;
+    [
+        map { {
+            wwid => sprintf('w%04d', $_),
+            health => 'optimal',
+            'paths-total' => 2,
+            'paths-active' => 2
+        } } 1 .. 60
+    ],
+    $NOW, undef, 600
+)->@*;
 
 # --- hostile values: name, value of node n1, reason pattern -----------------
 my @hostile = (
@@ -52,8 +60,11 @@ my @hostile = (
     ['cut off at a line end', $good =~ s/end 1\n//r, qr/ends early/],
     ['old (4 intervals)', value($NOW - 4 * $INTERVAL, [['wA', 'optimal', 2, 2]]), qr/40 s old/],
     ['bad counts', "pmp1 $NOW 1/1 0\n0xwA O3/2f\n", qr/3 of 2 paths active/],
-    ['parts from different reports', [$parts[0], $parts[1] =~ s/^pmp1 \d+/pmp1 1/r],
-        qr/not received/],
+    [
+        'parts from different reports',
+        [$parts[0], $parts[1] =~ s/^pmp1 \d+/pmp1 1/r],
+        qr/not received/
+    ],
     ['a list of junk', [1, 2], qr/./],
 );
 for my $case (@hostile) {
@@ -80,20 +91,27 @@ for my $case (@hostile) {
 
 # an unrecognised state letter is clamped, the rest of the value is used
 my $clamped = PVE::RS::Multipath::Status::aggregate_status({
-    allow_list => ['wA'], kv => { n1 => $odd_state }, online => { n1 => 1 },
-    now => $NOW, interval => $INTERVAL,
+    allow_list => ['wA'],
+    kv => { n1 => $odd_state },
+    online => { n1 => 1 },
+    now => $NOW,
+    interval => $INTERVAL,
 });
 is($clamped->{luns}->[0]->{nodes}->{n1}->{state}, 'unknown', 'unknown state letter clamped');
 is($clamped->{luns}->[0]->{nodes}->{n1}->{'paths-total'}, 2, 'its counts still shown');
 
 # the series form with decoded hashes: unrecognised states clamped, junk entries too
 my $series = PVE::RS::Multipath::Status::aggregate_cluster_status(
-    ['wA', 'wB'], {}, {},
+    ['wA', 'wB'],
+    {}, {},
     { n1 => { wA => { state => 'exploded', 'paths-total' => 'x' }, wB => 'junk' } },
     { n1 => 1 },
 );
-is_deeply([map { $_->{nodes}->{n1}->{state} } $series->@*], ['unknown', 'unknown'],
-    'series form: unrecognised states and junk entries read unknown');
+is_deeply(
+    [map { $_->{nodes}->{n1}->{state} } $series->@*],
+    ['unknown', 'unknown'],
+    'series form: unrecognised states and junk entries read unknown'
+);
 
 # --- v2 semantics over a small cluster ---------------------------------------
 # n1 fine, n2 degraded on wA, n3 stale, n4 offline with an old value, n5 silent
@@ -130,10 +148,10 @@ my @cells = (
     ['wA', 'n5', 'missing', qr/publishes no multipath summary/],
     ['wA', 'n7', 'optimal', undef],
     ['wB', 'n1', 'degraded', qr/^2 of 4 expected paths present$/],
-    ['wB', 'n6', undef, undef], # not expected there: no cell, not missing
+    ['wB', 'n6', undef, undef],    # not expected there: no cell, not missing
     ['wB', 'n7', 'missing', qr/not assembled on this node/],
-    ['wB', 'n8', undef, undef], # cleared value, not expected
-    ['wZ', 'n1', undef, undef], # allow-listed, expected nowhere
+    ['wB', 'n8', undef, undef],    # cleared value, not expected
+    ['wZ', 'n1', undef, undef],    # allow-listed, expected nowhere
 );
 for my $case (@cells) {
     my ($wwid, $node, $state, $reason) = $case->@*;

@@ -12,7 +12,7 @@ use Test::More;
 use PVE::RS::Multipath::Maps;
 use PVE::RS::Multipath::Status;
 
-my $KV_LIMIT = 32 * 1024; # pmxcfs refuses values of this size and more
+my $KV_LIMIT = 32 * 1024;    # pmxcfs refuses values of this size and more
 my $NOW = 1_764_043_200;
 
 my sub parse {
@@ -58,8 +58,10 @@ is_deeply(PVE::RS::Multipath::Status::summarize_maps([]), {}, 'no maps, empty su
 my @cases = (
     # name, LUN count, state of LUN i, at most this many values
     ['1,000 optimal LUNs x 4 paths', 1000, sub { 'optimal' }, 1],
-    ['1,000 LUNs, every 7th degraded, every 13th failed', 1000,
-        sub { $_[0] % 13 == 0 ? 'failed' : $_[0] % 7 == 0 ? 'degraded' : 'optimal' }, 1],
+    [
+        '1,000 LUNs, every 7th degraded, every 13th failed', 1000,
+        sub { $_[0] % 13 == 0 ? 'failed' : $_[0] % 7 == 0 ? 'degraded' : 'optimal' }, 1
+    ],
     ['2,500 LUNs', 2500, sub { 'optimal' }, 3],
     ['one LUN', 1, sub { 'failed' }, 1],
 );
@@ -80,9 +82,13 @@ for my $case (@cases) {
     is(scalar(keys %back), $count, "$name: every LUN back");
     my @wrong = grep {
         my $lun = $back{ $_->{wwid} };
-        !$lun || $lun->{state} ne $_->{health} || $lun->{'paths-active'} != $_->{'paths-active'}
-            || $lun->{'paths-total'} != 4 || $lun->{'paths-expected'} != 4
-            || $lun->{transport} ne 'iscsi' || $lun->{size} != $_->{size}
+              !$lun
+            || $lun->{state} ne $_->{health}
+            || $lun->{'paths-active'} != $_->{'paths-active'}
+            || $lun->{'paths-total'} != 4
+            || $lun->{'paths-expected'} != 4
+            || $lun->{transport} ne 'iscsi'
+            || $lun->{size} != $_->{size}
     } $maps->@*;
     is(scalar(@wrong), 0, "$name: every field round-trips") or diag explain $wrong[0];
 }
@@ -91,7 +97,10 @@ for my $case (@cases) {
 my $maps = maps_for(2500, state => sub { 'optimal' });
 my $values = PVE::RS::Multipath::Status::encode_broadcast($maps, $NOW, undef);
 my $status = PVE::RS::Multipath::Status::aggregate_status({
-    kv => { n1 => $values }, online => { n1 => 1 }, now => $NOW, interval => 10,
+    kv => { n1 => $values },
+    online => { n1 => 1 },
+    now => $NOW,
+    interval => 10,
 });
 is(scalar($status->{luns}->@*), 2500, 'all parts aggregate into one node view');
 is($status->{nodes}->{n1}->{luns}, 2500, 'node reports 2,500 LUNs');
@@ -110,8 +119,11 @@ is(scalar(keys %kept) + $dropped, 300, 'kept and dropped add up');
 is(scalar(grep { $_->{state} eq 'failed' } values %kept), 10, 'every failed LUN kept');
 $status = PVE::RS::Multipath::Status::aggregate_status({
     allow_list => [map { $_->{wwid} } $maps->@*],
-    kv => { n1 => $values }, online => { n1 => 1 }, expected_nodes => ['n1'],
-    now => $NOW, interval => 10,
+    kv => { n1 => $values },
+    online => { n1 => 1 },
+    expected_nodes => ['n1'],
+    now => $NOW,
+    interval => 10,
 });
 my %states;
 $states{ $_->{nodes}->{n1}->{state} }++ for $status->{luns}->@*;
@@ -123,8 +135,8 @@ like($status->{nodes}->{n1}->{error}, qr/truncated/, 'the node view says it is t
 for my $error ("multipath-tools not installed", "reload failed:\nline 2 \"quoted\" 100%") {
     my ($value) = PVE::RS::Multipath::Status::encode_broadcast([], $NOW, $error)->@*;
     unlike($value, qr/[^\x20-\x7e\n]/, 'plain ASCII on the wire');
-    is(PVE::RS::Multipath::Status::decode_broadcast($value)->{'apply-error'}, $error,
-        'apply error round-trips');
+    is(PVE::RS::Multipath::Status::decode_broadcast($value)->{'apply-error'},
+        $error, 'apply error round-trips');
 }
 
 # the golden value: what this version writes for fixtures/status/pmp1-maps.json
@@ -133,8 +145,9 @@ for my $error ("multipath-tools not installed", "reload failed:\nline 2 \"quoted
     my $input = JSON::PP::decode_json($slurp->('fixtures/status/pmp1-maps.json'));
     my $golden = $slurp->('fixtures/status/pmp1-value.txt');
     is_deeply(
-        PVE::RS::Multipath::Status::encode_broadcast($input->{maps}, $input->{now},
-            $input->{'apply-error'}),
+        PVE::RS::Multipath::Status::encode_broadcast(
+            $input->{maps}, $input->{now}, $input->{'apply-error'}
+        ),
         [$golden],
         'the golden value is what this version writes',
     );

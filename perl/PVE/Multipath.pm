@@ -70,7 +70,8 @@ my sub query_multipathd_json {
     );
     if ($output !~ m/^\s*\{/) {
         my ($first_line) = split(/\n/, $output);
-        die "multipathd: unexpected reply to '@command json': " . ($first_line // '(nothing)') . "\n";
+        die "multipathd: unexpected reply to '@command json': "
+            . ($first_line // '(nothing)') . "\n";
     }
     return $output;
 }
@@ -266,7 +267,8 @@ sub broadcast_health {
         if (is_running()) {
             $maps = apply_expected_paths(get_maps(), $cfg);
         } elsif ($cfg && PVE::Multipath::Config::wwid_list($cfg)->@*) {
-            $apply_error //= is_supported() ? 'multipathd is not running' : 'multipath-tools not installed';
+            $apply_error //=
+                is_supported() ? 'multipathd is not running' : 'multipath-tools not installed';
         }
 
         my $values = [];
@@ -276,7 +278,7 @@ sub broadcast_health {
         my $content = join("\n", map { s/^[^\n]*\n//r } $values->@*);
         my $last = read_state('broadcast.json') // {};
         return
-            if defined($last->{content})
+               if defined($last->{content})
             && $last->{content} eq $content
             && time() - ($last->{time} // 0) < $BROADCAST_INTERVAL;
 
@@ -286,9 +288,14 @@ sub broadcast_health {
             last if !defined($value) && $part > ($last->{parts} // 1);
             PVE::Cluster::broadcast_node_kv($key, $value);
         }
-        write_state('broadcast.json', {
-            content => $content, time => time(), parts => scalar($values->@*),
-        });
+        write_state(
+            'broadcast.json',
+            {
+                content => $content,
+                time => time(),
+                parts => scalar($values->@*),
+            }
+        );
     };
     warn "multipath: health broadcast failed - $@" if $@;
     return;

@@ -225,13 +225,11 @@ __PACKAGE__->register_method({
         my $opts = PVE::Multipath::Config::wwid_opts($cfg);
         my $consumers = consumers(PVE::Storage::config());
         return [
-            map {
-                {
-                    wwid => $_,
-                    $opts->{$_}->%*,
-                    defined($consumers->{$_}) ? ('used-by' => $consumers->{$_}) : (),
-                }
-            } sort keys $opts->%*
+            map { {
+                wwid => $_,
+                $opts->{$_}->%*,
+                defined($consumers->{$_}) ? ('used-by' => $consumers->{$_}) : (),
+            } } sort keys $opts->%*
         ];
     },
 });
@@ -256,10 +254,13 @@ __PACKAGE__->register_method({
         my ($param) = @_;
         my $wwid = extract_param($param, 'wwid');
         raise_param_exc({ wwid => "the id 'defaults' is reserved" }) if $wwid eq 'defaults';
-        return update_locked('wwid', $wwid, $param, check => sub {
-            my ($cfg) = @_;
-            die "WWID '$wwid' is already allow-listed\n" if $cfg->{ids}->{$wwid};
-        });
+        return update_locked(
+            'wwid', $wwid, $param,
+            check => sub {
+                my ($cfg) = @_;
+                die "WWID '$wwid' is already allow-listed\n" if $cfg->{ids}->{$wwid};
+            }
+        );
     },
 });
 
@@ -338,8 +339,7 @@ __PACKAGE__->register_method({
             die "WWID '$wwid' is the base of storage '$storeid' - use 'force' to remove it anyway\n"
                 if defined($storeid) && !$param->{force};
             PVE::Multipath::ClusterConfig::write_config(
-                PVE::Multipath::Config::remove_section($cfg, $wwid, $param->{digest}),
-            );
+                PVE::Multipath::Config::remove_section($cfg, $wwid, $param->{digest}));
         });
         return undef;
     },

@@ -42,9 +42,7 @@ sub write_config {
 # settable keys, no key both set and deleted, digest checked, aliases unique.
 sub update_section {
     my ($cfg, $type, $id, $params, $delete, $digest) = @_;
-    return PVE::RS::Multipath::Config::update_section(
-        $cfg, $type, $id, $params, $delete, $digest,
-    );
+    return PVE::RS::Multipath::Config::update_section($cfg, $type, $id, $params, $delete, $digest,);
 }
 
 sub remove_section {

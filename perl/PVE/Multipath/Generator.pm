@@ -88,8 +88,8 @@ my sub managed_files_present {
 my sub reconcile_wwids {
     my ($wwids) = @_;
 
-    my $current = -e $PVE::Multipath::WWIDS_FILE
-        ? file_get_contents($PVE::Multipath::WWIDS_FILE) : '';
+    my $current =
+        -e $PVE::Multipath::WWIDS_FILE ? file_get_contents($PVE::Multipath::WWIDS_FILE) : '';
     my $added = node_state('added-wwids.json') // [];
     my $plan = PVE::Multipath::Config::plan_wwids($wwids, $current, $added);
     my %ours = map { $_ => 1 } $added->@*;

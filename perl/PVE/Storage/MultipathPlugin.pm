@@ -62,9 +62,8 @@ for my $unsupported (qw(create_base clone_image alloc_image free_image volume_re
 sub list_images {
     my ($class, $storeid, $scfg, $vmid, $vollist) = @_;
     return [] if defined($vmid);
-    my $allowed = { map { $_ => 1 } PVE::Multipath::Config::wwid_list(
-        PVE::Multipath::ClusterConfig::read_config(),
-    )->@* };
+    my $allowed = { map { $_ => 1 }
+            PVE::Multipath::Config::wwid_list(PVE::Multipath::ClusterConfig::read_config(),)->@* };
     my $wanted = $vollist ? { map { $_ => 1 } $vollist->@* } : undef;
     my $images = [];
     for my $map (PVE::Multipath::get_maps()->@*) {

@@ -8,10 +8,12 @@ use warnings;
 
 use Exporter qw(import);
 
-use overload '""' => sub { $_[0]->stringify() }, 'cmp' => sub {
+use overload
+    '""' => sub { $_[0]->stringify() },
+    'cmp' => sub {
     my ($a, $b, $swap) = @_;
     return $swap ? "$b" cmp "$a" : "$a" cmp "$b";
-};
+    };
 
 our @EXPORT_OK = qw(raise raise_param_exc raise_perm_exc);
 

@@ -34,8 +34,14 @@ my $standard_options = {
 };
 
 my $formats = {
-    'pve-node' => [qr/^[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?$/, "value does not look like a valid node name"],
-    'pve-storage-id' => [qr/^[a-z][a-z0-9\-\_\.]*[a-z0-9]$/i, "invalid format - storage ID contains illegal characters"],
+    'pve-node' => [
+        qr/^[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?$/,
+        "value does not look like a valid node name"
+    ],
+    'pve-storage-id' => [
+        qr/^[a-z][a-z0-9\-\_\.]*[a-z0-9]$/i,
+        "invalid format - storage ID contains illegal characters"
+    ],
 };
 
 sub get_standard_option {
@@ -47,7 +53,8 @@ sub get_standard_option {
 my sub check_scalar {
     my ($value, $schema) = @_;
     my $type = $schema->{type} // 'string';
-    return "type check ('$type') failed - got a reference" if ref($value) && $type ne 'object' && $type ne 'array';
+    return "type check ('$type') failed - got a reference"
+        if ref($value) && $type ne 'object' && $type ne 'array';
     if ($type eq 'integer') {
         return "type check ('integer') failed - got '$value'" if $value !~ m/^-?\d+$/;
     } elsif ($type eq 'number') {
@@ -67,7 +74,9 @@ my sub check_scalar {
         return "value may only be $max_length characters long" if length($value) > $max_length;
     }
     if (my $enum = $schema->{enum}) {
-        return "value '$value' does not have a value in the enumeration '" . join(', ', $enum->@*) . "'"
+        return
+            "value '$value' does not have a value in the enumeration '"
+            . join(', ', $enum->@*) . "'"
             if !grep { $_ eq $value } $enum->@*;
     }
     if (defined(my $pattern = $schema->{pattern})) {
@@ -95,7 +104,8 @@ my sub check_object {
     }
     if (defined($schema->{additionalProperties}) && !$schema->{additionalProperties}) {
         for my $key (sort keys $instance->%*) {
-            $errors->{$key} = "property is not defined in schema and the schema does not allow"
+            $errors->{$key} =
+                  "property is not defined in schema and the schema does not allow"
                 . " additional properties"
                 if !$properties->{$key};
         }

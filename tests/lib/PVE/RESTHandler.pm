@@ -18,7 +18,7 @@ my $method_registry = {};
 sub register_method {
     my ($self, $info) = @_;
     die "method without name or subclass\n" if !$info->{name} && !$info->{subclass};
-    push $method_registry->{$self}->@*, { %$info };
+    push $method_registry->{$self}->@*, {%$info};
     return;
 }
 
@@ -51,7 +51,8 @@ sub find_handler {
         next if !$params;
         if ($info->{subclass}) {
             my @rest = @parts[$used .. $#parts];
-            my ($class, $found, $more) = $info->{subclass}->find_handler($http_method, join('/', @rest));
+            my ($class, $found, $more) =
+                $info->{subclass}->find_handler($http_method, join('/', @rest));
             return ($class, $found, { %$params, %$more }) if $found;
             next;
         }

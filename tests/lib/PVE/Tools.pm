@@ -48,7 +48,8 @@ sub run_command {
     my $timeout = $param{timeout};
 
     my ($writer, $reader, $error) = (undef, undef, gensym());
-    my $pid = eval { open3($writer, $reader, $error, ref($cmd) ? $cmd->@* : ('/bin/sh', '-c', $cmd)) };
+    my $pid =
+        eval { open3($writer, $reader, $error, ref($cmd) ? $cmd->@* : ('/bin/sh', '-c', $cmd)) };
     die "command '$cmdstr' failed: $@" if $@;
     print $writer $param{input} if defined($param{input});
     close($writer);

@@ -42,8 +42,8 @@ my $DELETE_PARAM = {
 my sub digest_param { return get_standard_option('pve-config-digest') }
 
 # { wwid => lvm-storage-id } for every LVM storage whose base is a LUN of a
-# multipath storage.
-my sub consumers {
+# multipath storage (the node view uses it too).
+sub consumers {
     my ($storage_cfg) = @_;
     my $consumers = {};
     my $ids = $storage_cfg->{ids};

@@ -10,26 +10,13 @@ use PVE::JSONSchema qw(get_standard_option);
 use PVE::RESTHandler;
 use PVE::Storage;
 
+use PVE::API2::Multipath;
+
 use PVE::Multipath;
 use PVE::Multipath::ClusterConfig;
 use PVE::Multipath::Config;
 
 use base qw(PVE::RESTHandler);
-
-# { wwid => storage } for the LVM storages on multipath LUNs and the
-# multipath storages themselves.
-my sub used_by {
-    my $ids = PVE::Storage::config()->{ids};
-    my $used = {};
-    for my $storeid (sort keys $ids->%*) {
-        my $scfg = $ids->{$storeid};
-        next if $scfg->{type} ne 'lvm' || !defined($scfg->{base});
-        my ($base_id, $wwid) = PVE::Storage::parse_volume_id($scfg->{base}, 1);
-        next if !defined($wwid) || ($ids->{$base_id}->{type} // '') ne 'multipath';
-        $used->{$wwid} = $storeid;
-    }
-    return $used;
-}
 
 __PACKAGE__->register_method({
     name => 'index',
@@ -63,7 +50,7 @@ __PACKAGE__->register_method({
         return [] if !PVE::Multipath::is_running();
         my $cfg = eval { PVE::Multipath::ClusterConfig::read_config() };
         my $maps = PVE::Multipath::apply_expected_paths(PVE::Multipath::get_maps(), $cfg);
-        my $used = used_by();
+        my $used = PVE::API2::Multipath::consumers(PVE::Storage::config());
         for my $map ($maps->@*) {
             $map->{'used-by'} = $used->{ $map->{wwid} } if defined($used->{ $map->{wwid} // '' });
         }

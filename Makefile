@@ -48,7 +48,6 @@ clean:
 # --- packaging ---
 PERL_VENDORARCH := $(shell $(PERL) -MConfig -e 'print $$Config{vendorarch}')
 PERL5DIR := /usr/share/perl5
-DEB_VERSION := $(shell dpkg-parsechangelog -S Version 2>/dev/null)
 
 # DESTDIR-aware; debian/rules passes the library it built.
 install:
@@ -65,11 +64,12 @@ deb:
 	$(CARGO) fetch --locked
 	dpkg-buildpackage -b -us -uc -d
 	mkdir -p build
-	mv ../pve-multipath*_$(DEB_VERSION)_*.deb ../pve-multipath_$(DEB_VERSION)_*.buildinfo \
-		../pve-multipath_$(DEB_VERSION)_*.changes build/
+	version=$$(dpkg-parsechangelog -S Version) && \
+		mv ../pve-multipath*_$${version}_*.deb ../pve-multipath_$${version}_*.buildinfo \
+		../pve-multipath_$${version}_*.changes build/
 
 deb-test: deb
-	./tests/deb-test build/pve-multipath_$(DEB_VERSION)_$(shell dpkg --print-architecture).deb
+	./tests/deb-test build/pve-multipath_$$(dpkg-parsechangelog -S Version)_$$(dpkg --print-architecture).deb
 
 # --- end-to-end lab against real multipathd in QEMU guests ---
 lab-test:

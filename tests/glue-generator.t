@@ -128,6 +128,7 @@ ok(!-e "$dir{'conf.d'}/pve-aliases.conf", 'no WWID sections, no aliases drop-in'
 rmdir("$dir{sys}/block/dm-0/holders/dm-1");
 PVE::Multipath::Generator::sync();
 is_deeply(listed(), ['boot-lun-foreign'], 'once the map is free, the WWID PVE added goes too');
+is(calls(qr/^multipath -f labmp0$/), 1, 'and its map is flushed');
 
 # --- a failing WWID is isolated and retried ---
 {

@@ -199,6 +199,14 @@ sub remove_wwid {
     run_multipath(qr/wwid '\Q$wwid\E' (?:removed|not in wwids file)/, '-w', $wwid);
 }
 
+# Flush the map of a WWID that left the allow-list (refused by multipath
+# while the map is open).
+sub flush_map {
+    my ($name) = @_;
+    assert_supported();
+    run_command([$MULTIPATH, '-f', $name], outfunc => sub { }, errfunc => sub { }, timeout => 30);
+}
+
 sub reconfigure {
     assert_supported();
     run_command([$MULTIPATHD, 'reconfigure'], outfunc => sub { }, timeout => 60);

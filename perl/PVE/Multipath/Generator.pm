@@ -125,6 +125,9 @@ my sub reconcile_wwids {
             delete $ours{$wwid};
             $changed = 1;
             $LOG->("removed WWID $wwid from the allow-list");
+            next if !$map;
+            eval { PVE::Multipath::flush_map($map->{name}) };
+            push @errors, "flushing map $map->{name} of WWID $wwid failed - $@" if $@;
         }
     }
 

@@ -639,99 +639,81 @@ mod tests {
         assert!(err.contains("section '36a': unexpected property 'polling-interval'"));
     }
 
+    fn update_wwid(
+        config: &mut Config,
+        id: &str,
+        set: Value,
+        delete: &[&str],
+        digest: Option<&str>,
+    ) -> Result<(), Error> {
+        let delete: Vec<String> = delete.iter().map(|key| key.to_string()).collect();
+        let section_type = if id == "defaults" {
+            SectionType::Defaults
+        } else {
+            SectionType::Wwid
+        };
+        update(
+            config,
+            &SectionUpdate {
+                section_type,
+                id,
+                set: set.as_object().unwrap(),
+                delete: &delete,
+                digest,
+            },
+        )
+    }
+
     #[test]
     fn updates() {
         let mut config = parse("f", SAMPLE);
         let digest = config.digest.clone();
-        let set = json!({ "alias": "san-a-lun0" });
-        let err = update(
+        let err = update_wwid(
             &mut config,
-            &SectionUpdate {
-                section_type: SectionType::Wwid,
-                id: "3600def",
-                set: set.as_object().unwrap(),
-                delete: &[],
-                digest: Some(&digest),
-            },
-        )
-        .unwrap_err();
+            "3600def",
+            json!({ "alias": "san-a-lun0" }),
+            &[],
+            Some(&digest),
+        );
         assert_eq!(
-            err.to_string(),
+            err.unwrap_err().to_string(),
             "alias 'san-a-lun0' is already used by WWID 3600abc"
         );
 
         let mut config = parse("f", SAMPLE);
-        let stale = update(
-            &mut config,
-            &SectionUpdate {
-                section_type: SectionType::Wwid,
-                id: "3600def",
-                set: &Map::new(),
-                delete: &[],
-                digest: Some("0000"),
-            },
-        );
+        let stale = update_wwid(&mut config, "3600def", json!({}), &[], Some("0000"));
         assert_eq!(stale.unwrap_err().to_string(), DIGEST_MISMATCH);
 
-        let delete = vec!["find-multipaths".to_string(), "no-path-retry".to_string()];
-        update(
-            &mut config,
-            &SectionUpdate {
-                section_type: SectionType::Defaults,
-                id: "defaults",
-                set: &Map::new(),
-                delete: &delete,
-                digest: None,
-            },
-        )
-        .unwrap();
+        let delete = ["find-multipaths", "no-path-retry"];
+        update_wwid(&mut config, "defaults", json!({}), &delete, None).unwrap();
         assert!(
             !config.ids.contains_key("defaults"),
             "empty defaults section dropped"
         );
 
-        let set = json!({ "alias": "x" });
-        let both = vec!["alias".to_string()];
-        let err = update(
+        let both = update_wwid(
             &mut config,
-            &SectionUpdate {
-                section_type: SectionType::Wwid,
-                id: "3600new",
-                set: set.as_object().unwrap(),
-                delete: &both,
-                digest: None,
-            },
+            "3600new",
+            json!({ "alias": "x" }),
+            &["alias"],
+            None,
         );
-        assert!(err
+        assert!(both
             .unwrap_err()
             .to_string()
             .contains("cannot set and delete 'alias'"));
 
-        let set = json!({ "polling-interval": 3 });
-        let err = update(
+        let scope = update_wwid(
             &mut config,
-            &SectionUpdate {
-                section_type: SectionType::Wwid,
-                id: "3600new",
-                set: set.as_object().unwrap(),
-                delete: &[],
-                digest: None,
-            },
+            "3600new",
+            json!({ "polling-interval": 3 }),
+            &[],
+            None,
         );
-        assert!(err.unwrap_err().to_string().contains("polling-interval"));
+        assert!(scope.unwrap_err().to_string().contains("polling-interval"));
 
         let set = json!({ "alias": "new-lun", "rr-min-io-rq": "4" });
-        update(
-            &mut config,
-            &SectionUpdate {
-                section_type: SectionType::Wwid,
-                id: "3600new",
-                set: set.as_object().unwrap(),
-                delete: &[],
-                digest: None,
-            },
-        )
-        .unwrap();
+        update_wwid(&mut config, "3600new", set, &[], None).unwrap();
         assert_eq!(config.ids["3600new"].props["rr-min-io-rq"], json!(4));
         assert_eq!(config.order["3600new"], 4);
     }

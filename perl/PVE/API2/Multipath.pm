@@ -147,6 +147,13 @@ my sub update_locked {
     return undef;
 }
 
+# PUT wwid/{wwid} and POST alias: change a WWID that must already exist.
+my sub update_existing_wwid {
+    my ($param) = @_;
+    my $wwid = extract_param($param, 'wwid');
+    return update_locked('wwid', $wwid, $param, check => sub { wwid_section($_[0], $wwid) });
+}
+
 my sub section_knobs {
     my ($section) = @_;
     return { map { $_ => $section->{$_} } grep { $_ ne 'type' } keys $section->%* };
@@ -300,11 +307,7 @@ __PACKAGE__->register_method({
         },
     },
     returns => { type => 'null' },
-    code => sub {
-        my ($param) = @_;
-        my $wwid = extract_param($param, 'wwid');
-        return update_locked('wwid', $wwid, $param, check => sub { wwid_section($_[0], $wwid) });
-    },
+    code => \&update_existing_wwid,
 });
 
 __PACKAGE__->register_method({
@@ -361,11 +364,7 @@ __PACKAGE__->register_method({
         },
     },
     returns => { type => 'null' },
-    code => sub {
-        my ($param) = @_;
-        my $wwid = extract_param($param, 'wwid');
-        return update_locked('wwid', $wwid, $param, check => sub { wwid_section($_[0], $wwid) });
-    },
+    code => \&update_existing_wwid,
 });
 
 __PACKAGE__->register_method({

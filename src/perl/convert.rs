@@ -59,6 +59,9 @@ fn float_to_value(nv: f64) -> Value {
     Number::from_f64(nv).map_or(Value::Null, Value::Number)
 }
 
+/// # Safety
+///
+/// `sv` must be a live reference (`SvROK`) of the running interpreter `perl`.
 unsafe fn reference_to_value(
     perl: *mut Interpreter,
     sv: *mut Sv,
@@ -82,6 +85,10 @@ unsafe fn reference_to_value(
     bail!("unsupported reference (expected a hash or array reference)");
 }
 
+/// # Safety
+///
+/// `hv` must be a live hash of the running interpreter `perl`; its iterator
+/// is reset.
 unsafe fn hash_to_value(perl: *mut Interpreter, hv: *mut Hv, depth: usize) -> Result<Value, Error> {
     let mut map = Map::new();
     pvemp_hv_iterinit(perl, hv);
@@ -99,6 +106,9 @@ unsafe fn hash_to_value(perl: *mut Interpreter, hv: *mut Hv, depth: usize) -> Re
     Ok(Value::Object(map))
 }
 
+/// # Safety
+///
+/// `av` must be a live array of the running interpreter `perl`.
 unsafe fn array_to_value(
     perl: *mut Interpreter,
     av: *mut Av,
@@ -117,6 +127,10 @@ unsafe fn array_to_value(
     Ok(Value::Array(list))
 }
 
+/// # Safety
+///
+/// `ptr` must point to `len` readable bytes that outlive `'a` (or be null
+/// with `len` 0).
 unsafe fn raw_bytes<'a>(ptr: *const c_char, len: usize) -> &'a [u8] {
     if ptr.is_null() || len == 0 {
         return &[];
@@ -124,6 +138,10 @@ unsafe fn raw_bytes<'a>(ptr: *const c_char, len: usize) -> &'a [u8] {
     std::slice::from_raw_parts(ptr as *const u8, len)
 }
 
+/// # Safety
+///
+/// `sv` must be a live scalar of the running interpreter `perl`; its string
+/// buffer is read, not kept.
 unsafe fn sv_to_string(perl: *mut Interpreter, sv: *mut Sv) -> String {
     let mut len = 0usize;
     let ptr = pvemp_sv_pv(perl, sv, &mut len);

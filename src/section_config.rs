@@ -552,6 +552,27 @@ mod tests {
         assert!(written.starts_with("defaults: defaults\n\tfind-multipaths strict\n"));
     }
 
+    /// The configs the Perl tests render through the real multipath parser.
+    #[test]
+    fn fixtures_round_trip() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/config");
+        let mut count = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().and_then(|ext| ext.to_str()) != Some("cfg") {
+                continue;
+            }
+            let raw = std::fs::read_to_string(&path).unwrap();
+            let config = parse("multipath.cfg", &raw);
+            assert!(config.errors.is_empty(), "{path:?}: {:?}", config.errors);
+            let again = parse("multipath.cfg", &write(&config).unwrap());
+            assert_eq!(again.ids, config.ids, "{path:?}");
+            assert_eq!(again.order, config.order, "{path:?}");
+            count += 1;
+        }
+        assert!(count >= 4, "the fixtures are there");
+    }
+
     #[test]
     fn round_trip_through_perl_shape() {
         let config = parse("multipath.cfg", SAMPLE);

@@ -20,6 +20,7 @@
 //! configuration as a whole, so nothing half-valid reaches pmxcfs.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
 
 use anyhow::{bail, Error};
 use serde::Serialize;
@@ -75,8 +76,11 @@ pub struct Config {
 pub fn digest(raw: &str) -> String {
     Sha1::digest(raw.as_bytes())
         .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+        .fold(String::with_capacity(40), |mut hex, byte| {
+            // writing to a String cannot fail
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
 }
 
 fn is_comment(line: &str) -> bool {

@@ -205,7 +205,7 @@ fn parse_wwid(field: &str, previous: &str) -> Result<String, Error> {
     if let Some(singles) = singles {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let rest = rest.as_bytes();
-        if rest.len() < singles || !(rest.len() - singles).is_multiple_of(2) {
+        if rest.len() < singles || (rest.len() - singles) % 2 != 0 {
             bail!("packed WWID has a bad length");
         }
         let (pairs, tail) = rest.split_at(rest.len() - singles);

@@ -39,6 +39,7 @@ my sub multipath_t {
         push @paths, "$tmp/$name";
     }
     my $output = qx($SANDBOX $tmp/multipath.conf @paths 2>&1);
+    die "$output\n" if ($? >> 8) == 124;    # a timeout, naming the input
     unlink(@paths);
     my @complaints = grep { m/^\s*[0-9]+\.[0-9]+ \| / } split(/\n/, $output);
 

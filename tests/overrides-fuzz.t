@@ -54,6 +54,7 @@ my sub multipath_t {
     local $/;
     my $output = <$out> // '';
     close($out);
+    die "$output\n" if ($? >> 8) == 124;    # a timeout, naming the input
     return ([$output =~ m/^\s*\d+\.\d+ \| (.*)$/mg], $output);
 }
 

@@ -61,6 +61,8 @@ install:
 # debian/README.source for -d. The results go to build/.
 deb:
 	./scripts/install-deps --deb
+	@. /etc/os-release && echo "building for Debian $${VERSION_CODENAME:-$$VERSION_ID}" \
+		"(perl $$($(PERL) -MConfig -e 'print $$Config{version}'), $$(rustc --version))"
 	$(CARGO) fetch --locked
 	dpkg-buildpackage -b -us -uc -d
 	mkdir -p build
@@ -74,3 +76,8 @@ deb-test: deb
 # --- end-to-end lab against real multipathd in QEMU guests ---
 lab-test:
 	./tests/lab/run
+
+# --- Proxmox VE 9's base: `make test` and `make deb-test` in Debian trixie ---
+.PHONY: test-trixie
+test-trixie:
+	./tests/trixie/run

@@ -15,6 +15,7 @@
 //!   `aliases($cfg)`, `wwid_opts($cfg)`, `paths_expected($cfg)`.
 //! - `generate_managed_conf($defaults?)`, `build_multipaths_block($opts)`,
 //!   `render_node_files($cfg, $overrides_text?) -> { file => $text | undef }`.
+//! - `check_wwid($text) -> $wwid`: the one WWID rule, dies naming the text.
 //! - `parse_wwids($text) -> [wwid]`, `read_wwids_file($text) -> { listed,
 //!   removed }`, `format_wwids([wwid]) -> $text`, `plan_wwids($desired,
 //!   $current_text?, $added_by_pve?) -> { add, remove, keep => [{ wwid,
@@ -168,6 +169,11 @@ fn render_node_files(
     )
 }
 
+fn check_wwid(text: String) -> Result<String, Error> {
+    schema::check_wwid(&text).map_err(Error::msg)?;
+    Ok(text)
+}
+
 fn parse_wwids(text: Option<String>) -> Result<Vec<String>, Error> {
     Ok(wwids::parse(text.as_deref().unwrap_or_default())?.listed)
 }
@@ -177,7 +183,7 @@ fn read_wwids_file(text: Option<String>) -> Result<wwids::WwidsFile, Error> {
 }
 
 fn format_wwids(list: Vec<String>) -> Result<String, Error> {
-    Ok(wwids::format(&list))
+    wwids::format(&list)
 }
 
 fn plan_wwids(
@@ -215,6 +221,9 @@ pub const EXPORTS: &[Export] = &[
     export!(generate_managed_conf(defaults: Option<Map<String, Value>>)),
     export!(build_multipaths_block(opts: Value)),
     export!(render_node_files(cfg: Value, overrides: Option<String>)),
+    // The one WWID rule (length and characters); returns the WWID or dies
+    // quoting at most 80 characters of the text.
+    export!(check_wwid(text: String)),
     export!(parse_wwids(text: Option<String>)),
     export!(read_wwids_file(text: Option<String>)),
     export!(format_wwids(list: Vec<String>)),

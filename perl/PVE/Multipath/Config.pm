@@ -116,6 +116,12 @@ sub render_node_files {
     return PVE::RS::Multipath::Config::render_node_files($cfg, $overrides);
 }
 
+# The WWID itself if $text is one (the rule of the section ids), else dies.
+sub check_wwid {
+    my ($text) = @_;
+    return PVE::RS::Multipath::Config::check_wwid($text);
+}
+
 sub parse_wwids {
     my ($text) = @_;
     return PVE::RS::Multipath::Config::parse_wwids($text);

@@ -162,7 +162,8 @@ my $reloads = calls(qr/^multipathd reconfigure/);
 $result = PVE::Multipath::Generator::sync();
 is($result->{error}, undef, 'the reload succeeds once multipathd takes it');
 is(calls(qr/^multipathd reconfigure/), $reloads + 1, 'with one more reload');
-is(PVE::Multipath::Generator::last_apply_error(), undef, 'and only then the apply error is cleared');
+is(PVE::Multipath::Generator::last_apply_error(),
+    undef, 'and only then the apply error is cleared');
 PVE::Multipath::Generator::sync();
 is(calls(qr/^multipathd reconfigure/), $reloads + 1, 'after that: no reload without a change');
 

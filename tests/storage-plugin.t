@@ -58,8 +58,10 @@ file_set_contents("$tmp/storage.cfg",
     "multipath: san\n\nlvm: vmdata\n\tbase san:$BASE\n\tvgname vmdata\n\tshared 1\n\n");
 my $scfg = PVE::Storage::config()->{ids}->{san};
 
-my $NOT_LISTED = qr/^WWID '\Q$BOOT\E' is not allow-listed in the cluster's multipath configuration\n\z/;
-my $CONSUMED = qr/^WWID '\Q$BASE\E' is the base of storage 'vmdata' and cannot be used as a guest disk\n\z/;
+my $NOT_LISTED =
+    qr/^WWID '\Q$BOOT\E' is not allow-listed in the cluster's multipath configuration\n\z/;
+my $CONSUMED =
+    qr/^WWID '\Q$BASE\E' is the base of storage 'vmdata' and cannot be used as a guest disk\n\z/;
 my $ODD = qr/^unable to parse multipath volume name - invalid WWID '[^\n]*': value [^\n]*\n\z/;
 
 # the entry points that take a volume, each as a call on a volume name
@@ -120,7 +122,10 @@ my @cases = (
 
 for my $case (@cases) {
     my ($entry, $volname, $expected) = $case->@*;
-    my $name = defined($volname) ? $volname =~ s/([^\x21-\x7e])/sprintf('\\x{%x}', ord($1))/ger : 'undef';
+    my $name =
+        defined($volname)
+        ? $volname =~ s/([^\x21-\x7e])/sprintf('\\x{%x}', ord($1))/ger
+        : 'undef';
     $name = substr($name, 0, 40) . '...' if length($name) > 40;
     my $result = eval { $entry{$entry}->($volname) };
     my $err = $@;
@@ -147,7 +152,10 @@ is_deeply(
 );
 is_deeply($PLUGIN->list_images('san', $scfg, 100), [], 'no LUN belongs to a guest');
 is_deeply(
-    [map { [$_->{volid}, $_->{content}] } $PLUGIN->list_volumes('san', $scfg, undef, ['images'])->@*],
+    [
+        map { [$_->{volid}, $_->{content}] }
+            $PLUGIN->list_volumes('san', $scfg, undef, ['images'])->@*
+    ],
     [["san:$FREE", 'images']],
     'list_volumes likewise',
 );

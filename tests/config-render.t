@@ -239,7 +239,8 @@ for my $selector (
     push @selector_disagree, "'$selector': we $ours, multipath -t $theirs @$complaints"
         if $ours ne $theirs;
 }
-is_deeply(\@selector_disagree, [], 'path-selector: we accept what multipath -t keeps, nothing else');
+is_deeply(\@selector_disagree, [],
+    'path-selector: we accept what multipath -t keeps, nothing else');
 
 # the longest WWID a map can have renders and parses
 my $longest = '3' . ('6' x 121);

@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 use crate::export;
 use crate::perl::Export;
 use crate::render;
-use crate::schema::{self, SectionType};
+use crate::schema::{self, excerpt, SectionType};
 use crate::section_config::{self, Config, SectionUpdate};
 use crate::wwids;
 
@@ -44,7 +44,7 @@ fn write_section_config(_filename: String, cfg: Value) -> Result<String, Error> 
 fn section_type(name: &str) -> Result<SectionType, Error> {
     match SectionType::parse(name) {
         Some(section_type) => Ok(section_type),
-        None => bail!("unknown section type '{name}'"),
+        None => bail!("unknown section type '{}'", excerpt(name)),
     }
 }
 
@@ -61,10 +61,13 @@ fn delete_list(delete: Option<Value>) -> Result<Vec<String>, Error> {
             .into_iter()
             .map(|key| match key {
                 Value::String(key) => Ok(key),
-                other => bail!("delete: invalid key {other}"),
+                other => bail!("delete: invalid key {}", excerpt(&other.to_string())),
             })
             .collect::<Result<_, _>>()?,
-        Some(other) => bail!("delete: expected a list of keys, got {other}"),
+        Some(other) => bail!(
+            "delete: expected a list of keys, got {}",
+            excerpt(&other.to_string())
+        ),
     })
 }
 
@@ -95,7 +98,7 @@ fn update_section(
 fn remove_section(cfg: Value, id: String, digest: Option<String>) -> Result<Value, Error> {
     let mut config = Config::from_perl(&cfg)?;
     if !section_config::remove(&mut config, &id, digest.as_deref())? {
-        bail!("no such section '{id}'");
+        bail!("no such section '{}'", excerpt(&id));
     }
     Ok(config.to_perl())
 }
@@ -146,7 +149,7 @@ fn generate_managed_conf(defaults: Option<Map<String, Value>>) -> Result<String,
     let mut checked = BTreeMap::new();
     for (key, value) in defaults {
         let Some(knob) = schema::settable(SectionType::Defaults, &key) else {
-            bail!("defaults: unexpected property '{key}'");
+            bail!("defaults: unexpected property '{}'", excerpt(&key));
         };
         let value =
             schema::check_value(knob, &value).map_err(|err| anyhow::format_err!("{key}: {err}"))?;
@@ -233,3 +236,29 @@ pub const EXPORTS: &[Export] = &[
         added_by_pve: Option<Vec<String>>,
     )),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn messages_quote_at_most_80_characters_of_input() {
+        let long = "k".repeat(100_000);
+        let errors = [
+            section_type(&long).unwrap_err(),
+            delete_list(Some(json!([{ "a": long }]))).unwrap_err(),
+            delete_list(Some(json!({ "a": long }))).unwrap_err(),
+            remove_section(json!({ "ids": {} }), long.clone(), None).unwrap_err(),
+            generate_managed_conf(Some([(long.clone(), json!(1))].into_iter().collect()))
+                .unwrap_err(),
+            format_wwids(vec![long.clone()]).unwrap_err(),
+            check_wwid(long.clone()).unwrap_err(),
+        ];
+        for err in errors {
+            let message = err.to_string();
+            assert!(message.len() < 200, "{}", &message[..200]);
+            assert!(message.contains("..."), "{message}");
+        }
+    }
+}

@@ -447,6 +447,16 @@ fn api_property(knob: &Knob) -> Value {
     Value::Object(property)
 }
 
+/// A WWID as a PVE::JSONSchema property; [`check_wwid`] is the same rule.
+pub fn wwid_property(description: &str) -> Map<String, Value> {
+    let mut property = Map::new();
+    property.insert("description".into(), json!(description));
+    property.insert("type".into(), json!("string"));
+    property.insert("pattern".into(), json!(WWID_PATTERN));
+    property.insert("maxLength".into(), json!(WWID_MAX_LENGTH));
+    property
+}
+
 /// The settable knobs of a section type as API parameter properties.
 pub fn api_schema(section: SectionType) -> Map<String, Value> {
     knobs_for(section)
@@ -649,6 +659,13 @@ mod tests {
         assert!(schema
             .values()
             .all(|property| property.get("default").is_none()));
+    }
+
+    #[test]
+    fn wwid_property_carries_the_rule() {
+        let property = wwid_property("x");
+        assert_eq!(property["maxLength"], json!(122));
+        assert_eq!(property["pattern"], json!("[a-zA-Z0-9][a-zA-Z0-9._:-]*"));
     }
 
     #[test]

@@ -23,6 +23,7 @@ use PVE::Storage;
 use PVE::Tools qw(file_get_contents file_set_contents);
 
 use PVE::Multipath;
+use PVE::Multipath::Config;
 use PVE::Storage::MultipathPlugin;
 
 my $ROOT = abs_path(dirname(__FILE__) . '/..');
@@ -179,5 +180,17 @@ is_deeply(
 );
 eval { $PLUGIN->parse_volname($BASE) };
 like($@, $CONSUMED, 'a LUN consumed through another multipath storage is no guest disk either');
+
+# the one WWID rule: the API's parameter schema says what check_wwid does,
+# except the trailing newline PVE::JSONSchema's anchored pattern lets through
+my $schema = PVE::Multipath::Config::wwid_schema('x');
+my @rule_disagree;
+my @texts = ($FREE, 'eui.0025385b71b0e3c4', '3' x 122, '3' x 123, '-f', 'a b', '', "a\0", "\x{e9}");
+for my $text (@texts) {
+    my $by_schema = length($text) <= $schema->{maxLength} && $text =~ m/^(?:$schema->{pattern})$/;
+    my $by_rule = eval { PVE::Multipath::Config::check_wwid($text) } ? 1 : 0;
+    push @rule_disagree, $text if !!$by_schema != !!$by_rule;
+}
+is_deeply(\@rule_disagree, [], 'the API schema of a WWID and check_wwid agree');
 
 done_testing();

@@ -15,7 +15,8 @@
 //!   `aliases($cfg)`, `wwid_opts($cfg)`, `paths_expected($cfg)`.
 //! - `generate_managed_conf($defaults?)`, `build_multipaths_block($opts)`,
 //!   `render_node_files($cfg, $overrides_text?) -> { file => $text | undef }`.
-//! - `check_wwid($text) -> $wwid`: the one WWID rule, dies naming the text.
+//! - `check_wwid($text) -> $wwid`: the one WWID rule, dies naming the text;
+//!   `wwid_schema($description)`: the same rule as a JSONSchema property.
 //! - `parse_wwids($text) -> [wwid]`, `read_wwids_file($text) -> { listed,
 //!   removed }`, `format_wwids([wwid]) -> $text`, `plan_wwids($desired,
 //!   $current_text?, $added_by_pve?) -> { add, remove, keep => [{ wwid,
@@ -172,6 +173,10 @@ fn render_node_files(
     )
 }
 
+fn wwid_schema(description: String) -> Result<Map<String, Value>, Error> {
+    Ok(schema::wwid_property(&description))
+}
+
 fn check_wwid(text: String) -> Result<String, Error> {
     schema::check_wwid(&text).map_err(Error::msg)?;
     Ok(text)
@@ -224,6 +229,7 @@ pub const EXPORTS: &[Export] = &[
     export!(generate_managed_conf(defaults: Option<Map<String, Value>>)),
     export!(build_multipaths_block(opts: Value)),
     export!(render_node_files(cfg: Value, overrides: Option<String>)),
+    export!(wwid_schema(description: String)),
     // The one WWID rule (length and characters); returns the WWID or dies
     // quoting at most 80 characters of the text.
     export!(check_wwid(text: String)),

@@ -25,12 +25,7 @@ use base qw(PVE::RESTHandler);
 
 my $KV_KEY = 'multipath';
 
-my $WWID_PARAM = {
-    description => "The LUN's WWID, as multipath reports it.",
-    type => 'string',
-    pattern => '[a-zA-Z0-9][a-zA-Z0-9._:-]*',
-    maxLength => 128,
-};
+my $WWID_PARAM = PVE::Multipath::Config::wwid_schema("The LUN's WWID, as multipath reports it.");
 
 my $DELETE_PARAM = {
     description => "A list of settings you want to delete.",

@@ -170,10 +170,12 @@ my sub sync_once {
         ($wwids_changed, @errors) = reconcile_wwids(PVE::Multipath::Config::wwid_list($cfg));
     }
     set_reload_pending(1) if $changed->@* || $wwids_changed;
-    if (reload_pending() && PVE::Multipath::is_running()) {
-        eval { PVE::Multipath::reconfigure() };
-        if (my $err = $@) {
-            push @errors, "reloading multipathd failed - $err";
+    set_reload_pending(0) if !PVE::Multipath::is_supported();    # no daemon to reload
+    if (reload_pending()) {
+        if (!PVE::Multipath::is_running()) {
+            push @errors, "multipathd is not running - reload pending";
+        } elsif (!eval { PVE::Multipath::reconfigure(); 1 }) {
+            push @errors, "reloading multipathd failed - $@";
         } else {
             set_reload_pending(0);
             $LOG->("reloaded multipathd");

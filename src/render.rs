@@ -33,7 +33,7 @@ use serde_json::{Map, Value};
 
 use crate::overrides;
 use crate::schema::{self, SectionType};
-use crate::section_config::Config;
+use crate::section_config::{self, Config, Section};
 
 pub const DEFAULTS_FILE: &str = "pve-defaults.conf";
 pub const OVERRIDES_FILE: &str = "pve-overrides.conf";
@@ -184,7 +184,8 @@ pub fn paths_expected(config: &Config) -> BTreeMap<String, u64> {
 }
 
 /// Loose `{ wwid => { key => value } }` from Perl, as the series'
-/// `build_multipaths_block` takes it; every value is checked.
+/// `build_multipaths_block` takes it; checked as a configuration is: every
+/// WWID and value, and the aliases (unique, never another WWID).
 pub fn opts_from_perl(value: &Value) -> Result<BTreeMap<String, BTreeMap<String, Value>>, Error> {
     let empty = Map::new();
     let object = match value {
@@ -192,26 +193,44 @@ pub fn opts_from_perl(value: &Value) -> Result<BTreeMap<String, BTreeMap<String,
         Value::Object(object) => object,
         _ => return Err(format_err!("expected a hash of WWIDs")),
     };
-    let mut opts = BTreeMap::new();
+    let mut sections = BTreeMap::new();
     for (wwid, props) in object {
         schema::check_section_id(SectionType::Wwid, wwid).map_err(Error::msg)?;
+        let props = match props {
+            Value::Null => &empty,
+            Value::Object(props) => props,
+            _ => return Err(format_err!("{wwid}: expected a hash of options")),
+        };
         let mut checked = BTreeMap::new();
-        for (key, value) in props.as_object().unwrap_or(&empty) {
-            let knob = schema::settable(SectionType::Wwid, key)
-                .ok_or_else(|| format_err!("{wwid}: unexpected property '{key}'"))?;
+        for (key, value) in props {
+            let knob = schema::settable(SectionType::Wwid, key).ok_or_else(|| {
+                format_err!("{wwid}: unexpected property '{}'", schema::excerpt(key))
+            })?;
             let value = schema::check_value(knob, value)
                 .map_err(|err| format_err!("{wwid}: {key}: {err}"))?;
             checked.insert(key.clone(), value);
         }
-        opts.insert(wwid.clone(), checked);
+        let section = Section {
+            section_type: SectionType::Wwid,
+            props: checked,
+        };
+        sections.insert(wwid.clone(), section);
     }
-    Ok(opts)
+    let problems = section_config::check_aliases(&sections);
+    if !problems.is_empty() {
+        return Err(format_err!("{}", problems.join("\n")));
+    }
+    Ok(sections
+        .into_iter()
+        .map(|(wwid, section)| (wwid, section.props))
+        .collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::section_config::parse;
+    use serde_json::json;
 
     const SAMPLE: &str =
         "defaults: defaults\n\tpath-selector service-time 0\n\tpaths-expected 2\n\n\
@@ -265,5 +284,54 @@ mod tests {
             BTreeMap::from([("36a".into(), 4), ("36b".into(), 2)])
         );
         assert!(paths_expected(&parse("f", "wwid: 36a\n")).is_empty());
+    }
+
+    #[test]
+    fn multipaths_block_input_is_checked_as_a_configuration() {
+        let cases = [
+            (
+                json!({"3600a": {"alias": "lun"}, "3600b": {"alias": "lun"}}),
+                "alias 'lun' is used by more than one WWID: 3600a, 3600b",
+            ),
+            (
+                json!({"3600a": {"alias": "3600b"}, "3600b": {}}),
+                "alias '3600b' of WWID 3600a is the WWID of another allow-listed LUN",
+            ),
+            (
+                json!({"3600a\n}\nblacklist {": {"alias": "x"}}),
+                "invalid WWID '3600a\\n}\\nblacklist {': value does not match the regex pattern",
+            ),
+            (
+                json!({"3600a": "alias x"}),
+                "3600a: expected a hash of options",
+            ),
+            (
+                json!({"3600a": {"alias": "a\nb"}}),
+                "3600a: alias: value does not match the regex pattern",
+            ),
+        ];
+        for (opts, expected) in cases {
+            let err = opts_from_perl(&opts).unwrap_err();
+            assert_eq!(err.to_string(), expected, "{opts}");
+        }
+        let opts = opts_from_perl(&json!({"3600a": {"alias": "3600a"}, "3600b": null})).unwrap();
+        assert_eq!(
+            multipaths_block(&opts),
+            "multipaths {\n\tmultipath {\n\t\twwid 3600a\n\t\talias 3600a\n\t}\n}\n"
+        );
+    }
+
+    #[test]
+    fn an_alias_naming_another_wwid_fails_the_render() {
+        let err = node_files(
+            &parse("f", "wwid: 3600a\n\talias 3600b\n\nwwid: 3600b\n"),
+            "",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("alias '3600b' of WWID 3600a is the WWID of another allow-listed LUN"),
+            "{err}"
+        );
     }
 }

@@ -119,17 +119,16 @@ fn is_word_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')
 }
 
-/// `name` or `name N`, as multipathd's path selectors are written.
+/// `name 0`: the selector and its argument count. multipath-tools (0.9.4
+/// and 0.11.1 alike) wants the count, and drops the keyword with "invalid
+/// argument count" unless exactly that many arguments follow it; none of the
+/// kernel's selectors takes one here, so the count is always 0.
 fn is_path_selector(text: &str) -> bool {
-    let mut parts = text.split(' ');
-    let name = parts.next().unwrap_or_default();
-    let name_ok = name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c == '-');
-    // multipath wants the argument count, `service-time` alone is refused
-    match (parts.next(), parts.next()) {
-        (Some(arg), None) => name_ok && is_count(arg),
-        _ => false,
-    }
+    let Some(name) = text.strip_suffix(" 0") else {
+        return false;
+    };
+    name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c == '-')
 }
 
 /// Map aliases: a plain word, never a comment or quote character.
@@ -137,11 +136,60 @@ pub fn is_alias(text: &str) -> bool {
     text.starts_with(|c: char| c.is_ascii_alphanumeric()) && text.chars().all(is_word_char)
 }
 
+/// The longest WWID that can have a map. multipath-tools keeps a path's WWID
+/// in `WWID_SIZE` (128) bytes with the NUL, so 127 characters at most, and
+/// names the map's device-mapper UUID `mpath-<WWID>`, which libdevmapper
+/// refuses from `DM_UUID_LEN` (129) bytes with the NUL on: 128 - 6 = 122.
+pub const WWID_MAX_LENGTH: usize = 122;
+
 /// WWIDs as multipath prints them (hex NAA ids, `eui.`, `t10.` style ids).
 pub fn is_wwid(text: &str) -> bool {
-    (1..=128).contains(&text.len())
+    (1..=WWID_MAX_LENGTH).contains(&text.len())
         && text.starts_with(|c: char| c.is_ascii_alphanumeric())
         && text.chars().all(|c| is_word_char(c) || c == ':')
+}
+
+/// How a message quotes input: at most [`EXCERPT_CHARS`] characters, with
+/// control characters escaped, so no input can stretch or split a message.
+pub fn excerpt(text: &str) -> String {
+    let mut out = String::new();
+    for (index, c) in text.chars().enumerate() {
+        if index == EXCERPT_CHARS {
+            out.push_str("...");
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+pub const EXCERPT_CHARS: usize = 80;
+
+/// Why a text is no WWID, in the API's wording.
+fn wwid_problem(text: &str) -> String {
+    if text.len() > WWID_MAX_LENGTH {
+        format!("value may only be {WWID_MAX_LENGTH} characters long")
+    } else {
+        "value does not match the regex pattern".to_string()
+    }
+}
+
+/// A WWID from anywhere (API, Perl caller, peer): the one rule, or an error
+/// quoting at most [`EXCERPT_CHARS`] of it.
+pub fn check_wwid(text: &str) -> Result<(), String> {
+    if is_wwid(text) {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid WWID '{}': {}",
+            excerpt(text),
+            wwid_problem(text)
+        ))
+    }
 }
 
 pub const WWID_PATTERN: &str = "[a-zA-Z0-9][a-zA-Z0-9._:-]*";
@@ -193,8 +241,8 @@ pub const KNOBS: &[Knob] = &[
         name: "path-selector",
         scope: Scope::Shared,
         kind: Kind::Text {
-            pattern: "[a-z][a-z-]* (?:0|[1-9][0-9]{0,8})",
-            typetext: Some("<selector> <argument count>"),
+            pattern: "[a-z][a-z-]* 0",
+            typetext: Some("<selector> 0"),
             max_length: 64,
             check: is_path_selector,
         },
@@ -312,7 +360,8 @@ pub fn check_value(knob: &Knob, value: &Value) -> Result<Value, String> {
                 Ok(Value::String(text))
             } else {
                 Err(format!(
-                    "value '{text}' does not have a value in the enumeration '{}'",
+                    "value '{}' does not have a value in the enumeration '{}'",
+                    excerpt(&text),
                     values.join(", ")
                 ))
             }
@@ -320,11 +369,14 @@ pub fn check_value(knob: &Knob, value: &Value) -> Result<Value, String> {
         Kind::Integer { minimum, maximum } => {
             let digits = text.strip_prefix('-').unwrap_or(&text);
             if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(format!("type check ('integer') failed - got '{text}'"));
+                return Err(format!(
+                    "type check ('integer') failed - got '{}'",
+                    excerpt(&text)
+                ));
             }
             let number: i64 = text
                 .parse()
-                .map_err(|_| format!("type check ('integer') failed - got '{text}'"))?;
+                .map_err(|_| format!("type check ('integer') failed - got '{}'", excerpt(&text)))?;
             if number < *minimum {
                 Err(format!("value must have a minimum value of {minimum}"))
             } else if number > *maximum {
@@ -352,15 +404,13 @@ pub fn check_section_id(section: SectionType, id: &str) -> Result<(), String> {
     match section {
         SectionType::Defaults if id == "defaults" => Ok(()),
         SectionType::Defaults => Err(format!(
-            "invalid section id '{id}': the defaults section is named 'defaults'"
+            "invalid section id '{}': the defaults section is named 'defaults'",
+            excerpt(id)
         )),
         SectionType::Wwid if id == "defaults" => {
             Err("the id 'defaults' is reserved and cannot be a WWID".to_string())
         }
-        SectionType::Wwid if is_wwid(id) => Ok(()),
-        SectionType::Wwid => Err(format!(
-            "invalid WWID '{id}': value does not match the regex pattern"
-        )),
+        SectionType::Wwid => check_wwid(id),
     }
 }
 
@@ -395,6 +445,16 @@ fn api_property(knob: &Knob) -> Value {
         }
     }
     Value::Object(property)
+}
+
+/// A WWID as a PVE::JSONSchema property; [`check_wwid`] is the same rule.
+pub fn wwid_property(description: &str) -> Map<String, Value> {
+    let mut property = Map::new();
+    property.insert("description".into(), json!(description));
+    property.insert("type".into(), json!("string"));
+    property.insert("pattern".into(), json!(WWID_PATTERN));
+    property.insert("maxLength".into(), json!(WWID_MAX_LENGTH));
+    property
 }
 
 /// The settable knobs of a section type as API parameter properties.
@@ -454,6 +514,32 @@ mod tests {
                 "path-selector",
                 json!("service-time 0"),
                 Ok(json!("service-time 0")),
+            ),
+            (
+                "path-selector",
+                json!("round-robin 0"),
+                Ok(json!("round-robin 0")),
+            ),
+            // multipath-tools drops these: "invalid argument count"
+            (
+                "path-selector",
+                json!("service-time 5"),
+                Err("value does not match the regex pattern"),
+            ),
+            (
+                "path-selector",
+                json!("queue-length 1"),
+                Err("value does not match the regex pattern"),
+            ),
+            (
+                "path-selector",
+                json!("service-time 00"),
+                Err("value does not match the regex pattern"),
+            ),
+            (
+                "path-selector",
+                json!("service-time"),
+                Err("value does not match the regex pattern"),
             ),
             (
                 "path-selector",
@@ -523,6 +609,44 @@ mod tests {
     }
 
     #[test]
+    fn wwid_length_fits_a_device_mapper_uuid() {
+        let longest = format!("3{}", "6".repeat(WWID_MAX_LENGTH - 1));
+        assert_eq!(longest.len(), 122);
+        assert_eq!(format!("mpath-{longest}").len() + 1, 129, "DM_UUID_LEN");
+        assert!(check_section_id(SectionType::Wwid, &longest).is_ok());
+        let too_long = format!("{longest}6");
+        assert_eq!(
+            check_section_id(SectionType::Wwid, &too_long),
+            Err(format!(
+                "invalid WWID '{}...': value may only be 122 characters long",
+                &too_long[..80]
+            ))
+        );
+        assert!(!is_wwid(&"3".repeat(128)));
+    }
+
+    #[test]
+    fn odd_wwids_are_refused_quoting_little() {
+        for (text, shown) in [
+            ("3600a\n", "3600a\\n"),
+            ("36\u{0}00", "36\\u{0}00"),
+            ("-f", "-f"),
+            ("", ""),
+            ("3600\u{e9}", "3600\u{e9}"),
+        ] {
+            assert_eq!(
+                check_wwid(text),
+                Err(format!(
+                    "invalid WWID '{shown}': value does not match the regex pattern"
+                )),
+                "{text:?}"
+            );
+        }
+        assert_eq!(excerpt(&"a".repeat(81)), format!("{}...", "a".repeat(80)));
+        assert_eq!(excerpt(&"\u{e9}".repeat(80)), "\u{e9}".repeat(80));
+    }
+
+    #[test]
     fn scopes() {
         assert!(settable(SectionType::Wwid, "alias").is_some());
         assert!(settable(SectionType::Defaults, "alias").is_none());
@@ -535,6 +659,13 @@ mod tests {
         assert!(schema
             .values()
             .all(|property| property.get("default").is_none()));
+    }
+
+    #[test]
+    fn wwid_property_carries_the_rule() {
+        let property = wwid_property("x");
+        assert_eq!(property["maxLength"], json!(122));
+        assert_eq!(property["pattern"], json!("[a-zA-Z0-9][a-zA-Z0-9._:-]*"));
     }
 
     #[test]

@@ -263,7 +263,9 @@ pub fn parse(filename: &str, raw: &str) -> Config {
     reader.config
 }
 
-/// One message per alias that more than one WWID uses.
+/// One message per alias that more than one WWID uses, and per alias that is
+/// another allow-listed WWID (with `user_friendly_names no` that WWID's map
+/// is named after it, so the two maps would collide).
 pub fn check_aliases(ids: &BTreeMap<String, Section>) -> Vec<String> {
     let mut users: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (id, section) in ids {
@@ -271,16 +273,35 @@ pub fn check_aliases(ids: &BTreeMap<String, Section>) -> Vec<String> {
             users.entry(alias).or_default().push(id);
         }
     }
-    users
-        .into_iter()
+    let shared = users
+        .iter()
         .filter(|(_, wwids)| wwids.len() > 1)
         .map(|(alias, wwids)| {
             format!(
                 "alias '{alias}' is used by more than one WWID: {}",
                 wwids.join(", ")
             )
+        });
+    let clashing = alias_clashes(ids)
+        .into_iter()
+        .map(|(owner, alias)| alias_clash_message(owner, alias));
+    shared.chain(clashing).collect()
+}
+
+/// `(owner, alias)` for every alias that is the id of another section.
+fn alias_clashes(ids: &BTreeMap<String, Section>) -> Vec<(&str, &str)> {
+    ids.iter()
+        .filter_map(|(id, section)| match section.props.get("alias") {
+            Some(Value::String(alias)) if alias != id && ids.contains_key(alias) => {
+                Some((id.as_str(), alias.as_str()))
+            }
+            _ => None,
         })
         .collect()
+}
+
+fn alias_clash_message(owner: &str, alias: &str) -> String {
+    format!("alias '{alias}' of WWID {owner} is the WWID of another allow-listed LUN")
 }
 
 fn scalar_text(value: &Value) -> String {
@@ -515,6 +536,13 @@ pub fn update(config: &mut Config, update: &SectionUpdate) -> Result<(), Error> 
         if let Some((other, _)) = taken_by {
             bail!("alias '{alias}' is already used by WWID {other}");
         }
+    }
+    let clashes = alias_clashes(&config.ids);
+    if let Some((owner, alias)) = clashes
+        .into_iter()
+        .find(|(owner, alias)| *owner == update.id || *alias == update.id)
+    {
+        bail!("{}", alias_clash_message(owner, alias));
     }
     Ok(())
 }

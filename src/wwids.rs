@@ -19,8 +19,10 @@
 
 use std::collections::BTreeSet;
 
-use anyhow::{bail, Error};
+use anyhow::{bail, format_err, Error};
 use serde::Serialize;
+
+use crate::schema::{self, excerpt};
 
 pub const HEADER: &str = "# Multipath wwids, Version : 1.0\n\
                           # NOTE: This file is automatically maintained by multipath and multipathd.\n\
@@ -53,8 +55,9 @@ pub fn parse(text: &str) -> Result<WwidsFile, Error> {
                 .filter(|w| !w.is_empty() && !w.contains('/'))
             else {
                 bail!(
-                    "wwids file line {}: expected '/WWID/', got '{line}'",
-                    index + 1
+                    "wwids file line {}: expected '/WWID/', got '{}'",
+                    index + 1,
+                    excerpt(line)
                 );
             };
             if listed.insert(wwid.to_string()) {
@@ -69,8 +72,9 @@ pub fn parse(text: &str) -> Result<WwidsFile, Error> {
             }
         } else {
             bail!(
-                "wwids file line {}: expected '/WWID/' or a comment, got '{line}'",
-                index + 1
+                "wwids file line {}: expected '/WWID/' or a comment, got '{}'",
+                index + 1,
+                excerpt(line)
             );
         }
     }
@@ -81,14 +85,24 @@ pub fn parse(text: &str) -> Result<WwidsFile, Error> {
     Ok(file)
 }
 
-/// The file as `multipath -a` writes it, for a fresh allow-list (sorted).
-pub fn format(wwids: &[String]) -> String {
+/// Every entry of a list is a WWID, else an error naming the list.
+fn check_wwids(what: &str, wwids: &[String]) -> Result<(), Error> {
+    for wwid in wwids {
+        schema::check_wwid(wwid).map_err(|err| format_err!("{what}: {err}"))?;
+    }
+    Ok(())
+}
+
+/// The file as `multipath -a` writes it, for a fresh allow-list (sorted);
+/// only WWIDs, so no entry can add a line of its own.
+pub fn format(wwids: &[String]) -> Result<String, Error> {
+    check_wwids("wwids", wwids)?;
     let sorted: BTreeSet<&String> = wwids.iter().collect();
     let mut out = HEADER.to_string();
     for wwid in sorted {
         out.push_str(&format!("/{wwid}/\n"));
     }
-    out
+    Ok(out)
 }
 
 #[derive(Debug, PartialEq, Serialize)]
@@ -109,8 +123,12 @@ pub struct Plan {
 }
 
 /// Plan the changes: `desired` is the cluster's allow-list, `current` the
-/// file's text, `added_by_pve` what this node added earlier.
+/// file's text, `added_by_pve` what this node added earlier. Every WWID
+/// planned is one (`multipath -a`/`-w` get it as an argument, so no option
+/// such as `-f` can be planned); the file's own entries are only kept.
 pub fn plan(desired: &[String], current: &str, added_by_pve: &[String]) -> Result<Plan, Error> {
+    check_wwids("desired", desired)?;
+    check_wwids("added by Proxmox VE", added_by_pve)?;
     let file = parse(current)?;
     let desired: BTreeSet<&str> = desired.iter().map(String::as_str).collect();
     let listed: BTreeSet<&str> = file.listed.iter().map(String::as_str).collect();
@@ -152,7 +170,7 @@ mod tests {
 
     #[test]
     fn format_round_trip() {
-        let text = format(&strings(&["3600def", "3600abc"]));
+        let text = format(&strings(&["3600def", "3600abc"])).unwrap();
         assert!(text.starts_with(HEADER));
         assert!(text.ends_with("/3600abc/\n/3600def/\n"));
         assert_eq!(
@@ -176,7 +194,7 @@ mod tests {
 
     #[test]
     fn plan_never_removes_foreign() {
-        let current = format(&strings(&["boot-lun", "3600old", "3600keep"]));
+        let current = format(&strings(&["boot-lun", "3600old", "3600keep"])).unwrap();
         let plan = plan(
             &strings(&["3600keep", "3600new"]),
             &current,
@@ -192,5 +210,45 @@ mod tests {
                 reason: "not added by Proxmox VE".into()
             }]
         );
+    }
+
+    #[test]
+    fn format_refuses_what_is_no_wwid() {
+        for (bad, shown) in [
+            ("3600a/\n/3600evil", "3600a/\\n/3600evil"),
+            ("3600a\n", "3600a\\n"),
+            ("", ""),
+            ("-f", "-f"),
+            ("36 00", "36 00"),
+        ] {
+            let err = format(&strings(&["3600ok", bad])).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("wwids: invalid WWID '{shown}': value does not match the regex pattern")
+            );
+        }
+    }
+
+    #[test]
+    fn plan_refuses_what_is_no_wwid() {
+        let err = plan(&strings(&["3600a", "-f"]), "", &[]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "desired: invalid WWID '-f': value does not match the regex pattern"
+        );
+        let err = plan(&strings(&["3600a"]), "", &strings(&["-w\n"])).unwrap_err();
+        assert!(err
+            .to_string()
+            .starts_with("added by Proxmox VE: invalid WWID '-w\\n'"));
+    }
+
+    #[test]
+    fn messages_quote_at_most_80_characters() {
+        let long = "x".repeat(10_000);
+        let err = format(&strings(&[&long])).unwrap_err().to_string();
+        assert!(err.len() < 200, "{err}");
+        assert!(err.contains(&format!("'{}...'", "x".repeat(80))), "{err}");
+        let err = parse(&format!("{long}\n")).unwrap_err().to_string();
+        assert!(err.len() < 200, "{err}");
     }
 }

@@ -20,7 +20,6 @@ use PVE::API2::Multipath;
 use PVE::Multipath;
 use PVE::RS::Multipath::Maps;
 use PVE::RS::Multipath::Status;
-use PVE::Storage::MultipathPlugin;
 
 my $ROOT = abs_path(dirname(__FILE__) . '/..');
 my $LUN = '35000c50015ea71ac';    # the WWID of the real captures
@@ -109,6 +108,18 @@ my @steps = (
         { wwid => '3600nothere', alias => 'x' },
         qr/no such WWID '3600nothere'/,
         'alias of an unknown WWID'
+    ],
+    [
+        'POST', 'alias',
+        { wwid => '3600b', alias => $LUN },
+        qr/alias '\Q$LUN\E' of WWID 3600b is the WWID of another allow-listed LUN/,
+        'an alias naming another allow-listed WWID'
+    ],
+    [
+        'POST', 'wwid',
+        { wwid => 'lun-a' },
+        qr/alias 'lun-a' of WWID \Q$LUN\E is the WWID of another allow-listed LUN/,
+        'a WWID that is the alias of another'
     ],
     ['POST', 'alias', { wwid => '3600b', alias => 'lun-b' }, undef, 'set an alias'],
     [
@@ -213,23 +224,5 @@ like("$@", qr/node: value does not look like a valid node name/, 'the node param
 eval { api('DELETE', "wwid/$LUN", { force => 1 }) };
 is("$@", '', 'a consumed LUN is removed with force');
 ok(!PVE::Multipath::ClusterConfig::read_config()->{ids}->{$LUN}, 'and is gone');
-
-# --- the storage plugin ---
-api('POST', 'wwid', { wwid => $LUN });
-my $volumes = PVE::Storage::MultipathPlugin->list_volumes('san', {}, undef, ['images']);
-is_deeply(
-    [map { [$_->{volid}, $_->{format}, $_->{content}] } $volumes->@*],
-    [["san:$LUN", 'raw', 'images']],
-    'the plugin lists the allow-listed LUN that has a map',
-);
-is(
-    scalar(PVE::Storage::MultipathPlugin->path({}, $LUN, 'san')),
-    "/dev/disk/by-id/dm-uuid-mpath-$LUN",
-    'and returns its stable by-id path',
-);
-eval { PVE::Storage::MultipathPlugin->parse_volname('../etc/passwd') };
-like($@, qr/unable to parse multipath volume name/, 'volume names are WWIDs only');
-eval { PVE::Storage::MultipathPlugin->alloc_image('san', {}, 100, 'raw', undef, 1024) };
-like($@, qr/not supported/, 'no allocation on a LUN');
 
 done_testing();

@@ -221,6 +221,38 @@ for (1 .. $per_key * 2) {
         if !$entry || ($entry->{alias} // '') ne 'probe';
 }
 
+# path-selector: we accept exactly what multipath-tools keeps ('<name> 0');
+# any other argument count it drops with "invalid argument count"
+my @selector_disagree;
+for my $selector (
+    'service-time 0', 'round-robin 0', 'queue-length 0', 'historical-service-time 0',
+    'service-time 1', 'service-time 5', 'round-robin 2', 'queue-length 3',
+    'service-time',   'service-time 0 0',
+    )
+{
+    my $param = { 'path-selector' => $selector };
+    my $ours = eval { PVE::Multipath::Config::update_section($base, 'wwid', $WWID, $param) }
+        ? 'accepted'
+        : 'refused';
+    my $probe = "defaults {\n\tpath_selector \"$selector\"\n}\n";
+    my ($complaints) = multipath_t({ 'probe.conf' => $probe });
+    my $theirs = $complaints->@* ? 'refused' : 'accepted';
+    push @selector_disagree, "'$selector': we $ours, multipath -t $theirs @$complaints"
+        if $ours ne $theirs;
+}
+is_deeply(\@selector_disagree, [],
+    'path-selector: we accept what multipath -t keeps, nothing else');
+
+# the longest WWID a map can have renders and parses
+my $longest = '3' . ('6' x 121);
+my $long_cfg = PVE::Multipath::Config::update_section($base, 'wwid', $longest, { alias => 'long' });
+my ($long_complaints, $long_sections) =
+    multipath_t(PVE::Multipath::Config::render_node_files($long_cfg, ''));
+is_deeply($long_complaints, [], 'a 122-character WWID: multipath -t has no complaint');
+is($long_sections->{multipaths}->{$longest}->{alias}, 'long', 'and shows its entry');
+eval { PVE::Multipath::Config::update_section($base, 'wwid', "${longest}6", { alias => 'x' }) };
+like($@, qr/may only be 122 characters long/, 'one character more is refused');
+
 is_deeply(\@unclear, [], "refused values get a clear message (seed $seed)");
 is_deeply(\@wrong, [], "accepted values show exactly as set, nothing else changes (seed $seed)");
 is_deeply(\@wwid_problems, [], "WWIDs are refused or rendered as themselves (seed $seed)");

@@ -8,6 +8,7 @@ use strict;
 use warnings;
 
 use Cwd qw(abs_path);
+use Encode ();
 use File::Basename qw(dirname);
 use File::Path qw(make_path);
 use File::Temp qw(tempdir);
@@ -143,6 +144,58 @@ $result = PVE::Multipath::Generator::sync();
 is($result->{error}, undef, 'the next pass retries and succeeds');
 ok((grep { $_ eq '3600bad' } listed()->@*), 'the retried WWID is allow-listed');
 is(PVE::Multipath::Generator::last_apply_error(), undef, 'the apply error is cleared');
+
+# --- a failed reload is retried until it succeeds ---
+{
+    local $ENV{MULTIPATHD_STANDIN_RECONFIGURE_FAIL} = 1;
+    my $reloads = calls(qr/^multipathd reconfigure/);
+    write_cluster_config("wwid: 3600bad\n\nwwid: 3600good\n\talias good\n");
+    $result = PVE::Multipath::Generator::sync();
+    like($result->{error}, qr/reloading multipathd failed/, 'a failed reload is an apply error');
+    $result = PVE::Multipath::Generator::sync();
+    is(calls(qr/^multipathd reconfigure/), $reloads + 2, 'the next pass reloads again');
+    like($result->{error}, qr/reloading multipathd failed/, 'and reports the failure again');
+    like(PVE::Multipath::Generator::last_apply_error(),
+        qr/reloading multipathd failed/, 'the apply error is kept while the reload fails');
+}
+{
+    local $ENV{MULTIPATHD_STANDIN_STOPPED} = 1;
+    $result = PVE::Multipath::Generator::sync();
+    like($result->{error}, qr/multipathd is not running - reload pending/,
+        'with multipathd stopped the reload stays pending');
+}
+my $reloads = calls(qr/^multipathd reconfigure/);
+$result = PVE::Multipath::Generator::sync();
+is($result->{error}, undef, 'the reload succeeds once multipathd takes it');
+is(calls(qr/^multipathd reconfigure/), $reloads + 1, 'with one more reload');
+is(PVE::Multipath::Generator::last_apply_error(),
+    undef, 'and only then the apply error is cleared');
+PVE::Multipath::Generator::sync();
+is(calls(qr/^multipathd reconfigure/), $reloads + 1, 'after that: no reload without a change');
+
+# --- the overrides text is UTF-8 in pmxcfs and in the drop-in ---
+for my $case (
+    ['Latin-1 range', "# Pfad \x{fc}ber SAN-Fabric A\ndevices {\n}\n"],
+    ['wide', "# Pfad \x{fc}ber Fabric A \x{2013} \x{2603}\ndevices {\n}\n"],
+    )
+{
+    my ($what, $text) = $case->@*;
+    my $bytes = Encode::encode('UTF-8', $text);
+    file_set_contents("$dir{pve}/multipath-overrides.conf", $bytes);    # pmxcfs gives bytes
+    $result = PVE::Multipath::Generator::sync();
+    is($result->{error}, undef, "$what: non-ASCII overrides apply");
+    my $written = file_get_contents("$dir{'conf.d'}/pve-overrides.conf");
+    ok(index($written, $bytes) >= 0, "$what: the drop-in holds the exact UTF-8 bytes of the text")
+        or diag(explain($written));
+    my $before = snapshot();
+    my $calls_before = calls(qr/^multipathd reconfigure/);
+    PVE::Multipath::Generator::sync() for 1 .. 3;
+    is_deeply(snapshot(), $before, "$what: three more syncs rewrite nothing");
+    is(calls(qr/^multipathd reconfigure/), $calls_before, "$what: and reload nothing");
+}
+unlink("$dir{pve}/multipath-overrides.conf");
+PVE::Multipath::Generator::sync();
+ok(!-e "$dir{'conf.d'}/pve-overrides.conf", 'without overrides their drop-in goes');
 
 # --- invalid overrides: nothing half-written ---
 file_set_contents("$dir{pve}/multipath-overrides.conf", "devices {\n");

@@ -15,6 +15,8 @@
 //!   `aliases($cfg)`, `wwid_opts($cfg)`, `paths_expected($cfg)`.
 //! - `generate_managed_conf($defaults?)`, `build_multipaths_block($opts)`,
 //!   `render_node_files($cfg, $overrides_text?) -> { file => $text | undef }`.
+//! - `check_wwid($text) -> $wwid`: the one WWID rule, dies naming the text;
+//!   `wwid_schema($description)`: the same rule as a JSONSchema property.
 //! - `parse_wwids($text) -> [wwid]`, `read_wwids_file($text) -> { listed,
 //!   removed }`, `format_wwids([wwid]) -> $text`, `plan_wwids($desired,
 //!   $current_text?, $added_by_pve?) -> { add, remove, keep => [{ wwid,
@@ -28,7 +30,7 @@ use serde_json::{Map, Value};
 use crate::export;
 use crate::perl::Export;
 use crate::render;
-use crate::schema::{self, SectionType};
+use crate::schema::{self, excerpt, SectionType};
 use crate::section_config::{self, Config, SectionUpdate};
 use crate::wwids;
 
@@ -43,7 +45,7 @@ fn write_section_config(_filename: String, cfg: Value) -> Result<String, Error> 
 fn section_type(name: &str) -> Result<SectionType, Error> {
     match SectionType::parse(name) {
         Some(section_type) => Ok(section_type),
-        None => bail!("unknown section type '{name}'"),
+        None => bail!("unknown section type '{}'", excerpt(name)),
     }
 }
 
@@ -60,10 +62,13 @@ fn delete_list(delete: Option<Value>) -> Result<Vec<String>, Error> {
             .into_iter()
             .map(|key| match key {
                 Value::String(key) => Ok(key),
-                other => bail!("delete: invalid key {other}"),
+                other => bail!("delete: invalid key {}", excerpt(&other.to_string())),
             })
             .collect::<Result<_, _>>()?,
-        Some(other) => bail!("delete: expected a list of keys, got {other}"),
+        Some(other) => bail!(
+            "delete: expected a list of keys, got {}",
+            excerpt(&other.to_string())
+        ),
     })
 }
 
@@ -94,7 +99,7 @@ fn update_section(
 fn remove_section(cfg: Value, id: String, digest: Option<String>) -> Result<Value, Error> {
     let mut config = Config::from_perl(&cfg)?;
     if !section_config::remove(&mut config, &id, digest.as_deref())? {
-        bail!("no such section '{id}'");
+        bail!("no such section '{}'", excerpt(&id));
     }
     Ok(config.to_perl())
 }
@@ -145,7 +150,7 @@ fn generate_managed_conf(defaults: Option<Map<String, Value>>) -> Result<String,
     let mut checked = BTreeMap::new();
     for (key, value) in defaults {
         let Some(knob) = schema::settable(SectionType::Defaults, &key) else {
-            bail!("defaults: unexpected property '{key}'");
+            bail!("defaults: unexpected property '{}'", excerpt(&key));
         };
         let value =
             schema::check_value(knob, &value).map_err(|err| anyhow::format_err!("{key}: {err}"))?;
@@ -168,6 +173,15 @@ fn render_node_files(
     )
 }
 
+fn wwid_schema(description: String) -> Result<Map<String, Value>, Error> {
+    Ok(schema::wwid_property(&description))
+}
+
+fn check_wwid(text: String) -> Result<String, Error> {
+    schema::check_wwid(&text).map_err(Error::msg)?;
+    Ok(text)
+}
+
 fn parse_wwids(text: Option<String>) -> Result<Vec<String>, Error> {
     Ok(wwids::parse(text.as_deref().unwrap_or_default())?.listed)
 }
@@ -177,7 +191,7 @@ fn read_wwids_file(text: Option<String>) -> Result<wwids::WwidsFile, Error> {
 }
 
 fn format_wwids(list: Vec<String>) -> Result<String, Error> {
-    Ok(wwids::format(&list))
+    wwids::format(&list)
 }
 
 fn plan_wwids(
@@ -215,6 +229,10 @@ pub const EXPORTS: &[Export] = &[
     export!(generate_managed_conf(defaults: Option<Map<String, Value>>)),
     export!(build_multipaths_block(opts: Value)),
     export!(render_node_files(cfg: Value, overrides: Option<String>)),
+    export!(wwid_schema(description: String)),
+    // The one WWID rule (length and characters); returns the WWID or dies
+    // quoting at most 80 characters of the text.
+    export!(check_wwid(text: String)),
     export!(parse_wwids(text: Option<String>)),
     export!(read_wwids_file(text: Option<String>)),
     export!(format_wwids(list: Vec<String>)),
@@ -224,3 +242,29 @@ pub const EXPORTS: &[Export] = &[
         added_by_pve: Option<Vec<String>>,
     )),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn messages_quote_at_most_80_characters_of_input() {
+        let long = "k".repeat(100_000);
+        let errors = [
+            section_type(&long).unwrap_err(),
+            delete_list(Some(json!([{ "a": long }]))).unwrap_err(),
+            delete_list(Some(json!({ "a": long }))).unwrap_err(),
+            remove_section(json!({ "ids": {} }), long.clone(), None).unwrap_err(),
+            generate_managed_conf(Some([(long.clone(), json!(1))].into_iter().collect()))
+                .unwrap_err(),
+            format_wwids(vec![long.clone()]).unwrap_err(),
+            check_wwid(long.clone()).unwrap_err(),
+        ];
+        for err in errors {
+            let message = err.to_string();
+            assert!(message.len() < 200, "{}", &message[..200]);
+            assert!(message.contains("..."), "{message}");
+        }
+    }
+}

@@ -14,6 +14,7 @@ use PVE::Exception qw(raise raise_param_exc);
 use PVE::JSONSchema qw(get_standard_option);
 use PVE::RESTHandler;
 use PVE::Storage;
+use PVE::Storage::MultipathPlugin;
 use PVE::Tools qw(extract_param);
 
 use PVE::Multipath;
@@ -24,12 +25,7 @@ use base qw(PVE::RESTHandler);
 
 my $KV_KEY = 'multipath';
 
-my $WWID_PARAM = {
-    description => "The LUN's WWID, as multipath reports it.",
-    type => 'string',
-    pattern => '[a-zA-Z0-9][a-zA-Z0-9._:-]*',
-    maxLength => 128,
-};
+my $WWID_PARAM = PVE::Multipath::Config::wwid_schema("The LUN's WWID, as multipath reports it.");
 
 my $DELETE_PARAM = {
     description => "A list of settings you want to delete.",
@@ -40,22 +36,6 @@ my $DELETE_PARAM = {
 };
 
 my sub digest_param { return get_standard_option('pve-config-digest') }
-
-# { wwid => lvm-storage-id } for every LVM storage whose base is a LUN of a
-# multipath storage (the node view uses it too).
-sub consumers {
-    my ($storage_cfg) = @_;
-    my $consumers = {};
-    my $ids = $storage_cfg->{ids};
-    for my $storeid (sort keys $ids->%*) {
-        my $scfg = $ids->{$storeid};
-        next if $scfg->{type} ne 'lvm' || !defined($scfg->{base});
-        my ($base_id, $wwid) = PVE::Storage::parse_volume_id($scfg->{base}, 1);
-        next if !defined($wwid) || ($ids->{$base_id}->{type} // '') ne 'multipath';
-        $consumers->{$wwid} = $storeid;
-    }
-    return $consumers;
-}
 
 my sub storage_nodes {
     my ($scfg, $all_nodes) = @_;
@@ -230,7 +210,7 @@ __PACKAGE__->register_method({
     code => sub {
         my $cfg = PVE::Multipath::ClusterConfig::read_config();
         my $opts = PVE::Multipath::Config::wwid_opts($cfg);
-        my $consumers = consumers(PVE::Storage::config());
+        my $consumers = PVE::Storage::MultipathPlugin::consumers(PVE::Storage::config());
         return [
             map { {
                 wwid => $_,
@@ -338,7 +318,8 @@ __PACKAGE__->register_method({
         PVE::Multipath::ClusterConfig::lock_config(sub {
             my $cfg = read_config_checked($param->{digest});
             wwid_section($cfg, $wwid);
-            my $storeid = consumers(PVE::Storage::config())->{$wwid};
+            my $consumers = PVE::Storage::MultipathPlugin::consumers(PVE::Storage::config());
+            my $storeid = $consumers->{$wwid};
             die "WWID '$wwid' is the base of storage '$storeid' - use 'force' to remove it anyway\n"
                 if defined($storeid) && !$param->{force};
             PVE::Multipath::ClusterConfig::write_config(
@@ -460,7 +441,7 @@ __PACKAGE__->register_method({
         return PVE::Multipath::aggregate_status({
             allow_list => PVE::Multipath::Config::wwid_list($cfg),
             aliases => PVE::Multipath::Config::aliases($cfg),
-            used_by => consumers($storage_cfg),
+            used_by => PVE::Storage::MultipathPlugin::consumers($storage_cfg),
             kv => node_broadcasts(),
             online => { map { $_ => ($members->{$_}->{online} ? 1 : 0) } $all_nodes->@* },
             expected_by_lun => $by_lun,

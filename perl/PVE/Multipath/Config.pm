@@ -116,6 +116,20 @@ sub render_node_files {
     return PVE::RS::Multipath::Config::render_node_files($cfg, $overrides);
 }
 
+# A WWID parameter of the API: the rule of check_wwid as far as
+# PVE::JSONSchema can say it (its anchored pattern lets a trailing newline
+# through, which check_wwid refuses).
+sub wwid_schema {
+    my ($description) = @_;
+    return PVE::RS::Multipath::Config::wwid_schema($description);
+}
+
+# The WWID itself if $text is one (the rule of the section ids), else dies.
+sub check_wwid {
+    my ($text) = @_;
+    return PVE::RS::Multipath::Config::check_wwid($text);
+}
+
 sub parse_wwids {
     my ($text) = @_;
     return PVE::RS::Multipath::Config::parse_wwids($text);

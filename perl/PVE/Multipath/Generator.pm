@@ -12,6 +12,7 @@ package PVE::Multipath::Generator;
 use strict;
 use warnings;
 
+use Encode qw(encode);
 use File::Path qw(make_path);
 
 use PVE::Tools qw(file_get_contents file_set_contents);
@@ -44,6 +45,17 @@ sub last_apply_error {
     return (node_state('apply-error.json') // {})->{error};
 }
 
+# Set when the files changed, cleared by a successful reload: a reload that
+# failed is retried on every pass, though nothing changes on disk any more.
+my sub reload_pending {
+    return (node_state('reload-pending.json') // {})->{pending} ? 1 : 0;
+}
+
+my sub set_reload_pending {
+    my ($pending) = @_;
+    set_state('reload-pending.json', { pending => $pending ? 1 : 0 });
+}
+
 # Write the drop-ins that changed (atomically), remove the ones that must not
 # exist; returns the names of the files touched. Rendering happens first and
 # fails as a whole, so an invalid config never leaves a half-written set.
@@ -56,7 +68,8 @@ sub regenerate {
     my $changed = [];
     for my $name (sort keys $files->%*) {
         my $path = "$CONF_D_DIR/$name";
-        my $content = $files->{$name};
+        # the rendered text is characters; the file holds its UTF-8 bytes
+        my $content = defined($files->{$name}) ? encode('UTF-8', $files->{$name}) : undef;
         if (!defined($content)) {
             next if !-e $path;
             unlink($path) or die "unable to remove '$path' - $!\n";
@@ -145,7 +158,7 @@ my sub sync_once {
     my $managed = scalar(keys $cfg->{ids}->%*);
     my $added = node_state('added-wwids.json') // [];
 
-    if (!$managed && !$added->@* && !managed_files_present()) {
+    if (!$managed && !$added->@* && !managed_files_present() && !reload_pending()) {
         record_apply_error(undef) if defined(last_apply_error());
         return { changed => [] };
     }
@@ -156,10 +169,17 @@ my sub sync_once {
     if (PVE::Multipath::is_supported()) {
         ($wwids_changed, @errors) = reconcile_wwids(PVE::Multipath::Config::wwid_list($cfg));
     }
-    if (($changed->@* || $wwids_changed) && PVE::Multipath::is_running()) {
-        eval { PVE::Multipath::reconfigure() };
-        push @errors, "reloading multipathd failed - $@" if $@;
-        $LOG->("reloaded multipathd") if !$@;
+    set_reload_pending(1) if $changed->@* || $wwids_changed;
+    set_reload_pending(0) if !PVE::Multipath::is_supported();    # no daemon to reload
+    if (reload_pending()) {
+        if (!PVE::Multipath::is_running()) {
+            push @errors, "multipathd is not running - reload pending";
+        } elsif (!eval { PVE::Multipath::reconfigure(); 1 }) {
+            push @errors, "reloading multipathd failed - $@";
+        } else {
+            set_reload_pending(0);
+            $LOG->("reloaded multipathd");
+        }
     }
     die join('', map { m/\n$/ ? $_ : "$_\n" } @errors) if @errors;
     record_apply_error(undef) if defined(last_apply_error());

@@ -9,6 +9,7 @@ use warnings;
 use PVE::JSONSchema qw(get_standard_option);
 use PVE::RESTHandler;
 use PVE::Storage;
+use PVE::Storage::MultipathPlugin;
 
 use PVE::API2::Multipath;
 
@@ -50,7 +51,7 @@ __PACKAGE__->register_method({
         return [] if !PVE::Multipath::is_running();
         my $cfg = eval { PVE::Multipath::ClusterConfig::read_config() };
         my $maps = PVE::Multipath::apply_expected_paths(PVE::Multipath::get_maps(), $cfg);
-        my $used = PVE::API2::Multipath::consumers(PVE::Storage::config());
+        my $used = PVE::Storage::MultipathPlugin::consumers(PVE::Storage::config());
         for my $map ($maps->@*) {
             $map->{'used-by'} = $used->{ $map->{wwid} } if defined($used->{ $map->{wwid} // '' });
         }

@@ -16,7 +16,7 @@ package PVE::Multipath::TestEnv;
 use strict;
 use warnings;
 
-use File::Path qw(make_path);
+use File::Path qw(make_path remove_tree);
 use File::Temp qw(tempdir);
 use JSON qw(encode_json);
 
@@ -28,7 +28,14 @@ my $IPCC_DIR = $ENV{REAL_PVE_IPCC_DIR};
 # Whether the real modules are in use (under the real-pve harness).
 sub is_real { return defined($IPCC_DIR) ? 1 : 0 }
 
-if (!is_real()) {
+# Every test starts with an empty cluster: a fresh directory for the
+# stand-in; under the harness (whose /etc/pve lives as long as one `run`,
+# which may run many tests) the files and values the tests use are removed.
+if (is_real()) {
+    unlink(map { "/etc/pve/$_" } qw(multipath.cfg multipath-overrides.conf storage.cfg));
+    unlink("$IPCC_DIR/members.json");
+    remove_tree("$IPCC_DIR/kv");
+} else {
     $ENV{PVE_CLUSTER_STANDIN_DIR} //= tempdir(CLEANUP => 1);
     $ENV{PVE_STANDIN_NODENAME} //= 'n1';    # as the harness names its node
 }

@@ -6,7 +6,8 @@ package PVE::Storage;
 # comments skipped; `nodes` and `content` become hashes, flags numbers; the
 # type's default content; `shared` for the types in @SHARED_STORAGE; the
 # `local` dir storage added), with `ids`, `order` and `digest`;
-# storage_config, parse_volume_id, APIVER/APIAGE. Option values are not
+# storage_config, parse_volume_id, APIVER/APIAGE (checked against a
+# registered plugin's api()). Option values are not
 # checked against the plugins' schemas. Like pve-storage with the
 # pve-multipath patch, it loads and registers PVE::Storage::MultipathPlugin.
 
@@ -26,8 +27,14 @@ use constant APIAGE => 6;
 
 my $plugins = {};
 
+# with the real loader's API version checks of a plugin
 sub register_plugin {
     my ($plugin) = @_;
+    my $version = $plugin->api();
+    die "implements an API version newer than current ($version > " . APIVER . ")\n"
+        if $version > APIVER;
+    die "API version too old, please update the plugin ($version < " . (APIVER - APIAGE) . ")\n"
+        if $version < APIVER - APIAGE;
     $plugins->{ $plugin->type() } = $plugin;
 }
 

@@ -79,12 +79,18 @@ fn is_space(byte: u8) -> bool {
 }
 
 fn trim_start(bytes: &[u8]) -> &[u8] {
-    let start = bytes.iter().position(|b| !is_space(*b)).unwrap_or(bytes.len());
+    let start = bytes
+        .iter()
+        .position(|b| !is_space(*b))
+        .unwrap_or(bytes.len());
     &bytes[start..]
 }
 
 fn trim_end(bytes: &[u8]) -> &[u8] {
-    let end = bytes.iter().rposition(|b| !is_space(*b)).map_or(0, |end| end + 1);
+    let end = bytes
+        .iter()
+        .rposition(|b| !is_space(*b))
+        .map_or(0, |end| end + 1);
     &bytes[..end]
 }
 
@@ -617,7 +623,7 @@ mod tests {
             let raw = std::fs::read_to_string(&path).unwrap();
             let config = parse("multipath.cfg", &raw);
             assert!(config.errors.is_empty(), "{path:?}: {:?}", config.errors);
-            let again = parse("multipath.cfg", &write(&config).unwrap());
+            let again = parse("multipath.cfg", write(&config).unwrap());
             assert_eq!(again.ids, config.ids, "{path:?}");
             assert_eq!(again.order, config.order, "{path:?}");
             count += 1;
@@ -672,7 +678,11 @@ mod tests {
                 (4, "no-path-retry", "value does not match the regex pattern"),
                 (5, "frobnicate", "unknown property type"),
                 (6, "alias", "duplicate attribute"),
-                (8, "polling-interval", "unexpected property 'polling-interval'"),
+                (
+                    8,
+                    "polling-interval",
+                    "unexpected property 'polling-interval'"
+                ),
                 (17, "rr-min-io-rq", "got undefined value"),
             ]
         );
@@ -715,8 +725,15 @@ mod tests {
 
     #[test]
     fn a_section_ends_only_at_an_empty_or_zero_line() {
-        let config = parse("f", "wwid: 36a\n\talias a\n \t \n\trr-weight uniform\n0\n\tx 1\n");
-        assert_eq!(config.ids["36a"].props.len(), 2, "whitespace-only line kept it");
+        let config = parse(
+            "f",
+            "wwid: 36a\n\talias a\n \t \n\trr-weight uniform\n0\n\tx 1\n",
+        );
+        assert_eq!(
+            config.ids["36a"].props.len(),
+            2,
+            "whitespace-only line kept it"
+        );
         assert_eq!(
             config.warnings,
             vec![
@@ -734,13 +751,22 @@ mod tests {
 
     #[test]
     fn headers_match_greedily_like_the_perl_regex() {
-        assert_eq!(parse_header(b"wwid:36:00"), Some((&b"wwid:36"[..], &b"00"[..])));
-        assert_eq!(parse_header(b"wwid: 36:00 \r"), Some((&b"wwid"[..], &b"36:00"[..])));
+        assert_eq!(
+            parse_header(b"wwid:36:00"),
+            Some((&b"wwid:36"[..], &b"00"[..]))
+        );
+        assert_eq!(
+            parse_header(b"wwid: 36:00 \r"),
+            Some((&b"wwid"[..], &b"36:00"[..]))
+        );
         assert_eq!(parse_header(b"a:b:"), Some((&b"a"[..], &b"b:"[..])));
         assert_eq!(parse_header(b"wwid:"), None);
         assert_eq!(parse_header(b" wwid: 36a"), None);
         assert_eq!(parse_header(b"wwid: 36a x"), None);
-        assert_eq!(parse_property(b"\talias\t a b \r"), Some((&b"alias"[..], Some(&b"a b"[..]))));
+        assert_eq!(
+            parse_property(b"\talias\t a b \r"),
+            Some((&b"alias"[..], Some(&b"a b"[..])))
+        );
         assert_eq!(parse_property(b"\talias \r"), Some((&b"alias"[..], None)));
         assert_eq!(parse_property(b" \t "), None);
     }
@@ -751,12 +777,18 @@ mod tests {
                    wwid: 36b\n\ttype defaults\n\n\
                    wwid: 36a\n\tpaths-expected 007\n";
         let config = parse("f", raw);
-        assert_eq!(config.ids["36a"].props, BTreeMap::from([("paths-expected".into(), json!(7))]));
+        assert_eq!(
+            config.ids["36a"].props,
+            BTreeMap::from([("paths-expected".into(), json!(7))])
+        );
         assert_eq!(config.order["36a"], 3, "a repeated id replaces the section");
         let errors: Vec<&str> = config.errors.iter().map(|e| e.err.as_str()).collect();
         assert_eq!(
             errors,
-            vec!["property contains a line feed", "unexpected property 'type'"]
+            vec![
+                "property contains a line feed",
+                "unexpected property 'type'"
+            ]
         );
         let first = parse("f", "wwid: 36a\n\trr-min-io-rq +5\n");
         assert_eq!(first.ids["36a"].props["rr-min-io-rq"], json!(5));
@@ -775,7 +807,10 @@ mod tests {
     fn a_duplicate_alias_is_written_but_not_rendered() {
         let config = parse("f", "wwid: 36a\n\talias same\n\nwwid: 36b\n\talias same\n");
         assert!(config.errors.is_empty() && config.warnings.is_empty());
-        assert!(write(&config).is_ok(), "hand-made duplicates never block writes");
+        assert!(
+            write(&config).is_ok(),
+            "hand-made duplicates never block writes"
+        );
         assert_eq!(
             validate(&config),
             vec!["alias 'same' is used by more than one WWID: 36a, 36b".to_string()]

@@ -266,4 +266,31 @@ is($alone->{nodes}->{$me}->{online}, 1, 'the standalone node reads online');
 my ($cell) = map { $_->{nodes}->{$me} } grep { $_->{wwid} eq $LUN } $alone->{luns}->@*;
 is($cell->{state}, 'optimal', 'with its real cells');
 
+# --- a duplicate alias an admin wrote by hand ---
+file_set_contents("$pve/multipath.cfg",
+    "wwid: 3600d1\n\talias twin\n\nwwid: 3600d2\n\talias twin\n\nwwid: 3600d3\n");
+is(eval { api('PUT', 'defaults', { 'no-path-retry' => 'queue' }); 1 },
+    1, 'blocks no write elsewhere')
+    or diag($@);
+eval { api('PUT', 'wwid/3600d3', { alias => 'twin' }) };
+like("$@", qr/alias: alias 'twin' is already used by WWID 3600d/, 'a new collision is refused');
+
+# --- delete lists as PVE::Tools::split_list splits them ---
+api('PUT', 'wwid/3600d3', { 'rr-weight' => 'uniform', 'paths-expected' => 2, 'rr-min-io-rq' => 4 });
+is(eval { api('PUT', 'wwid/3600d3', { delete => "paths-expected\trr-min-io-rq" }); 1 },
+    1, 'a delete list separated by a tab')
+    or diag($@);
+is(eval { api('PUT', 'wwid/3600d3', { delete => "rr-weight\0alias" }); 1 },
+    1, 'and one separated by NUL bytes')
+    or diag($@);
+my $d3 = api('GET', 'wwid/3600d3', {});
+is_deeply([grep { defined($d3->{$_}) } qw(paths-expected rr-min-io-rq rr-weight)],
+    [], 'every listed key is gone');
+eval { api('PUT', 'wwid/3600d3', { delete => 'rr-weight x' }) };
+like(
+    "$@",
+    qr/delete: invalid format - invalid configuration ID 'x'/,
+    'each listed key is checked as a configuration ID'
+);
+
 done_testing();

@@ -29,25 +29,36 @@ use PVE::Cluster;
     };
 }
 
-my $UPDATE = qr/^pve-cluster on this node does not know the multipath configuration \('multipath\.cfg' is not observed by pmxcfs\) - please update pve-cluster and libpve-cluster-perl\n\z/;
+my $UPDATE_TEXT =
+      "pve-cluster on this node does not know the multipath configuration"
+    . " ('multipath.cfg' is not observed by pmxcfs) - please update pve-cluster and"
+    . " libpve-cluster-perl\n";
+my $UPDATE = qr/^\Q$UPDATE_TEXT\E\z/;
 
 my @warnings;
 local $SIG{__WARN__} = sub { push @warnings, $_[0] };
 
 ok(eval { require PVE::Storage; require PVE::Storage::MultipathPlugin; 1 },
-    'PVE::Storage and the plugin load') or diag($@);
+    'PVE::Storage and the plugin load')
+    or diag($@);
 ok(eval { require PVE::API2::Multipath; require PVE::Multipath::Generator; 1 },
-    'the API and the generator load') or diag($@);
+    'the API and the generator load')
+    or diag($@);
 is(PVE::Multipath::ClusterConfig::is_observed(), 0, 'the files are known to be unobserved');
 is_deeply(\@warnings, [], 'loading warns nothing');
 
-for my $access (
+my $accesses = [
     [read_config => sub { PVE::Multipath::ClusterConfig::read_config() }],
     [read_overrides => sub { PVE::Multipath::ClusterConfig::read_overrides() }],
     [write_config => sub { PVE::Multipath::ClusterConfig::write_config({ ids => {} }) }],
-    [lock_config => sub { PVE::Multipath::ClusterConfig::lock_config(sub { 1 }) }],
+    [
+        lock_config => sub {
+            PVE::Multipath::ClusterConfig::lock_config(sub { 1 });
+        }
+    ],
     [write_overrides => sub { PVE::Multipath::ClusterConfig::write_overrides("") }],
-) {
+];
+for my $access ($accesses->@*) {
     my ($name, $code) = $access->@*;
     eval { $code->() };
     like($@, $UPDATE, "$name names the update");
@@ -66,7 +77,10 @@ my @log;
 local $PVE::Multipath::Generator::LOG = sub { push @log, $_[0] };
 my $result = PVE::Multipath::Generator::sync();
 like($result->{error}, $UPDATE, 'the generator reports the update as its apply error');
-like(PVE::Multipath::Generator::last_apply_error(), qr/please update pve-cluster/,
-    'kept for the health broadcast');
+like(
+    PVE::Multipath::Generator::last_apply_error(),
+    qr/please update pve-cluster/,
+    'kept for the health broadcast'
+);
 
 done_testing();

@@ -23,18 +23,18 @@ my $OVERRIDES_FILE = 'multipath-overrides.conf';
 # refusal is kept and every access to the files names the fix instead.
 my $unobserved;
 
-for my $file (
+my $registrations = [
     [
         $CONFIG_FILE,
         sub { PVE::Multipath::Config->parse_config(@_) },
         sub { PVE::Multipath::Config->write_config(@_) },
     ],
     [
-        $OVERRIDES_FILE,
-        \&PVE::Multipath::Config::parse_overrides,
+        $OVERRIDES_FILE, \&PVE::Multipath::Config::parse_overrides,
         \&PVE::Multipath::Config::write_overrides,
     ],
-) {
+];
+for my $file ($registrations->@*) {
     eval { cfs_register_file($file->@*) };
     my $err = $@;
     next if !$err || $err =~ m/already registered/;    # loaded twice: the first one holds

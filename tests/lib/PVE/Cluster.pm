@@ -39,17 +39,13 @@ our @EXPORT_OK = qw(cfs_register_file cfs_read_file cfs_write_file cfs_lock_file
 my $KV_MAX_SIZE = 32 * 1024;
 
 # the observed files of the real module that the stand-in's users touch, plus ours
-my $observed = {
-    map { $_ => 1 } qw(
-        storage.cfg datacenter.cfg replication.cfg user.cfg jobs.cfg vzdump.conf
-        multipath.cfg multipath-overrides.conf
-    )
-};
+my $observed = { map { $_ => 1 } qw(storage.cfg datacenter.cfg replication.cfg user.cfg jobs.cfg) };
+$observed->{$_} = 1 for qw(multipath.cfg multipath-overrides.conf);
 my $file_info = {};
 
 sub base_dir {
-    my $dir = $ENV{PVE_CLUSTER_STANDIN_DIR}
-        // die "PVE::Cluster stand-in: set PVE_CLUSTER_STANDIN_DIR\n";
+    my $dir = $ENV{PVE_CLUSTER_STANDIN_DIR} // die
+        "PVE::Cluster stand-in: set PVE_CLUSTER_STANDIN_DIR (or use PVE::Multipath::TestEnv)\n";
     die "PVE::Cluster stand-in: '$dir' is not a directory\n" if !-d $dir;
     return $dir;
 }
@@ -105,7 +101,8 @@ my sub cfs_lock {
     my $err = $@;
     rmdir($path) if $got_lock;
     if ($err) {
-        $@ = ref($err) eq 'PVE::Exception' || $is_code_err ? $err : "cfs-lock '$lockid' error: $err";
+        $@ =
+            ref($err) eq 'PVE::Exception' || $is_code_err ? $err : "cfs-lock '$lockid' error: $err";
         return undef;
     }
     $@ = undef;
@@ -132,8 +129,10 @@ sub get_members {
     my $members = decode_json(file_get_contents(members_file()));
     return undef if !%$members;
     my $id = 0;
-    return { map { $_ => { id => ++$id, online => $members->{$_}->{online} ? 1 : 0 } }
-            sort keys $members->%* };
+    return {
+        map { $_ => { id => ++$id, online => $members->{$_}->{online} ? 1 : 0 } }
+        sort keys $members->%*
+    };
 }
 
 sub get_nodelist {

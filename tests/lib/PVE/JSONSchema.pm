@@ -205,7 +205,7 @@ sub check_prop {
             my $key_path = $path ? "$path.$key" : $key;
             if (defined($additional) && !$additional) {
                 add_error($errors, $key_path,
-                    "property is not defined in schema and the schema does not allow"
+                          "property is not defined in schema and the schema does not allow"
                         . " additional properties");
             } elsif (ref($additional)) {
                 check_prop($value->{$key}, $additional, $key_path, $errors);

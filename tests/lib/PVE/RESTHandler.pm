@@ -18,7 +18,7 @@ use PVE::Exception qw(raise);
 use PVE::JSONSchema;
 
 my $path_tree = {};    # class => { folders => { name => node }, regex => node, METHOD => info }
-my $by_name = {};      # class => { name => info }
+my $by_name = {};    # class => { name => info }
 
 sub register_method {
     my ($self, $info) = @_;

@@ -69,8 +69,7 @@ sub config {
     my $raw = -e $path ? file_get_contents($path) : '';
     my ($ids, $order) = parse_sections($raw);
     my $local = $ids->{local};
-    if (!$local || $local->{type} ne 'dir' || ($local->{path} && $local->{path} ne '/var/lib/vz'))
-    {
+    if (!$local || $local->{type} ne 'dir' || ($local->{path} && $local->{path} ne '/var/lib/vz')) {
         $ids->{local} = {
             type => 'dir',
             priority => 0,
@@ -88,7 +87,8 @@ sub config {
         $section->{$_} += 0 for grep { defined($section->{$_}) } qw(disable shared);
         $section->{content} //= PVE::Storage::Plugin->default_content($section->{type});
         delete $section->{content} if !defined($section->{content});
-        $section->{shared} = 1 if grep { $_ eq $section->{type} } @PVE::Storage::Plugin::SHARED_STORAGE;
+        $section->{shared} = 1
+            if grep { $_ eq $section->{type} } @PVE::Storage::Plugin::SHARED_STORAGE;
     }
     return { ids => $ids, order => $order, digest => sha1_hex($raw) };
 }

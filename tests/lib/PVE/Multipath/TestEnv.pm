@@ -62,7 +62,8 @@ sub set_members {
 # A value another node has broadcast under $key (undef removes it).
 sub peer_kv {
     my ($node, $key, $value) = @_;
-    my ($dir, $file) = is_real() ? ("$IPCC_DIR/kv/$node", "kv%$key") : (cfs_dir() . "/.kv/$node", $key);
+    my ($dir, $file) =
+        is_real() ? ("$IPCC_DIR/kv/$node", "kv%$key") : (cfs_dir() . "/.kv/$node", $key);
     if (!defined($value)) {
         unlink("$dir/$file");
         return;

@@ -9,9 +9,8 @@ package PVE::Storage::Plugin;
 use strict;
 use warnings;
 
-our @SHARED_STORAGE = (
-    'iscsi', 'nfs', 'cifs', 'rbd', 'cephfs', 'iscsidirect', 'zfs', 'drbd', 'pbs',
-);
+our @SHARED_STORAGE =
+    ('iscsi', 'nfs', 'cifs', 'rbd', 'cephfs', 'iscsidirect', 'zfs', 'drbd', 'pbs',);
 
 my $content_defaults = {
     dir => { images => 1, rootdir => 1 },

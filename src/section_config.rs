@@ -41,16 +41,14 @@ pub struct Section {
     pub props: BTreeMap<String, Value>,
 }
 
-/// A problem found while reading; the affected line was left out.
+/// A problem with a key found while reading; the key was left out.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ParseError {
     /// `file F line N`, as SectionConfig words it.
     pub context: String,
     pub line: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub section: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
+    pub section: String,
+    pub key: String,
     pub err: String,
 }
 
@@ -176,8 +174,8 @@ impl Reader<'_> {
         self.config.errors.push(ParseError {
             context,
             line: self.lineno,
-            section: Some(id.to_string()),
-            key: Some(key.to_string()),
+            section: id.to_string(),
+            key: key.to_string(),
             err,
         });
     }
@@ -670,7 +668,7 @@ mod tests {
         let keyed: Vec<(usize, &str, &str)> = config
             .errors
             .iter()
-            .map(|e| (e.line, e.key.as_deref().unwrap(), e.err.as_str()))
+            .map(|e| (e.line, e.key.as_str(), e.err.as_str()))
             .collect();
         assert_eq!(
             keyed,

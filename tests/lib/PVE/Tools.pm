@@ -23,7 +23,6 @@ our @EXPORT_OK = qw(
     file_get_contents
     file_set_contents
     file_read_firstline
-    lock_file
     extract_param
     split_list
 );
@@ -157,27 +156,6 @@ sub split_list {
     $text =~ s/[,;]/ /g;
     $text =~ s/^\s+//;
     return split(/\s+/, $text);
-}
-
-# Like the real lock_file: run $code with an exclusive flock on $filename,
-# waiting up to $timeout seconds; the error is left in $@, not thrown.
-sub lock_file {
-    my ($filename, $timeout, $code, @param) = @_;
-    $timeout //= 10;
-    my $res;
-    eval {
-        open(my $fh, '>>', $filename) or die "can't open lock file '$filename' - $!\n";
-        my $deadline = time() + $timeout;
-        while (!flock($fh, 2 | 4)) {    # LOCK_EX | LOCK_NB
-            die "can't acquire lock '$filename' - got timeout\n" if time() >= $deadline;
-            select(undef, undef, undef, 0.1);
-        }
-        $res = eval { $code->(@param) };
-        my $err = $@;
-        close($fh);
-        die $err if $err;
-    };
-    return $res;
 }
 
 1;

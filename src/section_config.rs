@@ -926,4 +926,38 @@ mod tests {
         assert_eq!(config.ids["3600new"].props["rr-min-io-rq"], json!(4));
         assert_eq!(config.order["3600new"], 4);
     }
+    mod fuzz {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Whatever an admin writes: no panic, every listed error names a
+            /// line, and what was read is written back and read again alike.
+            #[test]
+            fn any_text_reads_and_round_trips(
+                lines in proptest::collection::vec(
+                    "(wwid|defaults|lun|0|#|[ \t\r]{1,2}|alias|rr-weight|no-path-retry|type|\
+                      uniform|queue|[0-9a-f:+-]{1,6}| |: |:|\u{e9}|\x00){0,6}",
+                    0..12,
+                )
+            ) {
+                let raw = lines.join("\n");
+                let config = parse("f", raw.as_bytes());
+                prop_assert_eq!(&config.digest, &digest(raw.as_bytes()));
+                for error in &config.errors {
+                    prop_assert!(error.line >= 1);
+                }
+                let written = write(&config).map_err(|err| TestCaseError::fail(err.to_string()))?;
+                let again = parse("f", written.as_bytes());
+                prop_assert_eq!(&again.ids, &config.ids);
+                prop_assert!(again.errors.is_empty() && again.warnings.is_empty());
+            }
+
+            #[test]
+            fn any_bytes_read_without_panic(raw in proptest::collection::vec(any::<u8>(), 0..400)) {
+                let config = parse("f", &raw);
+                prop_assert_eq!(config.order.len(), config.ids.len());
+            }
+        }
+    }
 }

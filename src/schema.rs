@@ -367,16 +367,20 @@ pub fn check_value(knob: &Knob, value: &Value) -> Result<Value, String> {
             }
         }
         Kind::Integer { minimum, maximum } => {
-            let digits = text.strip_prefix('-').unwrap_or(&text);
+            // PVE::JSONSchema::is_integer: /^[+-]?\d+$/
+            let digits = text.strip_prefix(['-', '+']).unwrap_or(&text);
             if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(format!(
                     "type check ('integer') failed - got '{}'",
                     excerpt(&text)
                 ));
             }
-            let number: i64 = text
-                .parse()
-                .map_err(|_| format!("type check ('integer') failed - got '{}'", excerpt(&text)))?;
+            // too many digits for an i64 is out of range, as it is for Perl
+            let number: i64 = text.parse().unwrap_or(if text.starts_with('-') {
+                i64::MIN
+            } else {
+                i64::MAX
+            });
             if number < *minimum {
                 Err(format!("value must have a minimum value of {minimum}"))
             } else if number > *maximum {

@@ -12,12 +12,18 @@
 //!
 //! ```
 //!
-//! A section is a `type: id` header followed by indented `key value` lines
-//! and ends at an empty line; `#` comment lines are skipped anywhere.
-//! Reading never fails: like SectionConfig, a bad value, an unknown key, an
-//! unknown section type or a stray line is reported in `errors` with its
-//! line and left out, and the rest is read. Writing refuses an invalid
-//! configuration as a whole, so nothing half-valid reaches pmxcfs.
+//! A section is a `type: id` header followed by indented `key value` lines;
+//! `#` comment lines are skipped anywhere. Reading follows the real parser to
+//! the byte, since an admin may edit the file by hand and every node must
+//! see what pve-common would see: a section ends only at a line Perl takes
+//! as false (empty or `0`), so a whitespace-only or `\r` line inside it is an
+//! ignored line, not its end; the header is matched greedily (`wwid:36:00`
+//! is of type `wwid:36`); the digest is over the raw bytes. Reading never
+//! fails: a bad value or key is warned and listed in `errors` with its line,
+//! a bad header or stray line is warned, and the rest is read, with the real
+//! parser's messages. Writing refuses invalid values as a whole, so nothing
+//! half-valid reaches pmxcfs; a duplicate alias an admin wrote by hand does
+//! not block writes (rendering the drop-ins names it, see [`validate`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -36,33 +42,15 @@ pub struct Section {
     pub props: BTreeMap<String, Value>,
 }
 
-/// A problem found while reading; the affected line was left out.
+/// A problem with a key found while reading; the key was left out.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ParseError {
     /// `file F line N`, as SectionConfig words it.
     pub context: String,
     pub line: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub section: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
+    pub section: String,
+    pub key: String,
     pub err: String,
-}
-
-impl ParseError {
-    /// The warning SectionConfig prints for this error.
-    pub fn warning(&self) -> String {
-        match (&self.section, &self.key) {
-            (Some(section), Some(key)) => format!(
-                "{} (section '{section}') - unable to parse value of '{key}': {}",
-                self.context, self.err
-            ),
-            (Some(section), None) => {
-                format!("{} (section '{section}') - {}", self.context, self.err)
-            }
-            _ => format!("{} - {}", self.context, self.err),
-        }
-    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -70,11 +58,15 @@ pub struct Config {
     pub ids: BTreeMap<String, Section>,
     pub order: BTreeMap<String, u64>,
     pub digest: String,
+    /// The problems with a key, as SectionConfig lists them in `errors`.
     pub errors: Vec<ParseError>,
+    /// Every warning SectionConfig prints while reading, in line order.
+    pub warnings: Vec<String>,
 }
 
-pub fn digest(raw: &str) -> String {
-    Sha1::digest(raw.as_bytes())
+/// SHA-1 of the raw bytes, as `Digest::SHA::sha1_hex($raw)`.
+pub fn digest(raw: &[u8]) -> String {
+    Sha1::digest(raw)
         .iter()
         .fold(String::with_capacity(40), |mut hex, byte| {
             // writing to a String cannot fail
@@ -83,90 +75,167 @@ pub fn digest(raw: &str) -> String {
         })
 }
 
-fn is_comment(line: &str) -> bool {
-    line.trim_start().starts_with('#')
+/// Perl's `\s` on a byte string: space, `\t`, `\n`, `\v`, `\f`, `\r`.
+fn is_space(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
-fn is_blank(line: &str) -> bool {
-    line.trim().is_empty()
+fn trim_start(bytes: &[u8]) -> &[u8] {
+    let start = bytes
+        .iter()
+        .position(|b| !is_space(*b))
+        .unwrap_or(bytes.len());
+    &bytes[start..]
 }
 
-/// `type: id`, as `^(\S+):\s*(\S+)\s*$`.
-fn parse_header(line: &str) -> Option<(&str, &str)> {
-    let (section_type, rest) = line.split_once(':')?;
-    let id = rest.trim();
-    let type_ok = !section_type.is_empty() && !section_type.contains(char::is_whitespace);
-    (type_ok && !id.is_empty() && !id.contains(char::is_whitespace)).then_some((section_type, id))
+fn trim_end(bytes: &[u8]) -> &[u8] {
+    let end = bytes
+        .iter()
+        .rposition(|b| !is_space(*b))
+        .map_or(0, |end| end + 1);
+    &bytes[..end]
+}
+
+/// One character per byte, so Perl gets back strings equal to the bytes it
+/// read (`eq` compares characters) and prints them as those bytes again.
+fn text(bytes: &[u8]) -> String {
+    bytes.iter().map(|&byte| char::from(byte)).collect()
+}
+
+/// `split(/\n/, $raw)`: trailing empty lines are dropped.
+fn split_lines(raw: &[u8]) -> Vec<&[u8]> {
+    let mut lines: Vec<&[u8]> = raw.split(|&byte| byte == b'\n').collect();
+    while lines.last().is_some_and(|line| line.is_empty()) {
+        lines.pop();
+    }
+    lines
+}
+
+/// `/^\s*#/`
+fn is_comment(line: &[u8]) -> bool {
+    trim_start(line).first() == Some(&b'#')
+}
+
+/// A line Perl takes as false (`""` or `"0"`): it ends a section.
+fn is_false(line: &[u8]) -> bool {
+    line.is_empty() || line == b"0"
+}
+
+/// `type: id`, as `^(\S+):\s*(\S+)\s*$` matches it: the longest type whose
+/// rest is one word, so `wwid:36:00` is of type `wwid:36`.
+fn parse_header(line: &[u8]) -> Option<(&[u8], &[u8])> {
+    let first_word = line.iter().position(|b| is_space(*b)).unwrap_or(line.len());
+    (1..first_word).rev().find_map(|colon| {
+        if line[colon] != b':' {
+            return None;
+        }
+        let id = trim_end(trim_start(&line[colon + 1..]));
+        (!id.is_empty() && !id.iter().any(|b| is_space(*b))).then_some((&line[..colon], id))
+    })
 }
 
 /// An indented `key [value]` line, as `^\s+(\S+)(\s+(.*\S))?\s*$`.
-fn parse_property(line: &str) -> Option<(&str, Option<&str>)> {
-    if !line.starts_with(char::is_whitespace) {
+fn parse_property(line: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
+    if !line.first().is_some_and(|b| is_space(*b)) {
         return None;
     }
-    let line = line.trim();
-    if line.is_empty() {
+    let rest = trim_start(line);
+    if rest.is_empty() {
         return None;
     }
-    match line.split_once(char::is_whitespace) {
-        Some((key, value)) => Some((key, Some(value.trim_start()))),
-        None => Some((line, None)),
-    }
+    let key_end = rest.iter().position(|b| is_space(*b)).unwrap_or(rest.len());
+    let value = trim_end(trim_start(&rest[key_end..]));
+    Some((&rest[..key_end], (!value.is_empty()).then_some(value)))
+}
+
+/// A key some section type knows: SectionConfig looks a key's schema up
+/// among all types' properties before anything else.
+fn is_known_key(key: &str) -> bool {
+    key == "type" || schema::knob(key).is_some()
 }
 
 struct Reader<'a> {
     filename: &'a str,
     config: Config,
     next_order: u64,
+    lineno: usize,
 }
 
 impl Reader<'_> {
-    fn error(&mut self, line: usize, section: Option<&str>, key: Option<&str>, err: String) {
+    fn prefix(&self) -> String {
+        format!("file {} line {}", self.filename, self.lineno)
+    }
+
+    fn warn(&mut self, warning: String) {
+        self.config.warnings.push(warning);
+    }
+
+    fn key_error(&mut self, id: &str, key: &str, err: String) {
+        let context = self.prefix();
+        self.warn(format!(
+            "{context} (section '{id}') - unable to parse value of '{key}': {err}"
+        ));
         self.config.errors.push(ParseError {
-            context: format!("file {} line {line}", self.filename),
-            line,
-            section: section.map(str::to_string),
-            key: key.map(str::to_string),
+            context,
+            line: self.lineno,
+            section: id.to_string(),
+            key: key.to_string(),
             err,
         });
     }
 
-    fn property(
-        &mut self,
-        line: usize,
-        id: &str,
-        section: &mut Section,
-        key: &str,
-        value: Option<&str>,
-    ) {
-        let Some(knob) = schema::settable(section.section_type, key) else {
-            self.error(
-                line,
-                Some(id),
-                Some(key),
-                format!("unexpected property '{key}'"),
+    /// One `key value` line, checked in SectionConfig's order.
+    fn property(&mut self, id: &str, section: &mut Section, seen_type: &mut bool, line: &[u8]) {
+        let Some((key, value)) = parse_property(line) else {
+            let warning = format!(
+                "{} (section '{id}') - ignore config line: {}",
+                self.prefix(),
+                text(line)
             );
+            self.warn(warning);
             return;
         };
-        if section.props.contains_key(key) {
-            self.error(line, Some(id), Some(key), "duplicate attribute".to_string());
+        let (key, value) = (text(key), value.map(text));
+        if !is_known_key(&key) {
+            return self.key_error(id, &key, "unknown property type".into());
+        }
+        if section.props.contains_key(&key) || (key == "type" && *seen_type) {
+            return self.key_error(id, &key, "duplicate attribute".into());
+        }
+        if key == "type" && value.as_deref() == Some(section.section_type.name()) {
+            *seen_type = true;
             return;
         }
-        let Some(value) = value else {
-            self.error(line, Some(id), Some(key), "missing value".to_string());
-            return;
+        let Some(knob) = schema::settable(section.section_type, &key) else {
+            return self.key_error(id, &key, format!("unexpected property '{key}'"));
         };
+        let Some(value) = value else {
+            return self.key_error(id, &key, "got undefined value".into());
+        };
+        if value.contains(['\n', '\r']) {
+            return self.key_error(id, &key, "property contains a line feed".into());
+        }
         match schema::check_value(knob, &Value::from(value)) {
             Ok(value) => {
-                section.props.insert(key.to_string(), value);
+                section.props.insert(key, value);
             }
-            Err(err) => self.error(line, Some(id), Some(key), err),
+            Err(err) => self.key_error(id, &key, err),
         }
+    }
+
+    /// The section type of a header, or the warning that skips the section.
+    fn section_type(&self, type_name: &str, id: &str) -> Result<SectionType, String> {
+        let section_type = SectionType::parse(type_name)
+            .ok_or_else(|| format!("unsupported type '{type_name}'"))?;
+        schema::check_section_id(section_type, id)?;
+        Ok(section_type)
     }
 }
 
-/// Read `multipath.cfg`; see the module documentation.
-pub fn parse(filename: &str, raw: &str) -> Config {
+/// Read `multipath.cfg` exactly as `PVE::SectionConfig::parse_config` reads
+/// it (see the module documentation); `raw` is the file's bytes.
+pub fn parse(filename: &str, raw: impl AsRef<[u8]>) -> Config {
+    let raw = raw.as_ref();
     let mut reader = Reader {
         filename,
         config: Config {
@@ -174,93 +243,73 @@ pub fn parse(filename: &str, raw: &str) -> Config {
             ..Config::default()
         },
         next_order: 1,
+        lineno: 0,
     };
-    let mut lines = raw
-        .split('\n')
-        .enumerate()
-        .map(|(index, line)| (index + 1, line));
+    let mut lines = split_lines(raw).into_iter().peekable();
+    let mut next_line = |reader: &mut Reader| {
+        for line in lines.by_ref() {
+            reader.lineno += 1;
+            if !is_comment(line) {
+                return Some(line);
+            }
+        }
+        None
+    };
 
-    while let Some((number, line)) = lines.next() {
-        if is_comment(line) || is_blank(line) {
+    while let Some(line) = next_line(&mut reader) {
+        if is_false(line) {
             continue;
         }
         let Some((type_name, id)) = parse_header(line) else {
-            reader.error(number, None, None, format!("ignore config line: {line}"));
+            let warning = format!("{} - ignore config line: {}", reader.prefix(), text(line));
+            reader.warn(warning);
             continue;
         };
-        let section_type = match SectionType::parse(type_name) {
-            Some(section_type) => match schema::check_section_id(section_type, id) {
-                Ok(()) => Some(section_type),
-                Err(err) => {
-                    reader.error(number, Some(id), None, err);
-                    None
-                }
-            },
-            None => {
-                reader.error(
-                    number,
-                    Some(id),
-                    None,
-                    format!("unsupported type '{type_name}'"),
-                );
+        let (type_name, id) = (text(type_name), text(id));
+        let mut section = match reader.section_type(&type_name, &id) {
+            Ok(section_type) => Some(Section {
+                section_type,
+                props: BTreeMap::new(),
+            }),
+            Err(err) => {
+                let warning = format!("{} (skip section '{id}'): {err}", reader.prefix());
+                reader.warn(warning);
                 None
             }
         };
-
-        let mut section = section_type.map(|section_type| Section {
-            section_type,
-            props: BTreeMap::new(),
-        });
-        for (number, line) in lines.by_ref() {
-            if is_comment(line) {
-                continue;
-            }
-            if is_blank(line) {
+        let mut seen_type = false;
+        while let Some(line) = next_line(&mut reader) {
+            if is_false(line) {
                 break;
             }
-            let Some(section) = section.as_mut() else {
-                continue; // the lines of a skipped section
-            };
-            match parse_property(line) {
-                Some((key, value)) => reader.property(number, id, section, key, value),
-                None => reader.error(
-                    number,
-                    Some(id),
-                    None,
-                    format!("ignore config line: {line}"),
-                ),
+            if let Some(section) = section.as_mut() {
+                reader.property(&id, section, &mut seen_type, line);
             }
         }
-
         if let Some(section) = section {
-            if reader.config.ids.contains_key(id) {
-                reader.error(
-                    number,
-                    Some(id),
-                    None,
-                    "duplicate section, replaces the earlier one".into(),
-                );
-            }
-            reader.config.ids.insert(id.to_string(), section);
-            reader
-                .config
-                .order
-                .insert(id.to_string(), reader.next_order);
+            reader.config.ids.insert(id.clone(), section);
+            reader.config.order.insert(id, reader.next_order);
             reader.next_order += 1;
         }
     }
-    check_aliases(&reader.config.ids)
-        .into_iter()
-        .for_each(|err| reader.error(0, None, Some("alias"), err));
-    for error in reader
-        .config
-        .errors
-        .iter_mut()
-        .filter(|error| error.line == 0)
-    {
-        error.context = format!("file {}", reader.filename);
-    }
     reader.config
+}
+
+/// `PVE::Tools::split_list`: a list given as one string, split at NUL
+/// bytes if it has any, else at commas, semicolons and whitespace.
+pub fn split_list(text: &str) -> Vec<String> {
+    let mut items: Vec<String> = if text.contains('\0') {
+        text.split('\0').map(str::to_string).collect()
+    } else {
+        text.split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+            .filter(|item| !item.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    while items.last().is_some_and(|item| item.is_empty()) {
+        items.pop();
+    }
+    items
 }
 
 /// One message per alias that more than one WWID uses, and per alias that is
@@ -314,7 +363,7 @@ fn scalar_text(value: &Value) -> String {
 /// Write the text of a valid configuration; an invalid one is refused with
 /// every problem named.
 pub fn write(config: &Config) -> Result<String, Error> {
-    let problems = validate(config);
+    let problems = validate_sections(config);
     if !problems.is_empty() {
         bail!("invalid multipath configuration:\n{}", problems.join("\n"));
     }
@@ -338,8 +387,16 @@ pub fn write(config: &Config) -> Result<String, Error> {
     Ok(out)
 }
 
-/// Every problem of a configuration that did not come from [`parse`].
+/// Every problem of a configuration, duplicate aliases included: what
+/// multipathd cannot be given.
 pub fn validate(config: &Config) -> Vec<String> {
+    let mut problems = validate_sections(config);
+    problems.extend(check_aliases(&config.ids));
+    problems
+}
+
+/// The problems of each section on its own: what is never written.
+fn validate_sections(config: &Config) -> Vec<String> {
     let mut problems = Vec::new();
     for (id, section) in &config.ids {
         if let Err(err) = schema::check_section_id(section.section_type, id) {
@@ -356,7 +413,6 @@ pub fn validate(config: &Config) -> Vec<String> {
             }
         }
     }
-    problems.extend(check_aliases(&config.ids));
     problems
 }
 
@@ -597,7 +653,7 @@ mod tests {
             let raw = std::fs::read_to_string(&path).unwrap();
             let config = parse("multipath.cfg", &raw);
             assert!(config.errors.is_empty(), "{path:?}: {:?}", config.errors);
-            let again = parse("multipath.cfg", &write(&config).unwrap());
+            let again = parse("multipath.cfg", write(&config).unwrap());
             assert_eq!(again.ids, config.ids, "{path:?}");
             assert_eq!(again.order, config.order, "{path:?}");
             count += 1;
@@ -630,6 +686,7 @@ mod tests {
                    \tfrobnicate 1\n\
                    \talias again\n\
                    not a header\n\
+                   \tpolling-interval 5\n\
                    \n\
                    bogus: thing\n\
                    \talias x\n\
@@ -640,45 +697,176 @@ mod tests {
                    \talias good\n\
                    \trr-min-io-rq\n";
         let config = parse("multipath.cfg", raw);
-        let lines: Vec<(usize, &str)> = config
+        let keyed: Vec<(usize, &str, &str)> = config
             .errors
             .iter()
-            .map(|e| (e.line, e.err.as_str()))
+            .map(|e| (e.line, e.key.as_str(), e.err.as_str()))
             .collect();
         assert_eq!(
-            lines,
+            keyed,
             vec![
-                (4, "value does not match the regex pattern"),
-                (5, "unexpected property 'frobnicate'"),
-                (6, "duplicate attribute"),
-                (7, "ignore config line: not a header"),
-                (9, "unsupported type 'bogus'"),
-                (12, "the id 'defaults' is reserved and cannot be a WWID"),
-                (16, "missing value"),
+                (4, "no-path-retry", "value does not match the regex pattern"),
+                (5, "frobnicate", "unknown property type"),
+                (6, "alias", "duplicate attribute"),
                 (
-                    0,
-                    "alias 'good' is used by more than one WWID: 3600abc, 3600def"
+                    8,
+                    "polling-interval",
+                    "unexpected property 'polling-interval'"
+                ),
+                (17, "rr-min-io-rq", "got undefined value"),
+            ]
+        );
+        let prefix = "file multipath.cfg line";
+        assert_eq!(
+            config.warnings,
+            vec![
+                format!(
+                    "{prefix} 4 (section '3600abc') - unable to parse value of 'no-path-retry': \
+                     value does not match the regex pattern"
+                ),
+                format!(
+                    "{prefix} 5 (section '3600abc') - unable to parse value of 'frobnicate': \
+                     unknown property type"
+                ),
+                format!(
+                    "{prefix} 6 (section '3600abc') - unable to parse value of 'alias': \
+                     duplicate attribute"
+                ),
+                format!("{prefix} 7 (section '3600abc') - ignore config line: not a header"),
+                format!(
+                    "{prefix} 8 (section '3600abc') - unable to parse value of \
+                     'polling-interval': unexpected property 'polling-interval'"
+                ),
+                format!("{prefix} 10 (skip section 'thing'): unsupported type 'bogus'"),
+                format!(
+                    "{prefix} 13 (skip section 'defaults'): the id 'defaults' is reserved and \
+                     cannot be a WWID"
+                ),
+                format!(
+                    "{prefix} 17 (section '3600def') - unable to parse value of 'rr-min-io-rq': \
+                     got undefined value"
                 ),
             ]
         );
-        assert_eq!(
-            config.errors[0].warning(),
-            "file multipath.cfg line 4 (section '3600abc') - unable to parse value of \
-             'no-path-retry': value does not match the regex pattern"
-        );
         assert_eq!(config.ids["3600abc"].props.len(), 1);
         assert!(!config.ids.contains_key("defaults"));
-        assert!(write(&config)
-            .unwrap_err()
-            .to_string()
-            .contains("alias 'good'"));
+        assert!(!config.ids.contains_key("thing"));
+    }
+
+    #[test]
+    fn a_section_ends_only_at_an_empty_or_zero_line() {
+        let config = parse(
+            "f",
+            "wwid: 36a\n\talias a\n \t \n\trr-weight uniform\n0\n\tx 1\n",
+        );
+        assert_eq!(
+            config.ids["36a"].props.len(),
+            2,
+            "whitespace-only line kept it"
+        );
+        assert_eq!(
+            config.warnings,
+            vec![
+                "file f line 3 (section '36a') - ignore config line:  \t ".to_string(),
+                "file f line 6 - ignore config line: \tx 1".to_string(),
+            ]
+        );
+        // a CRLF file is one section: "\r" is not an empty line
+        let crlf = parse("f", "wwid: 36a\r\n\talias a\r\n\r\nwwid: 36b\r\n");
+        assert_eq!(crlf.ids.keys().collect::<Vec<_>>(), vec!["36a"]);
+        assert_eq!(crlf.ids["36a"].props["alias"], json!("a"));
+        assert_eq!(crlf.warnings.len(), 2);
+        assert!(crlf.errors.is_empty());
+    }
+
+    #[test]
+    fn headers_match_greedily_like_the_perl_regex() {
+        assert_eq!(
+            parse_header(b"wwid:36:00"),
+            Some((&b"wwid:36"[..], &b"00"[..]))
+        );
+        assert_eq!(
+            parse_header(b"wwid: 36:00 \r"),
+            Some((&b"wwid"[..], &b"36:00"[..]))
+        );
+        assert_eq!(parse_header(b"a:b:"), Some((&b"a"[..], &b"b:"[..])));
+        assert_eq!(parse_header(b"wwid:"), None);
+        assert_eq!(parse_header(b" wwid: 36a"), None);
+        assert_eq!(parse_header(b"wwid: 36a x"), None);
+        assert_eq!(
+            parse_property(b"\talias\t a b \r"),
+            Some((&b"alias"[..], Some(&b"a b"[..])))
+        );
+        assert_eq!(parse_property(b"\talias \r"), Some((&b"alias"[..], None)));
+        assert_eq!(parse_property(b" \t "), None);
+    }
+
+    #[test]
+    fn values_are_checked_like_section_config() {
+        let raw = "wwid: 36a\n\ttype wwid\n\trr-min-io-rq +5\n\talias a\rb\n\n\
+                   wwid: 36b\n\ttype defaults\n\n\
+                   wwid: 36a\n\tpaths-expected 007\n";
+        let config = parse("f", raw);
+        assert_eq!(
+            config.ids["36a"].props,
+            BTreeMap::from([("paths-expected".into(), json!(7))])
+        );
+        assert_eq!(config.order["36a"], 3, "a repeated id replaces the section");
+        let errors: Vec<&str> = config.errors.iter().map(|e| e.err.as_str()).collect();
+        assert_eq!(
+            errors,
+            vec![
+                "property contains a line feed",
+                "unexpected property 'type'"
+            ]
+        );
+        let first = parse("f", "wwid: 36a\n\trr-min-io-rq +5\n");
+        assert_eq!(first.ids["36a"].props["rr-min-io-rq"], json!(5));
+    }
+
+    #[test]
+    fn the_digest_is_over_the_raw_bytes() {
+        let latin1 = parse("f", b"# caf\xe9\nwwid: 36a\n");
+        assert_eq!(latin1.digest, digest(b"# caf\xe9\nwwid: 36a\n"));
+        assert_eq!(latin1.ids.len(), 1);
+        let bad = parse("f", b"wwid: 36a\n\talias caf\xe9\n");
+        assert_eq!(bad.errors[0].err, "value does not match the regex pattern");
+    }
+
+    #[test]
+    fn a_duplicate_alias_is_written_but_not_rendered() {
+        let config = parse("f", "wwid: 36a\n\talias same\n\nwwid: 36b\n\talias same\n");
+        assert!(config.errors.is_empty() && config.warnings.is_empty());
+        assert!(
+            write(&config).is_ok(),
+            "hand-made duplicates never block writes"
+        );
+        assert_eq!(
+            validate(&config),
+            vec!["alias 'same' is used by more than one WWID: 36a, 36b".to_string()]
+        );
+    }
+
+    #[test]
+    fn split_list_like_pve_tools() {
+        let cases: &[(&str, &[&str])] = &[
+            ("alias,rr-weight", &["alias", "rr-weight"]),
+            (" alias;\trr-weight\n,, x ", &["alias", "rr-weight", "x"]),
+            ("alias\u{a0}x", &["alias", "x"]),
+            ("a\0\0b, c\0\0", &["a", "", "b, c"]),
+            ("", &[]),
+            (" , ", &[]),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(split_list(text), *expected, "{text:?}");
+        }
     }
 
     #[test]
     fn duplicate_ids_replace() {
         let config = parse("f", "wwid: 36a\n\talias one\n\nwwid: 36a\n\talias two\n");
         assert_eq!(config.ids["36a"].props["alias"], json!("two"));
-        assert_eq!(config.errors.len(), 1);
+        assert!(config.errors.is_empty() && config.warnings.is_empty());
     }
 
     #[test]
@@ -769,5 +957,39 @@ mod tests {
         update_wwid(&mut config, "3600new", set, &[], None).unwrap();
         assert_eq!(config.ids["3600new"].props["rr-min-io-rq"], json!(4));
         assert_eq!(config.order["3600new"], 4);
+    }
+    mod fuzz {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Whatever an admin writes: no panic, every listed error names a
+            /// line, and what was read is written back and read again alike.
+            #[test]
+            fn any_text_reads_and_round_trips(
+                lines in proptest::collection::vec(
+                    "(wwid|defaults|lun|0|#|[ \t\r]{1,2}|alias|rr-weight|no-path-retry|type|\
+                      uniform|queue|[0-9a-f:+-]{1,6}| |: |:|\u{e9}|\x00){0,6}",
+                    0..12,
+                )
+            ) {
+                let raw = lines.join("\n");
+                let config = parse("f", raw.as_bytes());
+                prop_assert_eq!(&config.digest, &digest(raw.as_bytes()));
+                for error in &config.errors {
+                    prop_assert!(error.line >= 1);
+                }
+                let written = write(&config).map_err(|err| TestCaseError::fail(err.to_string()))?;
+                let again = parse("f", written.as_bytes());
+                prop_assert_eq!(&again.ids, &config.ids);
+                prop_assert!(again.errors.is_empty() && again.warnings.is_empty());
+            }
+
+            #[test]
+            fn any_bytes_read_without_panic(raw in proptest::collection::vec(any::<u8>(), 0..400)) {
+                let config = parse("f", &raw);
+                prop_assert_eq!(config.order.len(), config.ids.len());
+            }
+        }
     }
 }

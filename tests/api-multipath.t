@@ -1,8 +1,10 @@
 #!/usr/bin/perl
 
 # The /cluster/multipath and /nodes/{node}/disks/multipath handlers, called
-# through the RESTHandler stand-in (which validates parameters against each
-# method's schema) with a directory-backed pmxcfs, and the storage plugin.
+# as the API server calls them (find_handler, then handle() with parameter
+# and result verification), on the stand-ins of tests/lib (a
+# directory-backed pmxcfs) or, under ../shared/tools/real-pve, on the real
+# PVE modules; and the storage plugin.
 
 use strict;
 use warnings;
@@ -12,7 +14,10 @@ use File::Basename qw(dirname);
 use File::Temp qw(tempdir);
 use Test::More;
 
+use PVE::Multipath::TestEnv;
+
 use PVE::Cluster;
+use PVE::INotify;
 use PVE::Tools qw(file_get_contents file_set_contents);
 
 use PVE::API2::Disks::Multipath;
@@ -26,22 +31,26 @@ my $LUN = '35000c50015ea71ac';    # the WWID of the real captures
 
 my $tmp = tempdir(CLEANUP => 1);
 mkdir("$tmp/state");
-$PVE::Cluster::BASE = $tmp;
+my $pve = PVE::Multipath::TestEnv::cfs_dir();
 $PVE::Multipath::STATE_DIR = "$tmp/state";
 $PVE::Multipath::MULTIPATH = "$ROOT/tests/bin/multipath";
 $PVE::Multipath::MULTIPATHD = "$ROOT/tests/bin/multipathd";
 $PVE::Multipath::SYSFS = "$tmp/sys";
 $ENV{MULTIPATHD_STANDIN_MAPS} = "$ROOT/fixtures/maps/scsi-01-optimal.json";
 
-file_set_contents("$tmp/.members",
-    '{"n1":{"online":1},"n2":{"online":1},"n3":{"online":1},' . '"n4":{"online":0}}');
-file_set_contents("$tmp/storage.cfg",
+PVE::Multipath::TestEnv::set_members({
+    n1 => { online => 1 },
+    n2 => { online => 1 },
+    n3 => { online => 1 },
+    n4 => { online => 0 },
+});
+file_set_contents("$pve/storage.cfg",
           "multipath: san\n\tnodes n1,n2,n3\n\n"
         . "lvm: vmdata\n\tbase san:$LUN\n\tvgname vmdata\n\tnodes n1,n2,n4\n\n");
 
 my sub api {
     my ($method, $path, $param) = @_;
-    return PVE::API2::Multipath->call($method, $path, $param);
+    return PVE::Multipath::TestEnv::api_call('PVE::API2::Multipath', $method, $path, $param);
 }
 
 my sub digest { return api('GET', '', {})->{digest} }
@@ -193,9 +202,14 @@ my $maps = PVE::RS::Multipath::Maps::parse_maps_json(
     file_get_contents("$ROOT/fixtures/maps/scsi-01-optimal.json"));
 my $fresh = PVE::RS::Multipath::Status::encode_broadcast($maps, $now, undef)->[0];
 my $stale = PVE::RS::Multipath::Status::encode_broadcast($maps, $now - 3600, undef)->[0];
+my $me = PVE::INotify::nodename();
 for my $node_value ([n1 => $fresh], [n2 => "not a summary\n"], [n3 => $stale]) {
-    local $ENV{PVE_STANDIN_NODENAME} = $node_value->[0];
-    PVE::Cluster::broadcast_node_kv('multipath', $node_value->[1]);
+    my ($node, $value) = $node_value->@*;
+    if ($node eq $me) {
+        PVE::Cluster::broadcast_node_kv('multipath', $value);
+    } else {
+        PVE::Multipath::TestEnv::peer_kv($node, 'multipath', $value);
+    }
 }
 
 my $status = api('GET', 'status', {});
@@ -214,15 +228,62 @@ is($other->{nodes}->{n1}->{state},
 is($other->{nodes}->{n4}, undef, 'but not on n4, where san is not');
 
 # --- the node view ---
-my $node_maps = PVE::API2::Disks::Multipath->call('GET', '', { node => 'n1' });
+my sub node_view {
+    my ($node) = @_;
+    return PVE::Multipath::TestEnv::api_call('PVE::API2::Disks::Multipath', 'GET', '',
+        { node => $node });
+}
+my $node_maps = node_view('n1');
 is($node_maps->[0]->{wwid}, $LUN, 'the node view lists the map');
 is($node_maps->[0]->{'used-by'}, 'vmdata', 'with the storage using it');
-eval { PVE::API2::Disks::Multipath->call('GET', '', { node => 'bad node!' }) };
-like("$@", qr/node: value does not look like a valid node name/, 'the node parameter is checked');
+eval { node_view('bad node!') };
+like(
+    "$@",
+    qr/node: invalid format - value does not look like a valid node name/,
+    'the node parameter is checked',
+);
 
 # --- removal with force ---
 eval { api('DELETE', "wwid/$LUN", { force => 1 }) };
 is("$@", '', 'a consumed LUN is removed with force');
 ok(!PVE::Multipath::ClusterConfig::read_config()->{ids}->{$LUN}, 'and is gone');
+
+# --- shared: a disk on a LUN migrates nowhere ---
+is(PVE::Storage::config()->{ids}->{san}->{shared}, 1, 'the multipath storage is shared');
+
+# --- a node without a cluster: pmxcfs reports no node list ---
+PVE::Multipath::TestEnv::set_members(undef);
+is(PVE::Cluster::get_members(), undef, 'a standalone node has no members');
+my $alone = api('GET', 'status', {});
+is($alone->{nodes}->{$me}->{online}, 1, 'the standalone node reads online');
+my ($cell) = map { $_->{nodes}->{$me} } grep { $_->{wwid} eq $LUN } $alone->{luns}->@*;
+is($cell->{state}, 'optimal', 'with its real cells');
+
+# --- a duplicate alias an admin wrote by hand ---
+file_set_contents("$pve/multipath.cfg",
+    "wwid: 3600d1\n\talias twin\n\nwwid: 3600d2\n\talias twin\n\nwwid: 3600d3\n");
+is(eval { api('PUT', 'defaults', { 'no-path-retry' => 'queue' }); 1 },
+    1, 'blocks no write elsewhere')
+    or diag($@);
+eval { api('PUT', 'wwid/3600d3', { alias => 'twin' }) };
+like("$@", qr/alias: alias 'twin' is already used by WWID 3600d/, 'a new collision is refused');
+
+# --- delete lists as PVE::Tools::split_list splits them ---
+api('PUT', 'wwid/3600d3', { 'rr-weight' => 'uniform', 'paths-expected' => 2, 'rr-min-io-rq' => 4 });
+is(eval { api('PUT', 'wwid/3600d3', { delete => "paths-expected\trr-min-io-rq" }); 1 },
+    1, 'a delete list separated by a tab')
+    or diag($@);
+is(eval { api('PUT', 'wwid/3600d3', { delete => "rr-weight\0alias" }); 1 },
+    1, 'and one separated by NUL bytes')
+    or diag($@);
+my $d3 = api('GET', 'wwid/3600d3', {});
+is_deeply([grep { defined($d3->{$_}) } qw(paths-expected rr-min-io-rq rr-weight)],
+    [], 'every listed key is gone');
+eval { api('PUT', 'wwid/3600d3', { delete => 'rr-weight x' }) };
+like(
+    "$@",
+    qr/delete: invalid format - invalid configuration ID 'x'/,
+    'each listed key is checked as a configuration ID'
+);
 
 done_testing();

@@ -1,6 +1,7 @@
 #!/usr/bin/perl
 
-# PVE::Multipath::Generator against a directory-backed pmxcfs stand-in,
+# PVE::Multipath::Generator against a directory-backed pmxcfs stand-in (or
+# the real PVE::Cluster under ../shared/tools/real-pve),
 # stand-in multipath/multipathd commands (tests/bin) that edit the wwids
 # file as multipath-tools does, and a fake sysfs.
 
@@ -13,6 +14,8 @@ use File::Basename qw(dirname);
 use File::Path qw(make_path);
 use File::Temp qw(tempdir);
 use Test::More;
+
+use PVE::Multipath::TestEnv;
 
 use PVE::Cluster;
 use PVE::Multipath;
@@ -27,7 +30,7 @@ my $tmp = tempdir(CLEANUP => 1);
 my %dir = map { $_ => "$tmp/$_" } qw(pve conf.d state sys);
 make_path(values %dir);
 
-$PVE::Cluster::BASE = $dir{pve};
+$dir{pve} = PVE::Multipath::TestEnv::cfs_dir();
 $PVE::Multipath::MULTIPATH = "$ROOT/tests/bin/multipath";
 $PVE::Multipath::MULTIPATHD = "$ROOT/tests/bin/multipathd";
 $PVE::Multipath::SYSFS = $dir{sys};

@@ -6,7 +6,8 @@
 //! errors? }`):
 //!
 //! - `parse_section_config($filename, $raw) -> $cfg`; never dies, problems
-//!   are in `errors` (`[{ context, line, section?, key?, err }]`).
+//!   with a key are in `errors` (`[{ context, line, section, key, err }]`),
+//!   every warning SectionConfig would print in `warnings`.
 //! - `write_section_config($filename, $cfg) -> $text`; dies on an invalid one.
 //! - `update_section($cfg, $type, $id, $params?, $delete?, $digest?) -> $cfg`
 //!   and `remove_section($cfg, $id, $digest?) -> $cfg`: the API's update rule.
@@ -34,8 +35,18 @@ use crate::schema::{self, excerpt, SectionType};
 use crate::section_config::{self, Config, SectionUpdate};
 use crate::wwids;
 
+/// `$raw` comes with one character per byte of the file (the Perl side
+/// upgrades it), so the bytes are read back exactly.
 fn parse_section_config(filename: String, raw: Option<String>) -> Result<Value, Error> {
-    Ok(section_config::parse(&filename, raw.as_deref().unwrap_or_default()).to_perl())
+    let raw = raw.unwrap_or_default();
+    let bytes: Vec<u8> = match raw.chars().map(u8::try_from).collect() {
+        Ok(bytes) => bytes,
+        Err(_) => raw.into_bytes(), // wide characters: not a file's bytes
+    };
+    let config = section_config::parse(&filename, bytes);
+    let mut cfg = config.to_perl();
+    cfg["warnings"] = Value::from(config.warnings);
+    Ok(cfg)
 }
 
 fn write_section_config(_filename: String, cfg: Value) -> Result<String, Error> {
@@ -49,15 +60,12 @@ fn section_type(name: &str) -> Result<SectionType, Error> {
     }
 }
 
-/// `delete` as the API takes it: a comma/space separated string or a list.
+/// `delete` as the API takes it: a string split like `PVE::Tools::split_list`,
+/// or a list.
 fn delete_list(delete: Option<Value>) -> Result<Vec<String>, Error> {
     Ok(match delete {
         None | Some(Value::Null) => Vec::new(),
-        Some(Value::String(text)) => text
-            .split([',', ' ', ';'])
-            .filter(|key| !key.is_empty())
-            .map(str::to_string)
-            .collect(),
+        Some(Value::String(text)) => section_config::split_list(&text),
         Some(Value::Array(keys)) => keys
             .into_iter()
             .map(|key| match key {

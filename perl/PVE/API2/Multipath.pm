@@ -11,6 +11,7 @@ use warnings;
 
 use PVE::Cluster;
 use PVE::Exception qw(raise raise_param_exc);
+use PVE::INotify;
 use PVE::JSONSchema qw(get_standard_option);
 use PVE::RESTHandler;
 use PVE::Storage;
@@ -435,6 +436,9 @@ __PACKAGE__->register_method({
         my $cfg = PVE::Multipath::ClusterConfig::read_config();
         my $storage_cfg = PVE::Storage::config();
         my $members = PVE::Cluster::get_members();
+        # a node without a cluster: pmxcfs knows no node list, the node itself is online
+        my $nodename = PVE::INotify::nodename();
+        $members = { $nodename => { online => 1 } } if !$members || !$members->{$nodename};
         my $all_nodes = [sort keys $members->%*];
         my ($by_lun, $anywhere) = expected_nodes($storage_cfg, $all_nodes);
 

@@ -14,21 +14,15 @@ use warnings;
 
 use PVE::RS::Multipath::Config;
 
-# Parse multipath.cfg like PVE::SectionConfig: never dies; each problem is
-# warned with its line and listed in $cfg->{errors}.
+# Parse multipath.cfg exactly like PVE::SectionConfig: never dies; prints its
+# warnings; problems with a key are also listed in $cfg->{errors}.
 sub parse_config {
     my ($class, $filename, $raw) = @_;
 
-    my $cfg = PVE::RS::Multipath::Config::parse_section_config($filename, $raw // '');
-    for my $err (($cfg->{errors} // [])->@*) {
-        my $where = "$err->{context}";
-        $where .= " (section '$err->{section}')" if defined($err->{section});
-        if (defined($err->{key})) {
-            warn "$where - unable to parse value of '$err->{key}': $err->{err}\n";
-        } else {
-            warn "$where - $err->{err}\n";
-        }
-    }
+    # one character per byte, so the Rust side reads the file's bytes
+    utf8::upgrade(my $bytes = $raw // '');
+    my $cfg = PVE::RS::Multipath::Config::parse_section_config($filename, $bytes);
+    warn "$_\n" for (delete($cfg->{warnings}) // [])->@*;
     return $cfg;
 }
 

@@ -23,6 +23,10 @@ use PVE::Multipath::Config;
 
 use base qw(PVE::Storage::Plugin);
 
+# A LUN is the same on every node: migrating a disk on it moves nothing.
+push @PVE::Storage::Plugin::SHARED_STORAGE, 'multipath'
+    if !grep { $_ eq 'multipath' } @PVE::Storage::Plugin::SHARED_STORAGE;
+
 sub api { return 15 }
 
 sub type { return 'multipath' }
@@ -36,6 +40,7 @@ sub properties { return {} }
 sub options {
     return {
         nodes => { optional => 1 },
+        shared => { optional => 1 },
         disable => { optional => 1 },
         content => { optional => 1 },
     };

@@ -1,74 +1,157 @@
 package PVE::Cluster;
 
-# Test stand-in for pve-cluster's PVE::Cluster, backed by a real directory
-# in place of /etc/pve (pmxcfs):
+# Test stand-in for pve-cluster's PVE::Cluster (with the pve-multipath patch,
+# so pmxcfs observes multipath.cfg and multipath-overrides.conf), backed by a
+# plain directory in place of /etc/pve:
 #
-#   $ENV{PVE_CLUSTER_STANDIN_DIR}  the directory (or set $PVE::Cluster::BASE)
+#   $ENV{PVE_CLUSTER_STANDIN_DIR}  the directory; base_dir() returns it, as
+#                                  the real one returns /etc/pve
 #   <dir>/<file>                   the cluster files (cfs_read_file/...)
+#   <dir>/priv/lock/<lockid>       cfs locks, mkdir'ed as pmxcfs locks are
 #   <dir>/.kv/<node>/<key>         the node KV store (broadcast_node_kv)
-#   <dir>/.members                 JSON { node => { online => 0|1 } }; absent:
-#                                  this node alone, online
-#   <dir>/.lock-<file>             flock'ed by cfs_lock_file
+#   <dir>/.members                 JSON { node => { online => 0|1 } } of a
+#                                  cluster; absent: a node without a cluster,
+#                                  for which pmxcfs reports no node list
 #
-# The node name is PVE::INotify::nodename() (PVE_STANDIN_NODENAME). Like
-# the real module: parsers get ($filename, $raw) with $raw undef for a
-# missing file; cfs_lock_file leaves errors in $@ instead of dying; KV
-# values are limited to 32 KiB, as pmxcfs limits them.
+# Behaves like the real module for every function pve-multipath uses: only
+# observed files can be registered (once), read, written and locked, dying
+# with the real messages otherwise; parsers and writers get
+# "/etc/pve/<file>" (here "<dir>/<file>") and undef for a missing file;
+# cfs_lock_file leaves an error of the locked code in $@ unchanged (a
+# PVE::Exception stays one) and prefixes only locking errors; KV values are
+# strings below 32 KiB, read back up to the first NUL, and only for nodes
+# of the node list. Not modelled: the parse cache and file versions, the
+# 60 s command timeout of cfs locks.
 
 use strict;
 use warnings;
 
 use Exporter qw(import);
+use File::Path qw(make_path);
 use JSON qw(decode_json);
+use Time::HiRes qw(usleep);
 
 use PVE::INotify;
 use PVE::Tools qw(file_get_contents file_set_contents);
 
 our @EXPORT_OK = qw(cfs_register_file cfs_read_file cfs_write_file cfs_lock_file);
 
-our $BASE;
 my $KV_MAX_SIZE = 32 * 1024;
-my $registered = {};
 
-my sub base_dir {
-    my $dir = $BASE // $ENV{PVE_CLUSTER_STANDIN_DIR}
-        // die "PVE::Cluster stand-in: set PVE_CLUSTER_STANDIN_DIR\n";
+# the observed files of the real module that the stand-in's users touch, plus ours
+my $observed = { map { $_ => 1 } qw(storage.cfg datacenter.cfg replication.cfg user.cfg jobs.cfg) };
+$observed->{$_} = 1 for qw(multipath.cfg multipath-overrides.conf);
+my $file_info = {};
+
+sub base_dir {
+    my $dir = $ENV{PVE_CLUSTER_STANDIN_DIR} // die
+        "PVE::Cluster stand-in: set PVE_CLUSTER_STANDIN_DIR (or use PVE::Multipath::TestEnv)\n";
     die "PVE::Cluster stand-in: '$dir' is not a directory\n" if !-d $dir;
     return $dir;
 }
 
+sub cfs_update { return }
+
 sub cfs_register_file {
     my ($filename, $parser, $writer) = @_;
-    $registered->{$filename} = { parser => $parser, writer => $writer };
+    $observed->{$filename} || die "unknown file '$filename'";
+    die "file '$filename' already registered" if $file_info->{$filename};
+    $file_info->{$filename} = { parser => $parser, writer => $writer };
     return;
 }
 
-my sub registration {
+my sub file_info {
     my ($filename) = @_;
-    return $registered->{$filename} // die "file '$filename' is not registered\n";
+    return $file_info->{$filename} || die "unknown file type '$filename'\n";
 }
 
 sub cfs_read_file {
     my ($filename) = @_;
-    my $info = registration($filename);
+    my $info = file_info($filename);
     my $path = base_dir() . "/$filename";
     my $raw = -e $path ? file_get_contents($path) : undef;
-    return $info->{parser}->($filename, $raw);
+    return $info->{parser}->($path, $raw);
 }
 
 sub cfs_write_file {
-    my ($filename, $data) = @_;
-    my $info = registration($filename);
-    my $raw = $info->{writer}->($filename, $data);
-    file_set_contents(base_dir() . "/$filename", $raw);
+    my ($filename, $data, $force_utf8) = @_;
+    my $info = file_info($filename);
+    my $writer = $info->{writer} || die "no writer defined";
+    my $path = base_dir() . "/$filename";
+    file_set_contents($path, $writer->($path, $data), undef, $force_utf8);
     return;
+}
+
+my sub cfs_lock {
+    my ($lockid, $timeout, $code, @param) = @_;
+    $timeout = 10 if !$timeout;
+    my $lockdir = base_dir() . "/priv/lock";
+    my $path = "$lockdir/$lockid";
+    my ($res, $got_lock, $is_code_err);
+    eval {
+        make_path($lockdir);
+        my $deadline = time() + $timeout;
+        while (!($got_lock = mkdir($path))) {
+            die "got lock request timeout\n" if time() >= $deadline;
+            usleep(100_000);
+        }
+        $is_code_err = 1;
+        $res = $code->(@param);
+    };
+    my $err = $@;
+    rmdir($path) if $got_lock;
+    if ($err) {
+        $@ =
+            ref($err) eq 'PVE::Exception' || $is_code_err ? $err : "cfs-lock '$lockid' error: $err";
+        return undef;
+    }
+    $@ = undef;
+    return $res;
 }
 
 sub cfs_lock_file {
     my ($filename, $timeout, $code, @param) = @_;
-    my $res = PVE::Tools::lock_file(base_dir() . "/.lock-$filename", $timeout // 10, $code, @param);
-    $@ = "cfs-lock '$filename' error: $@" if $@;
-    return $res;
+    $observed->{$filename} || die "unknown file '$filename'";
+    (my $lockid = "file-$filename") =~ s/[.\/]/_/g;
+    return cfs_lock($lockid, $timeout, $code, @param);
+}
+
+sub cfs_lock_storage {
+    my ($storeid, $timeout, $code, @param) = @_;
+    return cfs_lock("storage-$storeid", $timeout, $code, @param);
+}
+
+my sub members_file { return base_dir() . "/.members" }
+
+# { node => { id, online } } of a cluster; undef on a node without one
+sub get_members {
+    return undef if !-e members_file();
+    my $members = decode_json(file_get_contents(members_file()));
+    return undef if !%$members;
+    my $id = 0;
+    return {
+        map { $_ => { id => ++$id, online => $members->{$_}->{online} ? 1 : 0 } }
+        sort keys $members->%*
+    };
+}
+
+sub get_nodelist {
+    my $nodelist = get_members();
+    my $nodename = PVE::INotify::nodename();
+    return [$nodename] if !$nodelist || !$nodelist->{$nodename};
+    return [keys $nodelist->%*];
+}
+
+sub check_node_exists {
+    my ($node, $noerr) = @_;
+    my $nodelist = get_members();
+    return 1 if $nodelist && $nodelist->{$node};
+    return undef if $noerr;
+    die "no such cluster node '$node'\n";
+}
+
+sub check_cfs_quorum {
+    return 1;
 }
 
 sub broadcast_node_kv {
@@ -78,48 +161,23 @@ sub broadcast_node_kv {
         unlink("$dir/$key");
         return;
     }
-    die "broadcast_node_kv: value for '$key' too large (" . length($data) . " bytes)\n"
-        if length($data) > $KV_MAX_SIZE;
-    File::Path::make_path($dir) if !-d $dir;
-    file_set_contents("$dir/$key", $data);
+    die "cannot send a reference\n" if ref($data);
+    die "data for '$key' too big\n" if length($data) >= $KV_MAX_SIZE;
+    make_path($dir);
+    file_set_contents("$dir/$key", "$data\0");
     return;
 }
 
 sub get_node_kv {
     my ($key, $nodename) = @_;
-    my $base = base_dir() . "/.kv";
     my $res = {};
-    opendir(my $dh, $base) or return $res;
-    for my $node (sort grep { !m/^\./ } readdir($dh)) {
-        next if defined($nodename) && $node ne $nodename;
-        my $path = "$base/$node/$key";
-        $res->{$node} = file_get_contents($path) if -f $path;
+    for my $node ($nodename ? ($nodename) : get_nodelist()->@*) {
+        my $path = base_dir() . "/.kv/$node/$key";
+        next if !-f $path;
+        next if $node ne PVE::INotify::nodename() && !check_node_exists($node, 1);
+        $res->{$node} = unpack('Z*', file_get_contents($path));
     }
-    closedir($dh);
     return $res;
 }
-
-sub get_members {
-    my $path = base_dir() . "/.members";
-    return { PVE::INotify::nodename() => { online => 1 } } if !-e $path;
-    return decode_json(file_get_contents($path));
-}
-
-sub get_nodelist {
-    return [sort keys get_members()->%*];
-}
-
-sub check_node_exists {
-    my ($node, $noerr) = @_;
-    return 1 if get_members()->{$node};
-    return undef if $noerr;
-    die "no such cluster node '$node'\n";
-}
-
-sub check_cfs_quorum {
-    return 1;
-}
-
-use File::Path ();
 
 1;

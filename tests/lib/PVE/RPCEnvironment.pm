@@ -1,8 +1,10 @@
 package PVE::RPCEnvironment;
 
 # Test stand-in for pve-access-control's PVE::RPCEnvironment: one
-# environment per process with a user; permission checks are recorded, and
-# denied when the test says so.
+# environment per process (init once, get dies before), with a user;
+# check() records each permission check and denies the privileges a test
+# lists in $env->{deny}. Differences: init() takes a missing type as
+# 'cli', and no ACLs are evaluated.
 
 use strict;
 use warnings;
@@ -12,16 +14,24 @@ use PVE::Exception qw(raise_perm_exc);
 my $environment;
 
 sub init {
-    my ($class, %param) = @_;
-    $environment = bless { user => $param{user} // 'root@pam', checks => [], deny => {} }, $class;
+    my ($class, $type, %param) = @_;
+    die "already initialized" if $environment;
+    $type //= 'cli';
+    die "unknown environment type" if $type !~ m/^(cli|pub|priv|ha)$/;
+    $environment = bless { type => $type, user => undef, checks => [], deny => {} }, $class;
     return $environment;
 }
 
 sub get {
-    return $environment // __PACKAGE__->init();
+    die "REST environment not initialized" if !$environment;
+    return $environment;
 }
 
-sub get_user { return $_[0]->{user} }
+sub get_user {
+    my ($self) = @_;
+    die "user name not set\n" if !$self->{user};
+    return $self->{user};
+}
 
 sub set_user { $_[0]->{user} = $_[1] }
 

@@ -1,15 +1,19 @@
 package PVE::Tools;
 
 # Test stand-in for pve-common's PVE::Tools: the subset pve-multipath uses,
-# with the real module's behaviour (run_command's outfunc/errfunc line
-# callbacks, timeout, noerr and its "command '...' failed: exit code N"
-# error; atomic file_set_contents; file_read_firstline returning undef for a
-# missing file).
+# with the real module's behaviour and messages: run_command's
+# outfunc/errfunc line callbacks, input, timeout and noerr (returning the
+# exit code), "command '...' failed: exit code N" / "got signal N" / "got
+# timeout"; file_get_contents refusing more than 1 MiB (pmxcfs' limit) and
+# "can't open '...'"; atomic file_set_contents (mode 0644 unless given);
+# file_read_firstline undef for a missing file, dying for one it cannot
+# read; split_list. Not modelled: run_command's logfunc/umask/errmsg.
 
 use strict;
 use warnings;
 
 use Exporter qw(import);
+use Fcntl qw(O_WRONLY O_CREAT O_EXCL);
 use IO::Select;
 use IPC::Open3 qw(open3);
 use Symbol qw(gensym);
@@ -19,8 +23,8 @@ our @EXPORT_OK = qw(
     file_get_contents
     file_set_contents
     file_read_firstline
-    lock_file
     extract_param
+    split_list
 );
 
 my sub command_string {
@@ -82,12 +86,12 @@ sub run_command {
 
     die "command '$cmdstr' failed: got timeout\n" if $timed_out;
     my $exit_code = $status >> 8;
-    return $exit_code if $param{noerr};
-    if ($status & 127) {
-        die "command '$cmdstr' failed: received signal " . ($status & 127) . "\n";
-    }
-    die "command '$cmdstr' failed: exit code $exit_code\n" if $exit_code;
-    return 0;
+    my $err =
+          ($status & 127) ? "got signal " . ($status & 127) . "\n"
+        : $exit_code ? "exit code $exit_code\n"
+        : undef;
+    die "command '$cmdstr' failed: $err" if defined($err) && !$param{noerr};
+    return $exit_code;
 }
 
 sub extract_param {
@@ -97,20 +101,30 @@ sub extract_param {
 
 sub file_get_contents {
     my ($filename, $max) = @_;
-    open(my $fh, '<', $filename) or die "unable to open file '$filename' - $!\n";
-    local $/;
-    my $content = <$fh> // '';
+    $max ||= 1024 * 1024;
+    open(my $fh, '<', $filename) or die "can't open '$filename' - $!\n";
+    my ($content, $count) = ('', 0);
+    while ($count = sysread($fh, $content, 8192, length($content))) {
+        die "file '$filename' too long - aborting\n" if length($content) > $max;
+    }
+    die "unable to read file '$filename' - $!\n" if !defined($count);
     close($fh);
-    die "file '$filename' too long\n" if defined($max) && length($content) > $max;
     return $content;
 }
 
 sub file_set_contents {
-    my ($filename, $data, $perm) = @_;
+    my ($filename, $data, $perm, $force_utf8) = @_;
+    $perm //= 0644;
     my $tmp = "$filename.tmp.$$";
     eval {
-        open(my $fh, '>', $tmp) or die "unable to open file '$tmp' - $!\n";
-        chmod($perm, $fh) if defined($perm);
+        unlink($tmp);
+        sysopen(my $fh, $tmp, O_WRONLY | O_CREAT | O_EXCL, $perm)
+            or die "unable to open file '$tmp' - $!\n";
+        if ($force_utf8) {
+            utf8::encode($data);
+        } else {
+            utf8::downgrade($data, 1) or utf8::encode($data);    # print's wide-char fallback
+        }
         print $fh $data or die "unable to write '$tmp' - $!\n";
         close($fh) or die "closing file '$tmp' failed - $!\n";
         rename($tmp, $filename) or die "rename '$tmp' to '$filename' failed - $!\n";
@@ -124,33 +138,24 @@ sub file_set_contents {
 
 sub file_read_firstline {
     my ($filename) = @_;
-    open(my $fh, '<', $filename) or return undef;
+    my $fh;
+    if (!open($fh, '<', $filename)) {
+        return undef if $!{ENOENT};
+        die "file '$filename' exists but open for reading failed - $!\n";
+    }
     my $line = <$fh>;
     close($fh);
-    return undef if !defined($line);
-    chomp($line);
+    chomp($line) if $line;
     return $line;
 }
 
-# Like the real lock_file: run $code with an exclusive flock on $filename,
-# waiting up to $timeout seconds; the error is left in $@, not thrown.
-sub lock_file {
-    my ($filename, $timeout, $code, @param) = @_;
-    $timeout //= 10;
-    my $res;
-    eval {
-        open(my $fh, '>>', $filename) or die "can't open lock file '$filename' - $!\n";
-        my $deadline = time() + $timeout;
-        while (!flock($fh, 2 | 4)) {    # LOCK_EX | LOCK_NB
-            die "can't acquire lock '$filename' - got timeout\n" if time() >= $deadline;
-            select(undef, undef, undef, 0.1);
-        }
-        $res = eval { $code->(@param) };
-        my $err = $@;
-        close($fh);
-        die $err if $err;
-    };
-    return $res;
+sub split_list {
+    my ($text) = @_;
+    $text //= '';
+    return split(/\0/, $text) if $text =~ m/\0/;
+    $text =~ s/[,;]/ /g;
+    $text =~ s/^\s+//;
+    return split(/\s+/, $text);
 }
 
 1;

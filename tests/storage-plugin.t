@@ -18,6 +18,7 @@ use File::Temp qw(tempdir);
 use JSON qw(decode_json encode_json);
 use Test::More;
 
+use PVE::Multipath::TestEnv;
 use PVE::Cluster;
 use PVE::Storage;
 use PVE::Tools qw(file_get_contents file_set_contents);
@@ -33,7 +34,7 @@ my $BOOT = '3600508b1001c3a8f1e5e5c2a7a2e0b01';
 my $PLUGIN = 'PVE::Storage::MultipathPlugin';
 
 my $tmp = tempdir(CLEANUP => 1);
-$PVE::Cluster::BASE = $tmp;
+my $pve = PVE::Multipath::TestEnv::cfs_dir();
 $PVE::Multipath::STATE_DIR = "$tmp/state";
 $PVE::Multipath::MULTIPATH = "$ROOT/tests/bin/multipath";
 $PVE::Multipath::MULTIPATHD = "$ROOT/tests/bin/multipathd";
@@ -54,8 +55,8 @@ for my $lun ([$FREE, 0], [$BASE, 1], [$BOOT, 2]) {
 file_set_contents("$tmp/maps.json", encode_json({ $capture->%*, maps => \@maps }));
 $ENV{MULTIPATHD_STANDIN_MAPS} = "$tmp/maps.json";
 
-file_set_contents("$tmp/multipath.cfg", "wwid: $FREE\n\nwwid: $BASE\n\talias vmdata-lun\n\n");
-file_set_contents("$tmp/storage.cfg",
+file_set_contents("$pve/multipath.cfg", "wwid: $FREE\n\nwwid: $BASE\n\talias vmdata-lun\n\n");
+file_set_contents("$pve/storage.cfg",
     "multipath: san\n\nlvm: vmdata\n\tbase san:$BASE\n\tvgname vmdata\n\tshared 1\n\n");
 my $scfg = PVE::Storage::config()->{ids}->{san};
 
@@ -162,13 +163,13 @@ is_deeply(
 );
 
 # once the LVM storage is gone, its LUN is a guest disk candidate again
-file_set_contents("$tmp/storage.cfg", "multipath: san\n\n");
+file_set_contents("$pve/storage.cfg", "multipath: san\n\n");
 is_deeply([map { $_->{volid} } $PLUGIN->list_images('san', $scfg)->@*],
     ["san:$FREE", "san:$BASE"], 'an unconsumed LUN is offered');
 is(($PLUGIN->parse_volname($BASE))[1], $BASE, 'and parses');
 
 # the consumers lookup is the one the API's used-by shows
-file_set_contents("$tmp/storage.cfg",
+file_set_contents("$pve/storage.cfg",
           "multipath: san\n\nmultipath: san2\n\nlvm: vmdata\n\tbase san2:$BASE\n\tvgname v\n\n"
         . "lvm: local-lvm\n\tvgname pve\n\n"
         . "iscsi: tgt\n\tportal 192.0.2.1\n\ttarget iqn.2000-01.test:t\n\n"

@@ -218,6 +218,15 @@ async function matrix(browser, cluster, errors) {
         'the matrix',
     );
     await page.screenshot({ path: `${OUT}/matrix.png` });
+    // the panel alone, down to its last row (docs/matrix.png is a copy)
+    let clip = await page.evaluate(() => {
+        let grid = Ext.ComponentQuery.query('pveDcMultipath')[0];
+        let r = grid.el.dom.getBoundingClientRect();
+        let rows = grid.getView().getNodes();
+        let bottom = rows[rows.length - 1].getBoundingClientRect().bottom;
+        return { x: r.x, y: r.y, width: r.width, height: bottom - r.y + 8 };
+    });
+    await page.screenshot({ path: `${OUT}/matrix-panel.png`, clip });
 
     let c = await cell(page, LUN_A, 'pve1');
     is(c?.text, 'optimal 2/2', 'optimal: all paths up on pve1');

@@ -91,6 +91,7 @@ ui-lint: ui-www
 	ui/node_modules/.bin/biome format --config-path=ui/biome.json $(UI_BUILD)/www/patched
 	ui/node_modules/.bin/biome lint --error-on-warnings --config-path=ui/biome.json \
 		$(UI_BUILD)/www/patched
+	./ui/tests/check-patches
 
 ui-test: build-selftest ui-lint
 	$(PERL_ENV) UI_WWW=$(UI_BUILD)/www UI_OUT=$(UI_BUILD) node ui/tests/ui-test.js

@@ -433,6 +433,21 @@ async function edits(page) {
         'defaults edit: the new polling interval is stored',
     );
     await page.evaluate((q) => Ext.ComponentQuery.query(q)[0].close(), def);
+
+    // polling runs while the panel is shown and ends with it
+    let polls = 0;
+    const countPolls = (request) => {
+        polls += request.url().includes('/cluster/multipath/status') ? 1 : 0;
+    };
+    page.on('request', countPolls);
+    await page.evaluate(() => Ext.ComponentQuery.query('pveDcMultipath')[0].rstore.startUpdate());
+    await sleep(3500);
+    ok(polls >= 1, 'the matrix polls while shown', { polls });
+    await page.evaluate(() => Ext.ComponentQuery.query('pveDcMultipath')[0].destroy());
+    polls = 0;
+    await sleep(3500);
+    is(polls, 0, 'and stops polling once destroyed');
+    page.off('request', countPolls);
 }
 
 async function auditor(browser, errors) {

@@ -6,8 +6,6 @@
 //
 //   UI_WWW=build/ui/www UI_OUT=build/ui node ui/tests/ui-test.js
 
-'use strict';
-
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
@@ -124,20 +122,34 @@ async function clickAt(page, box, options) {
     await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2, options);
 }
 
+// the screen box of what fn returns in the page (a component, an Ext element or a node)
 async function boxOf(page, fn, ...args) {
-    return page.evaluate(
-        (source, ...args) => {
-            let el = eval(`(${source})`)(...args);
-            let dom = el?.isComponent ? el.el?.dom : (el?.dom ?? el);
-            if (!dom) {
-                return null;
-            }
-            let r = dom.getBoundingClientRect();
-            return { x: r.x, y: r.y, width: r.width, height: r.height };
-        },
-        fn.toString(),
-        ...args,
-    );
+    const handle = await page.evaluateHandle(fn, ...args);
+    const box = await handle.evaluate((el) => {
+        let dom = el?.isComponent ? el.el?.dom : (el?.dom ?? el);
+        if (!dom?.getBoundingClientRect) {
+            return null;
+        }
+        let r = dom.getBoundingClientRect();
+        return { x: r.x, y: r.y, width: r.width, height: r.height };
+    });
+    await handle.dispose();
+    return box;
+}
+
+// poll fn in the page until its result matches want (a RegExp or a value)
+async function waitForValue(page, fn, want, what, ...args) {
+    let deadline = Date.now() + 8000;
+    let got;
+    while (Date.now() < deadline) {
+        got = await page.evaluate(fn, ...args);
+        if (want instanceof RegExp ? want.test(got ?? '') : got === want) {
+            return got;
+        }
+        await sleep(50);
+    }
+    ok(false, `timed out waiting for ${what}`, { got });
+    return got;
 }
 
 async function clickButton(page, scope, text) {
@@ -274,11 +286,17 @@ async function matrix(browser, cluster, errors) {
             .map((t) => t.innerText)
             .join('\n'),
     );
-    like(tip, /Apply error: multipath -a \S+ failed: <img src=x onerror="window.__injected=1"> exit 1/,
-        'markup in a peer value shows as text');
+    like(
+        tip,
+        /Apply error: multipath -a \S+ failed: <img src=x onerror="window.__injected=1"> exit 1/,
+        'markup in a peer value shows as text',
+    );
     is(await page.evaluate(() => window.__injected), undefined, 'the markup did not run');
-    is(await page.evaluate(() => document.querySelectorAll('img[src="x"]').length), 0,
-        'no element was made from it');
+    is(
+        await page.evaluate(() => document.querySelectorAll('img[src="x"]').length),
+        0,
+        'no element was made from it',
+    );
 
     // at 1280 px, inside the Datacenter layout, the long WWID and the degraded cell fit
     let fit = await page.evaluate((wwid) => {
@@ -289,10 +307,12 @@ async function matrix(browser, cluster, errors) {
             let r = el.getBoundingClientRect();
             return r.left >= body.left && r.right <= body.right + 0.5 && r.width > 0;
         };
-        let cellOf = (col) => (grid.getView().getCell(rec, col).dom ?? grid.getView().getCell(rec, col));
+        let cellOf = (col) =>
+            grid.getView().getCell(rec, col).dom ?? grid.getView().getCell(rec, col);
         let span = cellOf(grid.getColumns()[0]).querySelector('span');
-        let degraded = cellOf(grid.getColumns().find((c) => c.nodeName === 'pve2'))
-            .querySelector('.x-grid-cell-inner');
+        let degraded = cellOf(grid.getColumns().find((c) => c.nodeName === 'pve2')).querySelector(
+            '.x-grid-cell-inner',
+        );
         return {
             width: window.innerWidth,
             wwid: span.innerText,
@@ -310,7 +330,10 @@ async function matrix(browser, cluster, errors) {
     // pve3 goes offline: its cells turn unknown with the next poll
     const members = `${cluster}/.members`;
     const before = fs.readFileSync(members, 'utf8');
-    fs.writeFileSync(members, JSON.stringify({ pve1: { online: 1 }, pve2: { online: 1 }, pve3: { online: 0 } }));
+    fs.writeFileSync(
+        members,
+        JSON.stringify({ pve1: { online: 1 }, pve2: { online: 1 }, pve3: { online: 0 } }),
+    );
     await waitFor(
         page,
         (wwid) => {
@@ -325,26 +348,60 @@ async function matrix(browser, cluster, errors) {
     c = await cell(page, LUN_A, 'pve3');
     is(c?.text, 'unknown', 'unknown: pve3 is offline');
     like(c?.icon, /fa-question-circle/, 'unknown reads differently from stale');
-    like((await header(page, 'pve3'))?.icon, /fa-circle critical/, 'the offline node header is red');
+    like(
+        (await header(page, 'pve3'))?.icon,
+        /fa-circle critical/,
+        'the offline node header is red',
+    );
     await page.screenshot({ path: `${OUT}/matrix-offline.png` });
     fs.writeFileSync(members, before);
     return page;
 }
 
+// the server keeps pve-http-server's rules, so the panels' requests are checked by them
+async function serverRules() {
+    let login = await fetch(`${globalThis.baseUrl}api2/json/access/ticket`, {
+        method: 'POST',
+        body: new URLSearchParams({ username: 'root@pam' }),
+    });
+    let ticket = (await login.json()).data;
+    let url = `${globalThis.baseUrl}api2/extjs/cluster/multipath/wwid/${LUN_A}`;
+    let cookie = `PVEAuthCookie=${encodeURIComponent(ticket.ticket)}`;
+    let withBody = await fetch(url, {
+        method: 'DELETE',
+        headers: { Cookie: cookie, CSRFPreventionToken: ticket.CSRFPreventionToken },
+        body: 'force=1',
+    });
+    is(withBody.status, 501, 'the server refuses a DELETE with a body');
+    let noToken = await fetch(url, { method: 'PUT', headers: { Cookie: cookie }, body: 'alias=x' });
+    is(noToken.status, 401, 'and a write without the CSRF token');
+}
+
 async function edits(page) {
+    await serverRules();
     // polling off: only the panel's own reload after a change may update the grid
     await page.evaluate(() => Ext.ComponentQuery.query('pveDcMultipath')[0].rstore.stopUpdate());
     const win = 'pveDcMultipathWwidEdit';
 
     await clickButton(page, 'pveDcMultipath toolbar', 'Add');
     await waitFor(page, windowShown, 'the add window', win);
-    await waitFor(page, (q) => !!Ext.ComponentQuery.query(`${q} field[name=paths-expected]`)[0], 'knob fields', win);
+    await waitFor(
+        page,
+        (q) => !!Ext.ComponentQuery.query(`${q} field[name=paths-expected]`)[0],
+        'knob fields',
+        win,
+    );
     await typeInto(page, win, 'wwid', NEW_LUN);
     await typeInto(page, win, 'alias', 'added-lun');
     await typeInto(page, win, 'paths-expected', '2');
     await page.screenshot({ path: `${OUT}/add-wwid.png` });
     await clickButton(page, win, 'Add');
-    await waitFor(page, (w) => !!Ext.ComponentQuery.query('pveDcMultipath')[0].getStore().getById(w), 'the new row', NEW_LUN);
+    await waitFor(
+        page,
+        (w) => !!Ext.ComponentQuery.query('pveDcMultipath')[0].getStore().getById(w),
+        'the new row',
+        NEW_LUN,
+    );
     let c = await cell(page, NEW_LUN, 'wwid');
     is(c?.text, `added-lun ${NEW_LUN}`, 'an added WWID is in the grid at once');
     ok(!(await page.evaluate(windowShown, win)), 'the add window closed');
@@ -358,7 +415,10 @@ async function edits(page) {
         win,
     );
     is(
-        await page.evaluate((q) => Ext.ComponentQuery.query(`${q} field[name=paths-expected]`)[0].getValue(), win),
+        await page.evaluate(
+            (q) => Ext.ComponentQuery.query(`${q} field[name=paths-expected]`)[0].getValue(),
+            win,
+        ),
         2,
         'the edit window loads the knobs',
     );
@@ -366,7 +426,9 @@ async function edits(page) {
     await clickButton(page, win, 'OK');
     await waitFor(
         page,
-        (w) => Ext.ComponentQuery.query('pveDcMultipath')[0].getStore().getById(w)?.data.alias === 'renamed-lun',
+        (w) =>
+            Ext.ComponentQuery.query('pveDcMultipath')[0].getStore().getById(w)?.data.alias ===
+            'renamed-lun',
         'the renamed row',
         NEW_LUN,
     );
@@ -378,9 +440,18 @@ async function edits(page) {
     await clickButton(page, 'pveDcMultipath toolbar', 'Remove');
     await waitFor(page, () => Ext.Msg.isVisible(), 'the confirmation');
     let text = await page.evaluate(() => Ext.Msg.el.dom.innerText);
-    ok(text.includes(NEW_LUN) && !/storage/.test(text), 'the confirmation names the WWID only', text);
+    ok(
+        text.includes(NEW_LUN) && !/storage/.test(text),
+        'the confirmation names the WWID only',
+        text,
+    );
     await clickButton(page, 'messagebox', 'Yes');
-    await waitFor(page, (w) => !Ext.ComponentQuery.query('pveDcMultipath')[0].getStore().getById(w), 'the row gone', NEW_LUN);
+    await waitFor(
+        page,
+        (w) => !Ext.ComponentQuery.query('pveDcMultipath')[0].getStore().getById(w),
+        'the row gone',
+        NEW_LUN,
+    );
     ok(!(await rowWwids(page)).includes(NEW_LUN), 'a removed WWID leaves the grid at once');
 
     // the base of vmdata: removal needs force (in the query string: a DELETE body gets 501);
@@ -389,7 +460,11 @@ async function edits(page) {
     await clickButton(page, 'pveDcMultipath toolbar', 'Remove');
     await waitFor(page, () => Ext.Msg.isVisible(), 'the confirmation');
     text = await page.evaluate(() => Ext.Msg.el.dom.innerText);
-    like(text, new RegExp(`${LUN_A}[\\s\\S]*storage vmdata`), 'the confirmation names the storage using it');
+    like(
+        text,
+        new RegExp(`${LUN_A}[\\s\\S]*storage vmdata`),
+        'the confirmation names the storage using it',
+    );
     await clickButton(page, 'messagebox', 'Yes');
     await waitFor(
         page,
@@ -399,36 +474,70 @@ async function edits(page) {
     );
     let c2 = await cell(page, LUN_A, 'wwid');
     is(c2?.text, `vmdata ${LUN_A}`, 'a force-removed WWID changes the grid at once');
-    ok(!(await page.evaluate(() => Ext.Msg.isVisible())), 'no error: force went in the query string');
+    ok(
+        !(await page.evaluate(() => Ext.Msg.isVisible())),
+        'no error: force went in the query string',
+    );
 
     const ovr = 'pveDcMultipathOverridesEdit';
     await clickButton(page, 'pveDcMultipath toolbar', 'Overrides');
     await waitFor(page, windowShown, 'the overrides window', ovr);
-    await waitFor(page, (q) => !!Ext.ComponentQuery.query(q)[0].digest, 'the overrides loaded', ovr);
-    await typeInto(page, ovr, 'text', 'devices {\n    device {\n        vendor "X"\n        no_such_keyword 1\n    }\n}\n');
+    await waitFor(
+        page,
+        (q) => !!Ext.ComponentQuery.query(q)[0].digest,
+        'the overrides loaded',
+        ovr,
+    );
+    await typeInto(
+        page,
+        ovr,
+        'text',
+        'devices {\n    device {\n        vendor "X"\n        no_such_keyword 1\n    }\n}\n',
+    );
     await clickButton(page, ovr, 'OK');
     await waitFor(page, () => Ext.Msg.isVisible(), 'the error');
     text = await page.evaluate(() => Ext.Msg.el.dom.innerText);
     like(text, /line 4: invalid keyword 'no_such_keyword'/, 'an overrides error shows its line');
     await page.screenshot({ path: `${OUT}/overrides-error.png` });
-    await clickButton(page, 'messagebox', 'OK');
     like(
-        await page.evaluate((q) => Ext.ComponentQuery.query(`${q} field[name=text]`)[0].getActiveError(), ovr),
+        await page.evaluate(
+            (q) => Ext.ComponentQuery.query(`${q} field[name=text]`)[0].getActiveError(),
+            ovr,
+        ),
         /line 4/,
         'the text field is marked with it',
     );
+    await clickButton(page, 'messagebox', 'OK');
     await page.evaluate((q) => Ext.ComponentQuery.query(q)[0].close(), ovr);
 
     const def = 'pveDcMultipathDefaultsEdit';
     await clickButton(page, 'pveDcMultipath toolbar', 'Defaults');
-    await waitFor(page, (q) => !!Ext.ComponentQuery.query(q)[0]?.digest, 'the defaults loaded', def);
+    await waitFor(
+        page,
+        (q) => !!Ext.ComponentQuery.query(q)[0]?.digest,
+        'the defaults loaded',
+        def,
+    );
     await typeInto(page, def, 'polling-interval', '7');
     await clickButton(page, def, 'OK');
-    await waitFor(page, (q) => !Ext.ComponentQuery.query(q).length, 'the defaults window closed', def);
+    await waitFor(
+        page,
+        (q) => !Ext.ComponentQuery.query(q).length,
+        'the defaults window closed',
+        def,
+    );
     await clickButton(page, 'pveDcMultipath toolbar', 'Defaults');
-    await waitFor(page, (q) => !!Ext.ComponentQuery.query(q)[0]?.digest, 'the defaults loaded again', def);
+    await waitFor(
+        page,
+        (q) => !!Ext.ComponentQuery.query(q)[0]?.digest,
+        'the defaults loaded again',
+        def,
+    );
     is(
-        await page.evaluate((q) => Ext.ComponentQuery.query(`${q} field[name=polling-interval]`)[0].getValue(), def),
+        await page.evaluate(
+            (q) => Ext.ComponentQuery.query(`${q} field[name=polling-interval]`)[0].getValue(),
+            def,
+        ),
         7,
         'defaults edit: the new polling interval is stored',
     );
@@ -452,7 +561,11 @@ async function edits(page) {
 
 async function auditor(browser, errors) {
     const page = await openPage(browser, '?view=dc&user=auditor@pve', errors);
-    await waitFor(page, () => Ext.ComponentQuery.query('pveDcMultipath')[0]?.getStore().getCount() > 0, 'the matrix');
+    await waitFor(
+        page,
+        () => Ext.ComponentQuery.query('pveDcMultipath')[0]?.getStore().getCount() > 0,
+        'the matrix',
+    );
     let buttons = await page.evaluate(() =>
         Ext.ComponentQuery.query('pveDcMultipath toolbar button').map((b) => b.getText()),
     );
@@ -461,7 +574,9 @@ async function auditor(browser, errors) {
     await clickRow(page, wwid, { clickCount: 2 });
     await sleep(500);
     is(
-        await page.evaluate(() => Ext.ComponentQuery.query('window').filter((w) => w.isVisible()).length),
+        await page.evaluate(
+            () => Ext.ComponentQuery.query('window').filter((w) => w.isVisible()).length,
+        ),
         0,
         'and a double click opens no editor',
     );
@@ -471,21 +586,31 @@ async function auditor(browser, errors) {
 
 async function nodeView(browser, cluster, errors) {
     let page = await openPage(browser, '?view=node&node=pve2', errors);
-    await waitFor(page, () => Ext.ComponentQuery.query('pveNodeMultipathMaps')[0]?.getStore().getCount() === 2, 'the maps of pve2');
+    await waitFor(
+        page,
+        () => Ext.ComponentQuery.query('pveNodeMultipathMaps')[0]?.getStore().getCount() === 2,
+        'the maps of pve2',
+    );
     let row = await page.evaluate((wwid) => {
         let grid = Ext.ComponentQuery.query('pveNodeMultipathMaps')[0];
         let node = grid.getView().getNode(grid.getStore().getById(wwid));
         return node.innerText.replace(/\s+/g, ' ').trim();
     }, LUN_A);
-    is(row, 'san-a-lun0 35000c50015ea71ac degraded (expects 2) 1/2 1 of 2 paths failed (sdb) 100.00 GiB vmdata',
-        'a map with its health, reason, paths, size and storage');
+    is(
+        row,
+        'san-a-lun0 35000c50015ea71ac degraded (expects 2) 1/2 1 of 2 paths failed (sdb) 100.00 GiB vmdata',
+        'a map with its health, reason, paths, size and storage',
+    );
     await clickAt(
         page,
         await boxOf(
             page,
             (wwid) => {
                 let grid = Ext.ComponentQuery.query('pveNodeMultipathMaps')[0];
-                return grid.getView().getNode(grid.getStore().getById(wwid)).querySelector('.x-grid-row-expander');
+                return grid
+                    .getView()
+                    .getNode(grid.getStore().getById(wwid))
+                    .querySelector('.x-grid-row-expander');
             },
             LUN_A,
         ),
@@ -496,24 +621,36 @@ async function nodeView(browser, cluster, errors) {
         let body = node?.querySelector('.x-grid-rowbody');
         return body && body.offsetParent !== null ? body.innerText : '';
     };
-    await waitFor(page, (f, w) => /Path group 2/.test(eval(`(${f})`)(w)), 'the expanded map', rowBody.toString(), LUN_A);
-    let body = await page.evaluate(rowBody, LUN_A);
-    like(body, /Path group 1[\s\S]*sda active \(running, ready\)[\s\S]*Path group 2[\s\S]*sdb failed \(offline, faulty\)/, 'expanded: path groups and paths');
+    let body = await waitForValue(page, rowBody, /Path group 2/, 'the expanded map', LUN_A);
+    like(
+        body,
+        /Path group 1[\s\S]*sda active \(running, ready\)[\s\S]*Path group 2[\s\S]*sdb failed \(offline, faulty\)/,
+        'expanded: path groups and paths',
+    );
     await page.screenshot({ path: `${OUT}/node.png` });
     await page.close();
 
     page = await openPage(browser, '?view=node&node=pve3', errors);
-    const empty = () => Ext.ComponentQuery.query('pveNodeMultipathMaps')[0]?.getView().el?.dom.innerText.trim();
-    await waitFor(page, (t) => eval(`(${t})`)() === 'No multipath maps on this node.', 'no maps', empty.toString());
+    const empty = () =>
+        Ext.ComponentQuery.query('pveNodeMultipathMaps')[0]?.getView().el?.dom.innerText.trim();
+    await waitForValue(page, empty, 'No multipath maps on this node.', 'no maps');
     is(await page.evaluate(empty), 'No multipath maps on this node.', 'empty: no maps');
     fs.writeFileSync(`${cluster}/nodes/pve3/multipathd`, 'stopped\n');
     await clickButton(page, 'pveNodeMultipathMaps toolbar', 'Reload');
-    await waitFor(page, (t) => /not running/.test(eval(`(${t})`)()), 'not running', empty.toString());
-    is(await page.evaluate(empty), 'multipathd is not running on this node.', 'empty: multipathd not running');
+    await waitForValue(page, empty, /not running/, 'not running');
+    is(
+        await page.evaluate(empty),
+        'multipathd is not running on this node.',
+        'empty: multipathd not running',
+    );
     fs.unlinkSync(`${cluster}/nodes/pve3/multipathd`);
     await clickButton(page, 'pveNodeMultipathMaps toolbar', 'Reload');
-    await waitFor(page, (t) => /not installed/.test(eval(`(${t})`)()), 'not installed', empty.toString());
-    is(await page.evaluate(empty), 'multipath-tools is not installed on this node.', 'empty: multipath-tools not installed');
+    await waitForValue(page, empty, /not installed/, 'not installed');
+    is(
+        await page.evaluate(empty),
+        'multipath-tools is not installed on this node.',
+        'empty: multipath-tools not installed',
+    );
     await page.close();
 }
 
@@ -525,7 +662,12 @@ async function main() {
     const browser = await puppeteer.launch({
         executablePath: CHROMIUM,
         headless: true,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--font-render-hinting=none'],
+        args: [
+            '--no-sandbox',
+            '--disable-gpu',
+            '--disable-dev-shm-usage',
+            '--font-render-hinting=none',
+        ],
         defaultViewport: { width: 1280, height: 800 },
     });
     const errors = [];
@@ -543,7 +685,9 @@ async function main() {
     }
     ok(errors.length === 0, 'no console error', errors);
     console.log(`1..${count}`);
-    console.log(`# ${count - failed}/${count} passed in ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in ${OUT}`);
+    console.log(
+        `# ${count - failed}/${count} passed in ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in ${OUT}`,
+    );
     process.exit(failed ? 1 : 0);
 }
 

@@ -291,6 +291,20 @@ async function matrix(browser, cluster, errors) {
         /Apply error: multipath -a \S+ failed: <img src=x onerror="window.__injected=1"> exit 1/,
         'markup in a peer value shows as text',
     );
+    // the node's multipath-tools version, where the API's node rows carry it
+    let status = await fetch(`${globalThis.baseUrl}api2/json/cluster/multipath/status`, {
+        headers: { Cookie: 'PVEAuthCookie=PVE%3Aroot%40pam%3Astandin' },
+    });
+    let version = (await status.json()).data.nodes.pve2['multipath-tools'];
+    if (version === undefined) {
+        count++;
+        console.log(`ok ${count} # skip the node rows carry no multipath-tools version`);
+    } else {
+        ok(tip.includes(`multipath-tools: ${version}`), 'the header names multipath-tools', {
+            tip,
+            version,
+        });
+    }
     is(await page.evaluate(() => window.__injected), undefined, 'the markup did not run');
     is(
         await page.evaluate(() => document.querySelectorAll('img[src="x"]').length),

@@ -20,6 +20,8 @@ const LUN_A = '35000c50015ea71ac'; // the real captures' WWID, alias san-a-lun0,
 const LUN_B = '3600a098038314e6a4f5d4e6f4b2f3a41'; // 33 characters, paths-expected 2
 const LUN_C = '36001405c0ffee0000000000000000042'; // allow-listed, assembled nowhere
 const NEW_LUN = '3600a0980383150000000000000000abc';
+const OVERRIDES_TEXT =
+    'devices {\n    device {\n        vendor "X"\n        no_such_keyword 1\n    }\n}\n';
 
 let count = 0;
 let failed = 0;
@@ -502,11 +504,15 @@ async function edits(page) {
         'the overrides loaded',
         ovr,
     );
-    await typeInto(
+    await typeInto(page, ovr, 'text', OVERRIDES_TEXT);
+    // the field validates itself buffered after typing; a late run would clear the server's
+    // error, so submit once the field has taken the whole text
+    await waitFor(
         page,
+        (q, text) => Ext.ComponentQuery.query(`${q} field[name=text]`)[0].lastValue === text,
+        'the typed overrides',
         ovr,
-        'text',
-        'devices {\n    device {\n        vendor "X"\n        no_such_keyword 1\n    }\n}\n',
+        OVERRIDES_TEXT,
     );
     await clickButton(page, ovr, 'OK');
     await waitFor(page, () => Ext.Msg.isVisible(), 'the error');

@@ -81,3 +81,27 @@ lab-test:
 .PHONY: test-trixie
 test-trixie:
 	./tests/trixie/run
+
+# --- the web UI panels (patches/pve-manager) in a real browser, see ui/README.md ---
+UI_BUILD := build/ui
+UI_DEMO_LISTEN ?= 127.0.0.1:8006
+.PHONY: ui-deps ui-www ui-lint ui-test ui-demo
+
+ui-deps:
+	./ui/install-deps
+
+ui-www: ui-deps
+	./ui/tests/build-www $(UI_BUILD)/www
+
+# proxmox-biome's style and the lint rules upstream's own code passes (ui/biome.json)
+ui-lint: ui-www
+	ui/node_modules/.bin/biome format --config-path=ui/biome.json $(UI_BUILD)/www/patched
+	ui/node_modules/.bin/biome lint --error-on-warnings --config-path=ui/biome.json \
+		$(UI_BUILD)/www/patched
+	./ui/tests/check-patches
+
+ui-test: build-selftest ui-lint
+	$(PERL_ENV) UI_WWW=$(UI_BUILD)/www UI_OUT=$(UI_BUILD) node ui/tests/ui-test.js
+
+ui-demo: build-selftest ui-www
+	$(PERL_ENV) $(PERL) ui/tests/api-server --www $(UI_BUILD)/www --listen $(UI_DEMO_LISTEN)

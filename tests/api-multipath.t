@@ -243,6 +243,35 @@ like(
     'the node parameter is checked',
 );
 
+# --- why the node view is empty: its state ---
+for my $case (
+    [["$ROOT/tests/bin/multipath", "$ROOT/tests/bin/multipathd"], 1, 1, 'installed and running'],
+    [["$ROOT/tests/bin/multipath", "$tmp/no-such-multipathd"], 0, 0, 'multipathd missing'],
+    [["$tmp/no-such-multipath", "$ROOT/tests/bin/multipathd"], 0, 0, 'multipath missing'],
+    [["$ROOT/tests/bin/multipath", '/bin/false'], 1, 0, 'multipathd does not answer'],
+    )
+{
+    my ($tools, $installed, $running, $what) = $case->@*;
+    local ($PVE::Multipath::MULTIPATH, $PVE::Multipath::MULTIPATHD) = $tools->@*;
+    is_deeply(
+        PVE::API2::Disks::Multipath->call('GET', 'state', { node => 'n1' }),
+        { installed => $installed, running => $running },
+        "node state: $what",
+    );
+}
+
+# --- the knob schema the editors are built from ---
+my $knobs = api('GET', 'knobs', {});
+is_deeply(
+    $knobs,
+    {
+        defaults => PVE::Multipath::Config::defaults_api_schema(),
+        wwid => PVE::Multipath::Config::wwid_api_schema(),
+    },
+    'knobs are the parameters of PUT defaults and POST wwid',
+);
+ok($knobs->{wwid}->{alias} && !$knobs->{defaults}->{alias}, 'alias is a per-WWID knob only');
+
 # --- removal with force ---
 eval { api('DELETE', "wwid/$LUN", { force => 1 }) };
 is("$@", '', 'a consumed LUN is removed with force');

@@ -169,6 +169,29 @@ __PACKAGE__->register_method({
 });
 
 __PACKAGE__->register_method({
+    name => 'knobs',
+    path => 'knobs',
+    method => 'GET',
+    description => "The settable options of the defaults and of a WWID, as the JSONSchema"
+        . " properties the write methods take; the web UI builds its editors from them.",
+    permissions => { check => ['perm', '/', ['Sys.Audit']] },
+    parameters => { additionalProperties => 0, properties => {} },
+    returns => {
+        type => 'object',
+        properties => {
+            defaults => { type => 'object', description => 'Properties of PUT defaults.' },
+            wwid => { type => 'object', description => 'Properties of POST/PUT wwid.' },
+        },
+    },
+    code => sub {
+        return {
+            defaults => PVE::Multipath::Config::defaults_api_schema(),
+            wwid => PVE::Multipath::Config::wwid_api_schema(),
+        };
+    },
+});
+
+__PACKAGE__->register_method({
     name => 'set_defaults',
     path => 'defaults',
     method => 'PUT',

@@ -2,6 +2,8 @@ package PVE::API2::Disks::Multipath;
 
 # /nodes/{node}/disks/multipath: this node's multipath maps with every path,
 # their health against the expected path count, and the storage using each.
+# The list is empty for three reasons; `state` tells which (multipath-tools
+# not installed, multipathd not running, no maps), so the web UI can say so.
 
 use strict;
 use warnings;
@@ -56,6 +58,32 @@ __PACKAGE__->register_method({
             $map->{'used-by'} = $used->{ $map->{wwid} } if defined($used->{ $map->{wwid} // '' });
         }
         return $maps;
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'state',
+    path => 'state',
+    method => 'GET',
+    proxyto => 'node',
+    description => "Whether multipath-tools is installed and multipathd is running on this node.",
+    permissions => { check => ['perm', '/', ['Sys.Audit']] },
+    parameters => {
+        additionalProperties => 0,
+        properties => { node => get_standard_option('pve-node') },
+    },
+    returns => {
+        type => 'object',
+        properties => {
+            installed => { type => 'boolean', description => 'multipath and multipathd exist.' },
+            running => { type => 'boolean', description => 'multipathd answers.' },
+        },
+    },
+    code => sub {
+        return {
+            installed => PVE::Multipath::is_supported() ? 1 : 0,
+            running => PVE::Multipath::is_running() ? 1 : 0,
+        };
     },
 });
 

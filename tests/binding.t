@@ -118,7 +118,7 @@ my @bad_calls = (
         sub {
             echo(sub { 1 });
         },
-        qr/^echo: argument 1: a code reference cannot be passed\n\z/,
+        qr/^echo: argument 'value': a code reference cannot be passed\n\z/,
     ],
     [
         'reference cycle',

@@ -52,17 +52,22 @@ mod xsub;
 
 use std::any::Any;
 
-use anyhow::{bail, format_err, Error};
+use anyhow::{format_err, Error};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub use ffi::{Cv, Interpreter};
 pub use xsub::boot_package;
 
-/// One exported Perl sub: its name inside the package and the adapter that
-/// [`export!`] generates around the plain Rust function.
+/// One exported Perl sub, as [`export!`] builds it from the export line.
 pub struct Export {
+    /// The sub's name inside its package.
     pub name: &'static str,
+    /// The parameter names, in order.
+    pub params: &'static [&'static str],
+    /// The `///` documentation on the export line.
+    pub doc: &'static str,
+    /// The adapter around the plain Rust function.
     pub call: fn(Vec<Value>, &mut Output) -> Result<(), Error>,
 }
 
@@ -78,7 +83,8 @@ impl Output {
     /// `perl` must be the running interpreter.
     unsafe fn new(perl: *mut Interpreter) -> Self {
         Self {
-            to_perl: ser::ToPerl::new(perl),
+            // SAFETY: the caller's promise.
+            to_perl: unsafe { ser::ToPerl::new(perl) },
             result: None,
         }
     }
@@ -98,24 +104,14 @@ pub struct Args {
 }
 
 impl Args {
-    pub fn new(
-        function: &'static str,
-        values: Vec<Value>,
-        names: &'static [&'static str],
-    ) -> Result<Self, Error> {
-        if values.len() > names.len() {
-            bail!(
-                "{function}: too many arguments (got {}, takes at most {})",
-                values.len(),
-                names.len()
-            );
-        }
-        Ok(Self {
+    /// `values` are at most as many as `names` (the dispatcher checks).
+    pub fn new(function: &'static str, values: Vec<Value>, names: &'static [&'static str]) -> Self {
+        Self {
             function,
             names,
             values: values.into_iter(),
             next_index: 0,
-        })
+        }
     }
 
     /// Take the next argument; a missing one reads as `undef`.
@@ -141,17 +137,20 @@ impl Args {
     }
 }
 
-/// Build the [`Export`] entry for a plain Rust function, see the module
-/// documentation.
+/// Build the [`Export`] entry for a plain Rust function from its export
+/// line, the one place its Perl signature is written; `///` comments before
+/// the name document it. See the module documentation.
 #[macro_export]
 macro_rules! export {
-    ($name:ident ( $($arg:ident : $ty:ty),* $(,)? )) => {
+    ($(#[doc = $doc:literal])* $name:ident ( $($arg:ident : $ty:ty),* $(,)? )) => {
         $crate::perl::Export {
             name: stringify!($name),
+            params: &[$(stringify!($arg)),*],
+            doc: concat!($($doc, "\n"),*),
             call: |values, output| {
                 #[allow(unused_mut, unused_variables)]
                 let mut args =
-                    $crate::perl::Args::new(stringify!($name), values, &[$(stringify!($arg)),*])?;
+                    $crate::perl::Args::new(stringify!($name), values, &[$(stringify!($arg)),*]);
                 let result = $name($(args.take::<$ty>()?),*)?;
                 output.set(&result)
             },

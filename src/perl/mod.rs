@@ -10,7 +10,7 @@
 //! Write a plain function whose arguments implement
 //! [`serde::de::DeserializeOwned`] and whose result is
 //! `Result<T, anyhow::Error>` with `T:` [`serde::Serialize`], then add one
-//! line to the package's `EXPORTS` table in `src/bindings/`:
+//! line, documented, to the package's `EXPORTS` table in `src/bindings/`:
 //!
 //! ```ignore
 //! fn parse_wwids(text: String) -> Result<Vec<String>, Error> {
@@ -18,11 +18,17 @@
 //! }
 //!
 //! pub const EXPORTS: &[Export] = &[
-//!     export!(parse_wwids(text: String)),
+//!     export!(
+//!         /// The WWIDs listed in a wwids file's text.
+//!         parse_wwids(text: String)
+//!     ),
 //! ];
 //! ```
 //!
-//! Perl then calls `PVE::RS::Multipath::Config::parse_wwids($text)`.
+//! Perl then calls `PVE::RS::Multipath::Config::parse_wwids($text)`. The
+//! export line is the one place the signature is written; the `///` inside
+//! the macro call says what the function returns and when it dies (a `///`
+//! before `export!` would document nothing: rustc warns about it).
 //! Trailing `Option<T>` arguments may be omitted by the caller; any other
 //! missing or surplus argument, or one of the wrong shape, is a clear
 //! exception naming the function and the argument.

@@ -9,7 +9,8 @@
 //! unchanged. Containers are held (a mortal reference) while they are read,
 //! so Perl code run meanwhile cannot free them under us.
 //!
-//! A call reads at most [`MAX_VALUES`] values, [`MAX_DEPTH`] levels deep:
+//! A call reads at most [`MAX_VALUES`] values, [`MAX_DEPTH`] levels deep,
+//! [`MAX_GUARDED_READS`] of them magical:
 //! a tied array that claims 2**31 elements, a hash whose `NEXTKEY` never
 //! ends, or a 100,000-deep nest gets a clear error, not an abort, a hang or
 //! a stack overflow.
@@ -31,6 +32,11 @@ pub const MAX_DEPTH: usize = 256;
 /// what any export takes (1,024 maps with their paths are about 100,000),
 /// far below what would exhaust memory.
 pub const MAX_VALUES: usize = 1 << 22;
+
+/// The most reads of magical data one call does: each runs Perl code (a
+/// tied FETCH), so this bounds the time a call spends there to about a
+/// second.
+pub const MAX_GUARDED_READS: usize = 1 << 18;
 
 /// How much room a magical (tied) array gets up front: its claimed size is
 /// only a claim.
@@ -112,6 +118,7 @@ type ReadResult<T> = Result<T, ReadError>;
 pub struct Reader {
     perl: *mut Interpreter,
     remaining: usize,
+    guarded_remaining: usize,
 }
 
 impl Reader {
@@ -123,6 +130,7 @@ impl Reader {
         Self {
             perl,
             remaining: MAX_VALUES,
+            guarded_remaining: MAX_GUARDED_READS,
         }
     }
 
@@ -307,6 +315,12 @@ impl Reader {
     }
 
     fn guarded_in_place(&mut self, read: &mut Read) -> ReadResult<()> {
+        if self.guarded_remaining == 0 {
+            return Err(ReadError::refused(format!(
+                "more than {MAX_GUARDED_READS} reads of tied or magical values in one call"
+            )));
+        }
+        self.guarded_remaining -= 1;
         let mut error = ptr::null_mut();
         // SAFETY: read.sv is live (every caller passes a live SV) and of the
         // kind its op reads; the glue stores owned SVs or NULL into key,

@@ -9,24 +9,27 @@
 pub const QUOTE_MAX_CHARS: usize = 80;
 
 /// `text` in single quotes for an error message: control characters escaped
-/// (`\n`, `\t`, `\x{1b}`), cut after [`QUOTE_MAX_CHARS`] characters with
-/// `...` and the full length.
+/// (`\n`, `\t`, `\x{1b}`), cut before the quote grows past
+/// [`QUOTE_MAX_CHARS`] characters, with `...` and the input's full length.
 pub fn quote_input(text: &str) -> String {
     let mut quoted = String::with_capacity(text.len().min(QUOTE_MAX_CHARS) + 2);
     quoted.push('\'');
-    for (shown, ch) in text.chars().enumerate() {
-        if shown == QUOTE_MAX_CHARS {
+    let mut shown = 0; // characters of the message, escapes count in full
+    for ch in text.chars() {
+        let escaped = match ch {
+            '\n' => "\\n".to_string(),
+            '\t' => "\\t".to_string(),
+            '\r' => "\\r".to_string(),
+            ch if ch.is_control() => format!("\\x{{{:x}}}", ch as u32),
+            ch => ch.to_string(),
+        };
+        shown += escaped.chars().count();
+        if shown > QUOTE_MAX_CHARS {
             let total = text.chars().count();
             quoted.push_str(&format!("...' ({total} characters)"));
             return quoted;
         }
-        match ch {
-            '\n' => quoted.push_str("\\n"),
-            '\t' => quoted.push_str("\\t"),
-            '\r' => quoted.push_str("\\r"),
-            ch if ch.is_control() => quoted.push_str(&format!("\\x{{{:x}}}", ch as u32)),
-            ch => quoted.push(ch),
-        }
+        quoted.push_str(&escaped);
     }
     quoted.push('\'');
     quoted

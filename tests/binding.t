@@ -11,6 +11,7 @@ use Test::More;
 
 use PVE::RS::Multipath;
 use PVE::RS::Multipath::Selftest;
+use PVE::RS::Multipath::Status;
 
 my sub echo { return PVE::RS::Multipath::Selftest::echo(@_) }
 
@@ -109,9 +110,34 @@ my @bad_calls = (
         qr/^add: argument 'a': type check \('integer'\) failed - got 'abc'\n\z/,
     ],
     [
+        'a hash where an integer is meant',
+        sub { PVE::RS::Multipath::Selftest::add({}) },
+        qr/^add: argument 'a': expected an integer, got a hash reference\n\z/,
+    ],
+    [
+        'a 10 MB string where an integer is meant: quoted, cut at 80 characters',
+        sub { PVE::RS::Multipath::Selftest::add('x' x 10_000_000) },
+        qr/^add: argument 'a': type check \('integer'\) failed - got 'x{80}\.\.\.' \(10000000 characters\)\n\z/,
+    ],
+    [
+        'a list where a bool is meant',
+        sub { PVE::RS::Multipath::Selftest::truth([]) },
+        qr/^truth: argument 'flag': expected a boolean \(a Perl scalar\), got an array reference\n\z/,
+    ],
+    [
+        'a string where a hash of options is meant (a real export)',
+        sub { PVE::RS::Multipath::Status::aggregate_status('now') },
+        qr/^aggregate_status: argument 'options': expected a hash reference, got the string 'now'\n\z/,
+    ],
+    [
+        'a wrong value inside the options: the key is named',
+        sub { PVE::RS::Multipath::Status::aggregate_status({ now => {} }) },
+        qr/^aggregate_status: argument 'options' at \{'now'\}: expected an integer, got a hash reference\n\z/,
+    ],
+    [
         'hash where a list is meant',
         sub { PVE::RS::Multipath::Selftest::echo_list({}) },
-        qr/^echo_list: argument 'values': invalid type: map, expected a sequence\n\z/,
+        qr/^echo_list: argument 'values': expected an array reference, got a hash reference\n\z/,
     ],
     [
         'code reference',

@@ -43,6 +43,7 @@ pub const MAX_GUARDED_READS: usize = 1 << 18;
 const MAGICAL_RESERVE: usize = 1024;
 
 /// One step from an argument into its data, for messages.
+#[derive(Debug)]
 pub enum Step {
     Index(usize),
     Key(String),
@@ -76,6 +77,13 @@ impl ReadError {
 /// Where a refused value is: ` at {maps}[3]{wwid}`, or nothing for the
 /// argument itself.
 pub struct PathDisplay<'a>(&'a [Step]);
+
+impl<'a> PathDisplay<'a> {
+    /// `path` innermost step first.
+    pub fn new(path: &'a [Step]) -> Self {
+        Self(path)
+    }
+}
 
 impl fmt::Display for PathDisplay<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

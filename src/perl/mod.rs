@@ -51,6 +51,7 @@
 //! `JSON::XS` does); functions that want a number accept numeric strings.
 
 mod convert;
+mod de;
 mod ffi;
 pub mod lenient;
 mod ser;
@@ -133,11 +134,16 @@ impl Args {
             Ok(value) => return Ok(*value),
             Err(value) => *value.downcast::<Value>().expect("boxed a Value"),
         };
-        serde_json::from_value(value).map_err(|err| {
+        de::from_value(value).map_err(|err| {
             if missing {
                 format_err!("{}: missing argument '{name}'", self.function)
             } else {
-                format_err!("{}: argument '{name}': {err}", self.function)
+                format_err!(
+                    "{}: argument '{name}'{}: {}",
+                    self.function,
+                    err.path(),
+                    err.message()
+                )
             }
         })
     }

@@ -312,6 +312,24 @@ is(ref($@), 'Test::Exception', 'an exception object from FETCH comes back as the
     is($@, 'earlier error', 'reading tied data leaves $@ alone');
 }
 
+package Test::Counted {
+    our $alive = 0;
+    sub new { $alive++; return bless {}, $_[0] }
+    sub DESTROY { $alive-- }
+}
+
+package main;
+
+{
+    # objects a FETCH makes are freed after the call, also when a later one dies
+    my @fresh;
+    tie($fresh[$_], 'Test::TiedScalar', sub { Test::Counted->new }) for 0 .. 4;
+    echo(\@fresh) for 1 .. 10;
+    eval { echo([\@fresh, tied_array(size => 3, dies_at => 2)]) };
+    is($Test::Counted::alive, 5, 'only the values cached in the tied elements remain');
+}
+is($Test::Counted::alive, 0, 'objects made by FETCH are all freed');
+
 # a FETCH that dies part-way leaks nothing: 1 KB elements, died at element 50
 my $dying_array = tied_array(size => 100, dies_at => 50, value => 'x' x 1024);
 my $dying_hash = tied_hash(size => 100, dies_at => 'k50', value => 'x' x 1024);

@@ -22,7 +22,6 @@ use std::ptr;
 use serde_json::{Map, Number, Value};
 
 use super::ffi::*;
-use super::ser::SvBox;
 use crate::text::quote_input;
 
 /// Deeper nesting than this is refused, which also stops reference cycles.
@@ -51,8 +50,9 @@ pub enum Step {
 
 /// Why an argument could not be read.
 pub enum ReadError {
-    /// Perl code run by magic died; its exception, to be rethrown as it is.
-    Died(SvBox),
+    /// Perl code run by magic died; its exception (a mortal copy), to be
+    /// rethrown as it is.
+    Died(*mut Sv),
     /// The data is not acceptable; `path` leads from the argument to the
     /// offending value (innermost step first).
     Refused { path: Vec<Step>, message: String },
@@ -175,10 +175,8 @@ impl Reader {
         // SAFETY: sv is live (caller); a magical one is replaced by a plain
         // copy that `_copy` owns until the value is read.
         unsafe {
-            let _copy;
             let sv = if pvemp_sv_gmagical(sv) != 0 {
-                _copy = self.guarded(self.request(ReadOp::Scalar, sv))?.value()?;
-                _copy.as_ptr()
+                self.guarded(self.request(ReadOp::Scalar, sv))?.value()?
             } else {
                 sv
             };
@@ -232,12 +230,12 @@ impl Reader {
             if pvemp_sv_magical(hv as *mut Sv) != 0 {
                 self.guarded(self.request(ReadOp::HashInit, hv as *mut Sv))?;
                 loop {
-                    let mut read = self.guarded(self.request(ReadOp::HashNext, hv as *mut Sv))?;
+                    let read = self.guarded(self.request(ReadOp::HashNext, hv as *mut Sv))?;
                     let Some(key) = read.key() else { break };
                     let value = read.value()?;
-                    let key = plain_key(self.perl, key.as_ptr())?;
+                    let key = plain_key(self.perl, key)?;
                     let value = self
-                        .read_at(value.as_ptr(), depth + 1)
+                        .read_at(value, depth + 1)
                         .map_err(|err| err.within(Step::Key(key.clone())))?;
                     map.insert(key, value);
                 }
@@ -295,7 +293,7 @@ impl Reader {
                     let mut read = self.request(ReadOp::Element, av as *mut Sv);
                     read.raw.index = index as isize;
                     match self.guarded(read)?.value_or_missing() {
-                        Some(copy) => self.read_at(copy.as_ptr(), depth + 1),
+                        Some(copy) => self.read_at(copy, depth + 1),
                         None => self.spend(1).map(|()| Value::Null),
                     }
                 } else {
@@ -313,7 +311,7 @@ impl Reader {
     }
 
     fn request(&self, op: ReadOp, sv: *mut Sv) -> Read {
-        Read::new(self.perl, op, sv)
+        Read::new(op, sv)
     }
 
     /// Run one guarded read; its owned results come back in the [`Read`].
@@ -331,12 +329,11 @@ impl Reader {
         self.guarded_remaining -= 1;
         let mut error = ptr::null_mut();
         // SAFETY: read.sv is live (every caller passes a live SV) and of the
-        // kind its op reads; the glue stores owned SVs or NULL into key,
-        // value and error, which Read and SvBox release.
+        // kind its op reads; the glue stores mortal SVs or NULL into key,
+        // value and error.
         let died = unsafe { pvemp_read_guarded(self.perl, &mut read.raw, &mut error) } != 0;
         if died {
-            // SAFETY: error is the new copy of the exception, ours to own.
-            return Err(ReadError::Died(unsafe { SvBox::new(self.perl, error) }));
+            return Err(ReadError::Died(error));
         }
         Ok(())
     }
@@ -352,16 +349,15 @@ enum ReadOp {
     HashNext = 4,
 }
 
-/// One guarded read, its request and results (`struct pvemp_read`).
+/// One guarded read, its request and results (`struct pvemp_read`); the
+/// results are mortal copies, freed by perl after the call.
 struct Read {
-    perl: *mut Interpreter,
     raw: RawRead,
 }
 
 impl Read {
-    fn new(perl: *mut Interpreter, op: ReadOp, sv: *mut Sv) -> Self {
+    fn new(op: ReadOp, sv: *mut Sv) -> Self {
         Self {
-            perl,
             raw: RawRead {
                 op: op as c_int,
                 sv,
@@ -372,38 +368,19 @@ impl Read {
         }
     }
 
-    fn take(&mut self, sv: *mut Sv) -> Option<SvBox> {
-        // SAFETY: key and value are owned SVs of self.perl (set by the glue)
-        // or NULL.
-        (!sv.is_null()).then(|| unsafe { SvBox::new(self.perl, sv) })
-    }
-
     /// The value read; for an array element `None` when there is none.
-    fn value_or_missing(mut self) -> Option<SvBox> {
-        let value = std::mem::replace(&mut self.raw.value, ptr::null_mut());
-        self.take(value)
+    fn value_or_missing(&self) -> Option<*mut Sv> {
+        (!self.raw.value.is_null()).then_some(self.raw.value)
     }
 
-    fn value(self) -> ReadResult<SvBox> {
+    fn value(&self) -> ReadResult<*mut Sv> {
         self.value_or_missing()
             .ok_or_else(|| ReadError::refused("internal error: a guarded read lost its value"))
     }
 
     /// A hash entry's key; `None` past the last entry.
-    fn key(&mut self) -> Option<SvBox> {
-        let key = std::mem::replace(&mut self.raw.key, ptr::null_mut());
-        self.take(key)
-    }
-}
-
-impl Drop for Read {
-    fn drop(&mut self) {
-        for sv in [self.raw.key, self.raw.value] {
-            if !sv.is_null() {
-                // SAFETY: owned SVs of self.perl, see Read::take.
-                unsafe { pvemp_sv_refcnt_dec(self.perl, sv) }
-            }
-        }
+    fn key(&self) -> Option<*mut Sv> {
+        (!self.raw.key.is_null()).then_some(self.raw.key)
     }
 }
 

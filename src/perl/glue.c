@@ -13,8 +13,9 @@
  * hold. So such reads, and only those, go through pvemp_read_guarded: it calls
  * a small XSUB with G_EVAL (perlcall's documented way to catch a die in C),
  * which stops the die before it reaches Rust and hands the exception over.
- * Each guarded read yields an owned copy without magic, so nothing Rust holds
- * can run Perl code later.
+ * Each guarded read yields mortal copies without magic: reading them runs no
+ * Perl code, and they are freed (with any DESTROY they trigger) after the
+ * call, never inside Rust frames.
  */
 
 #define PERL_NO_GET_CONTEXT
@@ -92,8 +93,8 @@ struct pvemp_read {
     int op;        /* PVEMP_READ_* */
     SV *sv;        /* the scalar, array or hash to read */
     SSize_t index; /* in: the element; out: the highest index (TOP_INDEX) */
-    SV *key;       /* out (HASH_NEXT): the key, owned; NULL past the last entry */
-    SV *value;     /* out: the value, owned; NULL for a missing element */
+    SV *key;       /* out (HASH_NEXT): the key, mortal; NULL past the last entry */
+    SV *value;     /* out: the value, mortal; NULL for a missing element */
 };
 
 /* An owned, magic-free copy of sv after its get magic ran; sv is kept alive meanwhile. */
@@ -151,7 +152,7 @@ static SV *pvemp_read_cv(pTHX)
     return INT2PTR(SV *, SvIV(*slot));
 }
 
-/* 0 when the read worked; else it died, and *error owns the exception ($@ is left as it was). */
+/* 0 when the read worked; else it died, and *error is the exception ($@ is left as it was). */
 int pvemp_read_guarded(pTHX_ struct pvemp_read *read, SV **error)
 {
     dSP;
@@ -170,5 +171,12 @@ int pvemp_read_guarded(pTHX_ struct pvemp_read *read, SV **error)
         *error = newSVsv(ERRSV);
     FREETMPS;
     LEAVE;
+    /* the results outlive this frame's temporaries, then go with the caller's */
+    if (count == 0)
+        sv_2mortal(*error);
+    if (read->key)
+        sv_2mortal(read->key);
+    if (read->value)
+        sv_2mortal(read->value);
     return count == 0;
 }

@@ -26,13 +26,8 @@ impl SvBox {
     /// # Safety
     ///
     /// `sv` must be an SV of `perl` whose reference the caller owns.
-    pub unsafe fn new(perl: *mut Interpreter, sv: *mut Sv) -> Self {
+    unsafe fn new(perl: *mut Interpreter, sv: *mut Sv) -> Self {
         Self { perl, sv }
-    }
-
-    /// The SV, still owned by the box.
-    pub fn as_ptr(&self) -> *mut Sv {
-        self.sv
     }
 
     pub fn into_raw(self) -> *mut Sv {

@@ -15,7 +15,6 @@ use serde_json::Value;
 
 use super::convert::{new_string, ReadError, Reader};
 use super::ffi::*;
-use super::ser::SvBox;
 use super::{Export, Output};
 
 const SOURCE_FILE: &std::ffi::CStr = c"pve-multipath (Rust)";
@@ -132,9 +131,7 @@ unsafe fn call_export(
     unsafe {
         let message = match outcome {
             Ok(Ok(result)) => return Ok(pvemp_sv_2mortal(perl, result)),
-            Ok(Err(Failure::Rethrow(exception))) => {
-                return Err(pvemp_sv_2mortal(perl, exception.into_raw()))
-            }
+            Ok(Err(Failure::Rethrow(exception))) => return Err(exception),
             Ok(Err(Failure::Message(message))) => message,
             Err(panic) => format!(
                 "internal error in {}: {}",
@@ -150,8 +147,9 @@ unsafe fn call_export(
 
 /// Why a call failed.
 enum Failure {
-    /// Perl code run while reading the arguments died: its exception.
-    Rethrow(SvBox),
+    /// Perl code run while reading the arguments died: its exception, a
+    /// mortal SV.
+    Rethrow(*mut Sv),
     Message(String),
 }
 

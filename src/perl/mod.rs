@@ -31,7 +31,10 @@
 //! before `export!` would document nothing: rustc warns about it).
 //! Trailing `Option<T>` arguments may be omitted by the caller; any other
 //! missing or surplus argument, or one of the wrong shape, is a clear
-//! exception naming the function and the argument.
+//! exception naming the function, the argument and the place inside it:
+//! `aggregate_status: argument 'options' at {'now'}: expected an integer,
+//! got a hash reference` (see `de.rs`; quoted input is cut to 80
+//! characters by [`crate::text::quote_input`]).
 //!
 //! # Data mapping
 //!
@@ -49,6 +52,21 @@
 //! UTF-8 and as Latin-1 otherwise, which is what those bytes mean to Perl.
 //! A scalar that is both string and number is taken as a string (as
 //! `JSON::XS` does); functions that want a number accept numeric strings.
+//! Inf and NaN are refused. A blessed hash or array is read as its data;
+//! overloading is never invoked, code, glob and other references are
+//! refused.
+//!
+//! # Hostile data
+//!
+//! Tied and other magical values are read through FETCH & co., but under
+//! `G_EVAL` in the C glue: a FETCH that dies never unwinds over Rust frames,
+//! its exception is rethrown unchanged once they are gone (`convert.rs`). One
+//! call reads at most 2**22 values, 2**18 of them magical, 256 levels deep,
+//! so a tied array claiming 2**31-1 elements or a 100,000-deep nest is a
+//! clear exception, not an abort, a hang or a stack overflow. A panic is
+//! caught and becomes `internal error in <export>: ...`. An `exit` inside a
+//! FETCH still ends the process (perl rethrows it past `G_EVAL`), skipping
+//! the Rust frames; nothing is left to leak then.
 
 mod convert;
 mod de;

@@ -84,7 +84,7 @@ use serde_json::Value;
 pub use ffi::{Cv, Interpreter};
 pub use xsub::boot_package;
 
-/// One exported Perl sub, as [`export!`] builds it from the export line.
+/// One exported Perl sub, as [`export!`](crate::export) builds it from the export line.
 pub struct Export {
     /// The sub's name inside its package.
     pub name: &'static str,
@@ -120,7 +120,7 @@ impl Output {
     }
 }
 
-/// The arguments of one call, taken in order by the [`export!`] adapter.
+/// The arguments of one call, taken in order by the [`export!`](crate::export) adapter.
 pub struct Args {
     function: &'static str,
     names: &'static [&'static str],

@@ -130,6 +130,11 @@ my @bad_calls = (
         qr/^aggregate_status: argument 'options': expected a hash reference, got the string 'now'\n\z/,
     ],
     [
+        'a list where a hash of options is meant',
+        sub { PVE::RS::Multipath::Status::aggregate_status([]) },
+        qr/^aggregate_status: argument 'options': expected a hash reference, got an array reference\n\z/,
+    ],
+    [
         'a wrong value inside the options: the key is named',
         sub { PVE::RS::Multipath::Status::aggregate_status({ now => {} }) },
         qr/^aggregate_status: argument 'options' at \{'now'\}: expected an integer, got a hash reference\n\z/,

@@ -215,9 +215,23 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer {
         }
     }
 
+    /// A struct is a hash: serde would also take a list of its fields in
+    /// order, which makes `aggregate_status([])` an empty request.
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        match self.0 {
+            Value::Array(_) => Err(de::Error::invalid_type(Unexpected::Seq, &visitor)),
+            value => ValueDeserializer(value).deserialize_any(visitor),
+        }
+    }
+
     forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf unit unit_struct seq tuple tuple_struct map struct
+        bytes byte_buf unit unit_struct seq tuple tuple_struct map
         identifier ignored_any
     }
 }
@@ -399,6 +413,10 @@ mod tests {
             " at {'later'}: unknown key 'later' (known keys: now, nodes)"
         );
         assert_eq!(message::<Options>(json!({})), ": missing key 'now'");
+        assert_eq!(
+            message::<Options>(json!([7])),
+            ": expected a hash reference, got an array reference"
+        );
         assert_eq!(
             message::<Vec<String>>(json!({})),
             ": expected an array reference, got a hash reference"

@@ -173,6 +173,7 @@ my @leaf_kinds = (
     [3, sub { bless({ a => 1 }, 'Fuzz::Overloaded') }],
     [2, sub { bless([1], 'Fuzz::Overloaded') }],
     [2, sub { bless(\(my $flag = chance(0.5) ? 1 : 0), 'JSON::PP::Boolean') }],
+    [1, sub { bless(\(my $object = bless({}, 'Fuzz::Overloaded')), 'JSON::PP::Boolean') }],
     [1, sub { chance(0.1) ? 'x' x (8 * 1024 * 1024) : 'y' x 65536 }],
     [1, sub { chance(0.05) ? deep_nest(100_000) : deep_nest(250 + int(rand(20))) }],
 );

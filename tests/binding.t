@@ -282,6 +282,26 @@ my @magical_calls = (
         qr/^FETCHSIZE died\n\z/,
     ],
     [
+        'a warning turned into a die inside FETCHSIZE',
+        sub {
+            local $SIG{__WARN__} = sub { die "warned: $_[0]" };
+            echo(tied_array(size => 'many'));
+        },
+        qr/^warned: Argument "many" isn't numeric/,
+    ],
+    [
+        'a JSON::PP::Boolean holding an overloaded object: no overload runs',
+        sub {
+
+            package Test::Overloaded {
+                use overload 'bool' => sub { die "overload invoked\n" };
+            }
+            my $object = bless({}, 'Test::Overloaded');
+            echo(bless(\$object, 'JSON::PP::Boolean'));
+        },
+        qr/^echo: argument 'value': unsupported reference/,
+    ],
+    [
         'Inf',
         sub { echo({ list => [1, 9**9**9] }) },
         qr/^echo: argument 'value' at \{'list'\}\[1\]: not a finite number \(Inf\)\n\z/,

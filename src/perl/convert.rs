@@ -204,7 +204,9 @@ impl Reader {
                 pvemp_sv_mortal_hold(perl, target);
                 return self.read_array(target as *mut Av, depth);
             }
+            // a boolean holding a reference would test it through overloading
             if pvemp_sv_is_plain_scalar(target) != 0
+                && pvemp_sv_rok(target) == 0
                 && pvemp_sv_derived_from(perl, sv, c"JSON::PP::Boolean".as_ptr()) != 0
             {
                 return Ok(Value::Bool(pvemp_sv_true(perl, target) != 0));

@@ -172,8 +172,8 @@ impl Reader {
             )));
         }
         self.spend(1)?;
-        // SAFETY: sv is live (caller); a magical one is replaced by a plain
-        // copy that `_copy` owns until the value is read.
+        // SAFETY: sv is live (caller); a magical one is replaced by a
+        // mortal plain copy, which lives until the call is over.
         unsafe {
             let sv = if pvemp_sv_gmagical(sv) != 0 {
                 self.guarded(self.request(ReadOp::Scalar, sv))?.value()?
@@ -316,7 +316,7 @@ impl Reader {
         Read::new(op, sv)
     }
 
-    /// Run one guarded read; its owned results come back in the [`Read`].
+    /// Run one guarded read; its (mortal) results come back in the [`Read`].
     fn guarded(&mut self, mut read: Read) -> ReadResult<Read> {
         self.guarded_in_place(&mut read)?;
         Ok(read)

@@ -15,6 +15,9 @@
 //! - [`status`]: per-node broadcast summary and the cluster health matrix.
 //! - [`perl`]: the binding layer (the only `unsafe` code) and
 //!   `bindings`: the functions each Perl package exports.
+//! - [`text`]: quoting input in error messages.
+
+#![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod maps;
 pub mod overrides;
@@ -22,6 +25,7 @@ pub mod render;
 pub mod schema;
 pub mod section_config;
 pub mod status;
+pub mod text;
 pub mod wwids;
 
 mod bindings;

@@ -11,6 +11,7 @@ use Test::More;
 
 use PVE::RS::Multipath;
 use PVE::RS::Multipath::Selftest;
+use PVE::RS::Multipath::Status;
 
 my sub echo { return PVE::RS::Multipath::Selftest::echo(@_) }
 
@@ -109,16 +110,46 @@ my @bad_calls = (
         qr/^add: argument 'a': type check \('integer'\) failed - got 'abc'\n\z/,
     ],
     [
+        'a hash where an integer is meant',
+        sub { PVE::RS::Multipath::Selftest::add({}) },
+        qr/^add: argument 'a': expected an integer, got a hash reference\n\z/,
+    ],
+    [
+        'a 10 MB string where an integer is meant: quoted, cut at 80 characters',
+        sub { PVE::RS::Multipath::Selftest::add('x' x 10_000_000) },
+        qr/^add: argument 'a': type check \('integer'\) failed - got 'x{80}\.\.\.' \(10000000 characters\)\n\z/,
+    ],
+    [
+        'a list where a bool is meant',
+        sub { PVE::RS::Multipath::Selftest::truth([]) },
+        qr/^truth: argument 'flag': expected a boolean \(a Perl scalar\), got an array reference\n\z/,
+    ],
+    [
+        'a string where a hash of options is meant (a real export)',
+        sub { PVE::RS::Multipath::Status::aggregate_status('now') },
+        qr/^aggregate_status: argument 'options': expected a hash reference, got the string 'now'\n\z/,
+    ],
+    [
+        'a list where a hash of options is meant',
+        sub { PVE::RS::Multipath::Status::aggregate_status([]) },
+        qr/^aggregate_status: argument 'options': expected a hash reference, got an array reference\n\z/,
+    ],
+    [
+        'a wrong value inside the options: the key is named',
+        sub { PVE::RS::Multipath::Status::aggregate_status({ now => {} }) },
+        qr/^aggregate_status: argument 'options' at \{'now'\}: expected an integer, got a hash reference\n\z/,
+    ],
+    [
         'hash where a list is meant',
         sub { PVE::RS::Multipath::Selftest::echo_list({}) },
-        qr/^echo_list: argument 'values': invalid type: map, expected a sequence\n\z/,
+        qr/^echo_list: argument 'values': expected an array reference, got a hash reference\n\z/,
     ],
     [
         'code reference',
         sub {
             echo(sub { 1 });
         },
-        qr/^echo: argument 1: a code reference cannot be passed\n\z/,
+        qr/^echo: argument 'value': a code reference cannot be passed\n\z/,
     ],
     [
         'reference cycle',
@@ -144,6 +175,202 @@ for my $case (@bad_calls) {
     eval { $code->() };
     like($@, $expected, "clear exception: $what");
 }
+
+# --- tied and magical arguments ---
+
+package Test::TiedArray {
+    # elements "e0", "e1", ...; FETCH dies at index `dies_at`
+    sub TIEARRAY { my ($class, %opts) = @_; return bless {%opts}, $class }
+    sub FETCHSIZE { die "FETCHSIZE died\n" if $_[0]->{size_dies}; return $_[0]->{size} }
+
+    sub FETCH {
+        my ($self, $index) = @_;
+        die $self->{exception} // "FETCH $index died\n"
+            if defined($self->{dies_at}) && $index == $self->{dies_at};
+        return $self->{value} // "e$index";
+    }
+}
+
+package Test::TiedHash {
+    # keys k0 .. k(size-1); FETCH dies for key `dies_at`; NEXTKEY never ends
+    # with `endless`
+    sub TIEHASH { my ($class, %opts) = @_; return bless {%opts}, $class }
+    sub FIRSTKEY { return $_[0]->{size} ? 'k0' : undef }
+
+    sub NEXTKEY {
+        my ($self, $last) = @_;
+        my $next = substr($last, 1) + 1;
+        return $self->{key_ref} ? [] : "k$next" if $self->{endless} || $self->{key_ref};
+        return $next < $self->{size} ? "k$next" : undef;
+    }
+
+    sub FETCH {
+        my ($self, $key) = @_;
+        die "FETCH $key died\n" if defined($self->{dies_at}) && $key eq $self->{dies_at};
+        return $self->{value} // "v$key";
+    }
+}
+
+package Test::TiedScalar {
+    sub TIESCALAR { my ($class, $fetch) = @_; return bless { fetch => $fetch }, $class }
+    sub FETCH { return $_[0]->{fetch}->() }
+}
+
+package Test::Exception {
+    sub new { return bless { message => $_[1] }, $_[0] }
+}
+
+package main;
+
+my sub tied_array { tie(my @array, 'Test::TiedArray', @_); return \@array }
+my sub tied_hash { tie(my %hash, 'Test::TiedHash', @_); return \%hash }
+my sub tied_scalar { tie(my $scalar, 'Test::TiedScalar', @_); return \$scalar }
+
+is_deeply(echo(tied_array(size => 3)), [qw(e0 e1 e2)], 'a tied array is read through FETCH');
+is_deeply(
+    echo(tied_hash(size => 2)),
+    { k0 => 'vk0', k1 => 'vk1' },
+    'a tied hash is read through FIRSTKEY/NEXTKEY/FETCH',
+);
+is_deeply(
+    echo([tied_scalar(sub { { list => [1, 2] } })->$*]),
+    [{ list => [1, 2] }],
+    'a tied scalar element is read through FETCH',
+);
+is_deeply(
+    echo(tied_array(size => 2, value => tied_hash(size => 1))),
+    [{ k0 => 'vk0' }, { k0 => 'vk0' }],
+    'tied data inside tied data',
+);
+
+my @magical_calls = (
+    [
+        'a tied array claiming 2**31-1 elements',
+        sub { echo(tied_array(size => 2**31 - 1)) },
+        qr/^echo: argument 'value': an array of 2147483647 elements is more than the \d+ values one call takes\n\z/,
+    ],
+    [
+        'a tied hash whose NEXTKEY never ends',
+        sub { echo(tied_hash(size => 1, endless => 1)) },
+        qr/^echo: argument 'value': more than \d+ reads of tied or magical values in one call\n\z/,
+    ],
+    [
+        'a tied hash whose NEXTKEY returns a reference',
+        sub { echo(tied_hash(size => 2, key_ref => 1)) },
+        qr/^echo: argument 'value': a hash key is a reference\n\z/,
+    ],
+    [
+        'a dying FETCH of a tied array: its exception, unchanged',
+        sub { echo({ list => tied_array(size => 10, dies_at => 5) }) },
+        qr/^FETCH 5 died\n\z/,
+    ],
+    [
+        'a dying FETCH of a tied hash',
+        sub { echo(tied_hash(size => 10, dies_at => 'k7')) },
+        qr/^FETCH k7 died\n\z/,
+    ],
+    [
+        'a dying FETCH of a tied scalar',
+        sub {
+            echo([1, tied_scalar(sub { die "scalar FETCH died\n" })->$*]);
+        },
+        qr/^scalar FETCH died\n\z/,
+    ],
+    [
+        'a dying FETCHSIZE',
+        sub { echo([1, 2, tied_array(size_dies => 1)]) },
+        qr/^FETCHSIZE died\n\z/,
+    ],
+    [
+        'a warning turned into a die inside FETCHSIZE',
+        sub {
+            local $SIG{__WARN__} = sub { die "warned: $_[0]" };
+            echo(tied_array(size => 'many'));
+        },
+        qr/^warned: Argument "many" isn't numeric/,
+    ],
+    [
+        'a JSON::PP::Boolean holding an overloaded object: no overload runs',
+        sub {
+
+            package Test::Overloaded {
+                use overload 'bool' => sub { die "overload invoked\n" };
+            }
+            my $object = bless({}, 'Test::Overloaded');
+            echo(bless(\$object, 'JSON::PP::Boolean'));
+        },
+        qr/^echo: argument 'value': unsupported reference/,
+    ],
+    [
+        'Inf',
+        sub { echo({ list => [1, 9**9**9] }) },
+        qr/^echo: argument 'value' at \{'list'\}\[1\]: not a finite number \(Inf\)\n\z/,
+    ],
+    [
+        'NaN',
+        sub { PVE::RS::Multipath::Selftest::add(1, -sin(9**9**9)) },
+        qr/^add: argument 'b': not a finite number \(-?NaN\)\n\z/,
+    ],
+    [
+        'a 100,000-deep nest',
+        sub {
+            my $deep = [];
+            $deep = [$deep] for 1 .. 100_000;
+            echo($deep);
+        },
+        qr/^echo: argument 'value' at (\[0\]){4}\.\.\.\(\d+ levels\)\.\.\.(\[0\]){4}: data nested deeper than 256 levels/,
+    ],
+);
+
+for my $case (@magical_calls) {
+    my ($what, $code, $expected) = $case->@*;
+    eval { $code->() };
+    like($@, $expected, "clear exception: $what");
+}
+
+eval { echo(tied_array(size => 3, dies_at => 1, exception => Test::Exception->new('object'))) };
+is(ref($@), 'Test::Exception', 'an exception object from FETCH comes back as the same object');
+
+{
+    local $@ = 'earlier error';
+    echo(tied_array(size => 2));
+    is($@, 'earlier error', 'reading tied data leaves $@ alone');
+}
+
+package Test::Counted {
+    our $alive = 0;
+    sub new { $alive++; return bless {}, $_[0] }
+    sub DESTROY { $alive-- }
+}
+
+package main;
+
+{
+    # objects a FETCH makes are freed after the call, also when a later one dies
+    my @fresh;
+    tie($fresh[$_], 'Test::TiedScalar', sub { Test::Counted->new }) for 0 .. 4;
+    echo(\@fresh) for 1 .. 10;
+    eval { echo([\@fresh, tied_array(size => 3, dies_at => 2)]) };
+    is($Test::Counted::alive, 5, 'only the values cached in the tied elements remain');
+}
+is($Test::Counted::alive, 0, 'objects made by FETCH are all freed');
+
+# a FETCH that dies part-way leaks nothing: 1 KB elements, died at element 50
+my $dying_array = tied_array(size => 100, dies_at => 50, value => 'x' x 1024);
+my $dying_hash = tied_hash(size => 100, dies_at => 'k50', value => 'x' x 1024);
+for (1 .. 200) {
+    eval { echo($dying_array) };
+    eval { echo($dying_hash) };
+}
+my $rss_before_dying = rss_kib();
+for (1 .. 5000) {
+    eval { echo($dying_array) };
+    eval { echo($dying_hash) };
+}
+my $dying_growth = rss_kib() - $rss_before_dying;
+cmp_ok($dying_growth, '<', 2048,
+    "10,000 calls with a FETCH dying part-way grow RSS by less than 2 MiB (grew $dying_growth KiB)"
+);
 
 # after a panic the library keeps working
 is(PVE::RS::Multipath::Selftest::add(1, 1), 2, 'the next call after a panic works');

@@ -202,6 +202,6 @@ is($raw_series->[0]->{nodes}->{n3}->{state}, 'unknown', 'series: junk reads unkn
 
 # mistakes of the caller are errors, not silence
 eval { PVE::RS::Multipath::Status::aggregate_status({ expected => {} }) };
-like($@, qr/unknown field `expected`/, 'an unknown option is refused');
+like($@, qr/unknown key 'expected'/, 'an unknown option is refused');
 
 done_testing();

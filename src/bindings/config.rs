@@ -1,27 +1,9 @@
 //! Exports of `PVE::RS::Multipath::Config`: the cluster configuration, the
 //! knob schema, the rendered drop-ins and the wwids allow-list.
 //!
-//! Signatures as Perl sees them (`$cfg` is what `parse_section_config`
-//! returns: `{ ids => { id => { type, key => value } }, order, digest,
-//! errors? }`):
-//!
-//! - `parse_section_config($filename, $raw) -> $cfg`; never dies, problems
-//!   with a key are in `errors` (`[{ context, line, section, key, err }]`),
-//!   every warning SectionConfig would print in `warnings`.
-//! - `write_section_config($filename, $cfg) -> $text`; dies on an invalid one.
-//! - `update_section($cfg, $type, $id, $params?, $delete?, $digest?) -> $cfg`
-//!   and `remove_section($cfg, $id, $digest?) -> $cfg`: the API's update rule.
-//! - `defaults_api_schema()`, `wwid_api_schema()`: JSONSchema properties.
-//! - `managed_defaults()`, `effective_defaults($cfg)`, `wwid_list($cfg)`,
-//!   `aliases($cfg)`, `wwid_opts($cfg)`, `paths_expected($cfg)`.
-//! - `generate_managed_conf($defaults?)`, `build_multipaths_block($opts)`,
-//!   `render_node_files($cfg, $overrides_text?) -> { file => $text | undef }`.
-//! - `check_wwid($text) -> $wwid`: the one WWID rule, dies naming the text;
-//!   `wwid_schema($description)`: the same rule as a JSONSchema property.
-//! - `parse_wwids($text) -> [wwid]`, `read_wwids_file($text) -> { listed,
-//!   removed }`, `format_wwids([wwid]) -> $text`, `plan_wwids($desired,
-//!   $current_text?, $added_by_pve?) -> { add, remove, keep => [{ wwid,
-//!   reason }] }`.
+//! `$cfg` is what `parse_section_config` returns: `{ ids => { id => { type,
+//! key => value } }, order, digest, errors? }`. Each export is documented on
+//! its line in [`EXPORTS`]; that line is its signature.
 
 use std::collections::BTreeMap;
 
@@ -215,40 +197,109 @@ fn plan_wwids(
 }
 
 pub const EXPORTS: &[Export] = &[
-    export!(parse_section_config(filename: String, raw: Option<String>)),
-    export!(write_section_config(filename: String, cfg: Value)),
-    export!(update_section(
-        cfg: Value,
-        section: String,
-        id: String,
-        params: Option<Map<String, Value>>,
-        delete: Option<Value>,
-        digest: Option<String>,
-    )),
-    export!(remove_section(cfg: Value, id: String, digest: Option<String>)),
-    export!(defaults_api_schema()),
-    export!(wwid_api_schema()),
-    export!(managed_defaults()),
-    export!(effective_defaults(cfg: Value)),
-    export!(wwid_list(cfg: Value)),
-    export!(aliases(cfg: Value)),
-    export!(wwid_opts(cfg: Value)),
-    export!(paths_expected(cfg: Value)),
-    export!(generate_managed_conf(defaults: Option<Map<String, Value>>)),
-    export!(build_multipaths_block(opts: Value)),
-    export!(render_node_files(cfg: Value, overrides: Option<String>)),
-    export!(wwid_schema(description: String)),
-    // The one WWID rule (length and characters); returns the WWID or dies
-    // quoting at most 80 characters of the text.
-    export!(check_wwid(text: String)),
-    export!(parse_wwids(text: Option<String>)),
-    export!(read_wwids_file(text: Option<String>)),
-    export!(format_wwids(list: Vec<String>)),
-    export!(plan_wwids(
-        desired: Vec<String>,
-        current: Option<String>,
-        added_by_pve: Option<Vec<String>>,
-    )),
+    export!(
+        /// The parsed config; never dies, problems are in `errors`
+        /// (`[{ context, line, section?, key?, err }]`).
+        parse_section_config(filename: String, raw: Option<String>)
+    ),
+    export!(
+        /// The config's text; dies on an invalid one.
+        write_section_config(filename: String, cfg: Value)
+    ),
+    export!(
+        /// The API's update rule: `$cfg` with section `$id` of type `$section`
+        /// created or updated; `$delete` is a list or a comma/space separated
+        /// string of keys.
+        update_section(
+            cfg: Value,
+            section: String,
+            id: String,
+            params: Option<Map<String, Value>>,
+            delete: Option<Value>,
+            digest: Option<String>,
+        )
+    ),
+    export!(
+        /// `$cfg` without section `$id`; dies when there is none.
+        remove_section(cfg: Value, id: String, digest: Option<String>)
+    ),
+    export!(
+        /// JSONSchema properties of the `defaults` section.
+        defaults_api_schema()
+    ),
+    export!(
+        /// JSONSchema properties of a `wwid` section.
+        wwid_api_schema()
+    ),
+    export!(
+        /// The defaults PVE manages, `{ knob => value }`.
+        managed_defaults()
+    ),
+    export!(
+        /// The managed defaults with the config's `defaults` section applied.
+        effective_defaults(cfg: Value)
+    ),
+    export!(
+        /// The allow-listed WWIDs, sorted.
+        wwid_list(cfg: Value)
+    ),
+    export!(
+        /// `{ wwid => alias }` for the WWIDs that have one.
+        aliases(cfg: Value)
+    ),
+    export!(
+        /// `{ wwid => { knob => value } }` for every allow-listed WWID.
+        wwid_opts(cfg: Value)
+    ),
+    export!(
+        /// `{ wwid => n }`: the paths each WWID should have, where configured.
+        paths_expected(cfg: Value)
+    ),
+    export!(
+        /// The managed defaults drop-in's text, for `$defaults` (`{ knob =>
+        /// value }`, checked) or the managed defaults.
+        generate_managed_conf(defaults: Option<Map<String, Value>>)
+    ),
+    export!(
+        /// The `multipaths { }` block for `$opts` (as `wwid_opts` returns).
+        build_multipaths_block(opts: Value)
+    ),
+    export!(
+        /// `{ file => $text | undef }`: every drop-in of a node, undef for one
+        /// to remove.
+        render_node_files(cfg: Value, overrides: Option<String>)
+    ),
+    export!(
+        /// The one WWID rule as a JSONSchema property with `$description`.
+        wwid_schema(description: String)
+    ),
+    export!(
+        /// The WWID (the one rule: length and characters); dies quoting at
+        /// most 80 characters of the text.
+        check_wwid(text: String)
+    ),
+    export!(
+        /// The WWIDs listed in a wwids file's text.
+        parse_wwids(text: Option<String>)
+    ),
+    export!(
+        /// `{ listed, removed }`: a wwids file's listed and commented-out WWIDs.
+        read_wwids_file(text: Option<String>)
+    ),
+    export!(
+        /// A wwids file's text for a list of WWIDs.
+        format_wwids(list: Vec<String>)
+    ),
+    export!(
+        /// `{ add, remove, keep => [{ wwid, reason }] }`: how to bring the
+        /// wwids file (`$current`) to `$desired`; only WWIDs in `$added_by_pve`
+        /// are ever removed.
+        plan_wwids(
+            desired: Vec<String>,
+            current: Option<String>,
+            added_by_pve: Option<Vec<String>>,
+        )
+    ),
 ];
 
 #[cfg(test)]

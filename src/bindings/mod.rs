@@ -1,7 +1,8 @@
 //! The functions each `PVE::RS::Multipath::*` Perl package exports.
 //!
-//! One submodule per package, each with an `EXPORTS` table; the boot symbols
-//! are declared here. See [`crate::perl`] for how to add an export.
+//! One submodule per package, each with an `EXPORTS` table whose lines are
+//! the exports' signatures, each documented with `///` on its line; the boot
+//! symbols are declared here. See [`crate::perl`] for how to add an export.
 
 mod config;
 mod maps;
@@ -20,7 +21,10 @@ fn version() -> Result<&'static str, Error> {
     Ok(env!("CARGO_PKG_VERSION"))
 }
 
-const ROOT_EXPORTS: &[Export] = &[export!(version())];
+const ROOT_EXPORTS: &[Export] = &[export!(
+    /// The library's version, as `x.y.z`.
+    version()
+)];
 
 perl_package!(
     boot_PVE__RS__Multipath,

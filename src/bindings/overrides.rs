@@ -1,30 +1,7 @@
 //! Exports of `PVE::RS::Multipath::Config` for the admin's override text
-//! (`/etc/pve/multipath-overrides.conf`), see [`crate::overrides`].
-//!
-//! Signatures as Perl sees them (all pure, no I/O; `$text` may be undef,
-//! which reads as the empty text):
-//!
-//! - `check_overrides($text) -> undef`, or dies with every error, one per
-//!   line, each `multipath overrides: line N: <message>`, the whole message
-//!   ending in "\n". Checks the multipath.conf syntax and keyword tables of
-//!   multipath-tools 0.9.4; refuses a `multipaths` block (`... is managed
-//!   via aliases ...`), unbalanced braces (`unbalanced braces`) and unknown
-//!   top-level sections (`unknown top-level section 'x'`), as the series
-//!   does. Warnings (see `lint_overrides`) do not make it die.
-//! - `lint_overrides($text) -> { errors => [ { line, message } ],
-//!   warnings => [ { line, message } ] }`: all findings, in line order,
-//!   without dying (for an API that wants to show warnings too).
-//! - `normalize_overrides($text) -> $text`: what the series'
-//!   `write_overrides` stores: trailing whitespace cut from every line,
-//!   trailing blank lines dropped, exactly one final "\n"; an empty or
-//!   blank text gives ''. Does not check the text.
-//! - `overrides_keywords() -> { sections => { $section => [ keywords ] },
-//!   newer => [ { keyword, sections => [..], release } ] }`: the 0.9.4
-//!   tables (section names `top-level`, `defaults`, `blacklist`,
-//!   `blacklist_exceptions`, `blacklist device`, `devices`,
-//!   `devices device`, `overrides`, `overrides protocol`, `multipaths`,
-//!   `multipaths multipath`) and the keywords of later releases, which are
-//!   refused.
+//! (`/etc/pve/multipath-overrides.conf`), see [`crate::overrides`]. All are
+//! pure, no I/O; `$text` may be undef, which reads as the empty text. Each is
+//! documented on its line in [`EXPORTS`].
 //!
 //! `PVE::Multipath::Config` wraps them: `check_overrides($text)`,
 //! `parse_overrides($filename, $raw)` (returns `$raw // ''`, as the series)
@@ -63,8 +40,35 @@ fn overrides_keywords() -> Result<Value, Error> {
 }
 
 pub const EXPORTS: &[Export] = &[
-    export!(check_overrides(text: Option<String>)),
-    export!(lint_overrides(text: Option<String>)),
-    export!(normalize_overrides(text: Option<String>)),
-    export!(overrides_keywords()),
+    export!(
+        /// undef, or dies with every error, one per line, each `multipath
+        /// overrides: line N: <message>`, the whole message ending in "\n".
+        /// Checks the multipath.conf syntax and keyword tables of multipath-tools
+        /// 0.9.4; refuses a `multipaths` block (`... is managed via aliases
+        /// ...`), unbalanced braces (`unbalanced braces`) and unknown top-level
+        /// sections (`unknown top-level section 'x'`), as the series does.
+        /// Warnings (see `lint_overrides`) do not make it die.
+        check_overrides(text: Option<String>)
+    ),
+    export!(
+        /// `{ errors => [ { line, message } ], warnings => [ { line, message } ]
+        /// }`: all findings, in line order, without dying (for an API that wants
+        /// to show warnings too).
+        lint_overrides(text: Option<String>)
+    ),
+    export!(
+        /// What the series' `write_overrides` stores: trailing whitespace cut
+        /// from every line, trailing blank lines dropped, exactly one final
+        /// "\n"; an empty or blank text gives ''. Does not check the text.
+        normalize_overrides(text: Option<String>)
+    ),
+    export!(
+        /// `{ sections => { $section => [ keywords ] }, newer => [ { keyword,
+        /// sections => [..], release } ] }`: the 0.9.4 tables (section names
+        /// `top-level`, `defaults`, `blacklist`, `blacklist_exceptions`,
+        /// `blacklist device`, `devices`, `devices device`, `overrides`,
+        /// `overrides protocol`, `multipaths`, `multipaths multipath`) and the
+        /// keywords of later releases, which are refused.
+        overrides_keywords()
+    ),
 ];

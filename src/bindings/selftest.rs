@@ -34,10 +34,28 @@ fn truth(flag: Bool) -> Result<bool, Error> {
 }
 
 pub const EXPORTS: &[Export] = &[
-    export!(echo(value: Value)),
-    export!(echo_list(values: Vec<Value>)),
-    export!(fail(message: String)),
-    export!(panic(message: String)),
-    export!(add(a: Int, b: Option<Int>)),
-    export!(truth(flag: Bool)),
+    export!(
+        /// `$value` back, after the round trip through Rust.
+        echo(value: Value)
+    ),
+    export!(
+        /// `$values` back; dies unless it is an array reference.
+        echo_list(values: Vec<Value>)
+    ),
+    export!(
+        /// Dies with `$message`.
+        fail(message: String)
+    ),
+    export!(
+        /// Panics with `$message`.
+        panic(message: String)
+    ),
+    export!(
+        /// `$a + $b` of two integers (numeric strings too).
+        add(a: Int, b: Option<Int>)
+    ),
+    export!(
+        /// The negation of `$flag`, read with Perl truth.
+        truth(flag: Bool)
+    ),
 ];

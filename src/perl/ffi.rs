@@ -1,8 +1,7 @@
 //! Declarations of the C glue in `glue.c`; see there for who owns what.
 //! Every function here is a one-line wrapper of the perlguts macro it is
-//! named after.
-
-#![allow(dead_code)]
+//! named after, except `pvemp_read_guarded`, the guarded read of magical
+//! data (see `glue.c` and [`super::convert`]).
 
 use std::ffi::{c_char, c_int, c_void};
 
@@ -19,6 +18,16 @@ opaque!(Interpreter, Sv, Hv, Av, Cv, He);
 
 pub type XsubFn = extern "C" fn(*mut Interpreter, *mut Cv);
 
+/// `struct pvemp_read` of the glue: one guarded read, request and results.
+#[repr(C)]
+pub struct RawRead {
+    pub op: c_int,
+    pub sv: *mut Sv,
+    pub index: isize,
+    pub key: *mut Sv,
+    pub value: *mut Sv,
+}
+
 extern "C" {
     pub fn pvemp_popmark(perl: *mut Interpreter) -> i32;
     pub fn pvemp_stack_base(perl: *mut Interpreter) -> *mut *mut Sv;
@@ -26,7 +35,6 @@ extern "C" {
     pub fn pvemp_stack_set_sp(perl: *mut Interpreter, sp: *mut *mut Sv);
     pub fn pvemp_stack_extend(perl: *mut Interpreter, sp: *mut *mut Sv, n: isize) -> *mut *mut Sv;
 
-    pub fn pvemp_sv_get_magic(perl: *mut Interpreter, sv: *mut Sv);
     pub fn pvemp_sv_ok(sv: *mut Sv) -> c_int;
     pub fn pvemp_sv_pokp(sv: *mut Sv) -> c_int;
     pub fn pvemp_sv_iokp(sv: *mut Sv) -> c_int;
@@ -34,6 +42,8 @@ extern "C" {
     pub fn pvemp_sv_is_uv(sv: *mut Sv) -> c_int;
     pub fn pvemp_sv_rok(sv: *mut Sv) -> c_int;
     pub fn pvemp_sv_utf8(sv: *mut Sv) -> c_int;
+    pub fn pvemp_sv_gmagical(sv: *mut Sv) -> c_int;
+    pub fn pvemp_sv_magical(sv: *mut Sv) -> c_int;
     pub fn pvemp_sv_true(perl: *mut Interpreter, sv: *mut Sv) -> c_int;
     pub fn pvemp_sv_iv(perl: *mut Interpreter, sv: *mut Sv) -> i64;
     pub fn pvemp_sv_uv(perl: *mut Interpreter, sv: *mut Sv) -> u64;
@@ -80,6 +90,13 @@ extern "C" {
 
     pub fn pvemp_sv_2mortal(perl: *mut Interpreter, sv: *mut Sv) -> *mut Sv;
     pub fn pvemp_sv_refcnt_dec(perl: *mut Interpreter, sv: *mut Sv);
+    pub fn pvemp_sv_mortal_hold(perl: *mut Interpreter, sv: *mut Sv) -> *mut Sv;
+
+    pub fn pvemp_read_guarded(
+        perl: *mut Interpreter,
+        read: *mut RawRead,
+        error: *mut *mut Sv,
+    ) -> c_int;
 
     pub fn pvemp_new_xs(
         perl: *mut Interpreter,

@@ -6,6 +6,16 @@
  * Ownership: functions named new_* return an SV the caller owns (refcount 1);
  * everything else borrows. hv_store and av_push take over the caller's
  * reference to the stored value.
+ *
+ * Reading tied or otherwise magical data runs Perl code (FETCH, FETCHSIZE,
+ * FIRSTKEY, NEXTKEY, a __WARN__ handler, ...) that may die. A die must never
+ * unwind over Rust frames: it would skip their destructors and leak what they
+ * hold. So such reads, and only those, go through pvemp_read_guarded: it calls
+ * a small XSUB with G_EVAL (perlcall's documented way to catch a die in C),
+ * which stops the die before it reaches Rust and hands the exception over.
+ * Each guarded read yields mortal copies without magic: reading them runs no
+ * Perl code, and they are freed (with any DESTROY they trigger) after the
+ * call, never inside Rust frames.
  */
 
 #define PERL_NO_GET_CONTEXT
@@ -21,7 +31,6 @@ void pvemp_stack_set_sp(pTHX_ SV **sp) { PL_stack_sp = sp; }
 SV **pvemp_stack_extend(pTHX_ SV **sp, SSize_t n) { EXTEND(sp, n); return sp; }
 
 /* reading scalars */
-void pvemp_sv_get_magic(pTHX_ SV *sv) { SvGETMAGIC(sv); }
 int pvemp_sv_ok(SV *sv) { return SvOK(sv) ? 1 : 0; }
 int pvemp_sv_pokp(SV *sv) { return SvPOKp(sv) ? 1 : 0; }
 int pvemp_sv_iokp(SV *sv) { return SvIOKp(sv) ? 1 : 0; }
@@ -29,6 +38,8 @@ int pvemp_sv_nokp(SV *sv) { return SvNOKp(sv) ? 1 : 0; }
 int pvemp_sv_is_uv(SV *sv) { return SvIsUV(sv) ? 1 : 0; }
 int pvemp_sv_rok(SV *sv) { return SvROK(sv) ? 1 : 0; }
 int pvemp_sv_utf8(SV *sv) { return SvUTF8(sv) ? 1 : 0; }
+int pvemp_sv_gmagical(SV *sv) { return SvGMAGICAL(sv) ? 1 : 0; }
+int pvemp_sv_magical(SV *sv) { return SvMAGICAL(sv) ? 1 : 0; }
 int pvemp_sv_true(pTHX_ SV *sv) { return SvTRUE_nomg(sv) ? 1 : 0; }
 IV pvemp_sv_iv(pTHX_ SV *sv) { return SvIV_nomg(sv); }
 UV pvemp_sv_uv(pTHX_ SV *sv) { return SvUV_nomg(sv); }
@@ -66,6 +77,7 @@ void pvemp_av_push(pTHX_ AV *av, SV *val) { av_push(av, val); }
 /* reference counts */
 SV *pvemp_sv_2mortal(pTHX_ SV *sv) { return sv_2mortal(sv); }
 void pvemp_sv_refcnt_dec(pTHX_ SV *sv) { SvREFCNT_dec(sv); }
+SV *pvemp_sv_mortal_hold(pTHX_ SV *sv) { return sv_2mortal(SvREFCNT_inc_simple_NN(sv)); }
 
 /* subs and exceptions */
 CV *pvemp_new_xs(pTHX_ const char *name, XSUBADDR_t fn, const char *file) { return newXS(name, fn, file); }
@@ -73,3 +85,98 @@ void pvemp_cv_set_any(CV *cv, void *ptr) { CvXSUBANY(cv).any_ptr = ptr; }
 void *pvemp_cv_any(CV *cv) { return CvXSUBANY(cv).any_ptr; }
 void pvemp_croak_sv(pTHX_ SV *err) { croak_sv(err); }
 SV *pvemp_sv_yes(pTHX) { return &PL_sv_yes; }
+
+/* guarded reads of magical data (see the top of this file) */
+enum { PVEMP_READ_SCALAR, PVEMP_READ_TOP_INDEX, PVEMP_READ_ELEMENT, PVEMP_READ_HASH_INIT, PVEMP_READ_HASH_NEXT };
+
+struct pvemp_read {
+    int op;        /* PVEMP_READ_* */
+    SV *sv;        /* the scalar, array or hash to read */
+    SSize_t index; /* in: the element; out: the highest index (TOP_INDEX) */
+    SV *key;       /* out (HASH_NEXT): the key, mortal; NULL past the last entry */
+    SV *value;     /* out: the value, mortal; NULL for a missing element */
+};
+
+/* An owned, magic-free copy of sv after its get magic ran; sv is kept alive meanwhile. */
+static SV *pvemp_fetched_copy(pTHX_ SV *sv)
+{
+    sv_2mortal(SvREFCNT_inc_simple_NN(sv));
+    SvGETMAGIC(sv);
+    return newSVsv_nomg(sv);
+}
+
+static XSPROTO(pvemp_read_xsub)
+{
+    dXSARGS;
+    struct pvemp_read *read = INT2PTR(struct pvemp_read *, SvIV(ST(0)));
+    PERL_UNUSED_VAR(items);
+    PERL_UNUSED_VAR(cv);
+    switch (read->op) {
+    case PVEMP_READ_SCALAR:
+        read->value = pvemp_fetched_copy(aTHX_ read->sv);
+        break;
+    case PVEMP_READ_TOP_INDEX:
+        read->index = av_top_index((AV *)read->sv);
+        break;
+    case PVEMP_READ_ELEMENT: {
+        SV **slot = av_fetch((AV *)read->sv, read->index, 0);
+        read->value = slot && *slot ? pvemp_fetched_copy(aTHX_ *slot) : NULL;
+        break;
+    }
+    case PVEMP_READ_HASH_INIT:
+        hv_iterinit((HV *)read->sv);
+        break;
+    case PVEMP_READ_HASH_NEXT: {
+        HE *he = hv_iternext((HV *)read->sv);
+        SV *key;
+        if (!he) {
+            read->key = read->value = NULL;
+            break;
+        }
+        /* mortal until the value is read too: a dying FETCH frees it */
+        key = sv_2mortal(newSVsv_nomg(hv_iterkeysv(he)));
+        read->value = pvemp_fetched_copy(aTHX_ hv_iterval((HV *)read->sv, he));
+        read->key = SvREFCNT_inc_simple_NN(key);
+        break;
+    }
+    }
+    XSRETURN_YES;
+}
+
+/* The anonymous guard XSUB, one per interpreter. */
+static SV *pvemp_read_cv(pTHX)
+{
+    SV **slot = hv_fetchs(PL_modglobal, "PVE::RS::Multipath::read_guard", 1);
+    if (!SvOK(*slot))
+        sv_setiv(*slot, PTR2IV(newXS(NULL, pvemp_read_xsub, __FILE__)));
+    return INT2PTR(SV *, SvIV(*slot));
+}
+
+/* 0 when the read worked; else it died, and *error is the exception ($@ is left as it was). */
+int pvemp_read_guarded(pTHX_ struct pvemp_read *read, SV **error)
+{
+    dSP;
+    int count;
+    ENTER;
+    SAVETMPS;
+    save_scalar(PL_errgv);
+    PUSHMARK(SP);
+    mXPUSHi(PTR2IV(read));
+    PUTBACK;
+    count = call_sv(pvemp_read_cv(aTHX), G_LIST | G_EVAL);
+    SPAGAIN;
+    SP -= count;
+    PUTBACK;
+    if (count == 0)
+        *error = newSVsv(ERRSV);
+    FREETMPS;
+    LEAVE;
+    /* the results outlive this frame's temporaries, then go with the caller's */
+    if (count == 0)
+        sv_2mortal(*error);
+    if (read->key)
+        sv_2mortal(read->key);
+    if (read->value)
+        sv_2mortal(read->value);
+    return count == 0;
+}

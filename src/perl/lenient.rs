@@ -6,11 +6,16 @@
 //! `#[serde(deserialize_with = "...")]`, or the [`Int`] / [`UInt`] newtypes
 //! for plain export arguments.
 
-use serde::de::{Deserializer, Error as _};
+use std::fmt;
+
+use serde::de::{Deserializer, Error as _, Visitor};
 use serde::Deserialize;
 
-#[derive(Deserialize)]
-#[serde(untagged)]
+use crate::text::quote_input;
+
+/// A number or a text as Perl holds it; read with `deserialize_any`, so a
+/// wrong shape gets "expected an integer, got a hash reference", not serde's
+/// untagged-enum message.
 enum IntOrText {
     Int(i64),
     UInt(u64),
@@ -18,18 +23,51 @@ enum IntOrText {
     Text(String),
 }
 
+struct IntOrTextVisitor;
+
+impl Visitor<'_> for IntOrTextVisitor {
+    type Value = IntOrText;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an integer")
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<IntOrText, E> {
+        Ok(IntOrText::Int(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<IntOrText, E> {
+        Ok(IntOrText::UInt(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<IntOrText, E> {
+        Ok(IntOrText::Float(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<IntOrText, E> {
+        Ok(IntOrText::Text(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<IntOrText, E> {
+        Ok(IntOrText::Text(v))
+    }
+}
+
+impl<'de> Deserialize<'de> for IntOrText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(IntOrTextVisitor)
+    }
+}
+
+fn not_an_integer<E: serde::de::Error>(shown: &str) -> E {
+    E::custom(format!(
+        "type check ('integer') failed - got {}",
+        quote_input(shown)
+    ))
+}
+
 fn to_i64<E: serde::de::Error>(value: IntOrText) -> Result<i64, E> {
     match value {
         IntOrText::Int(int) => Ok(int),
         IntOrText::UInt(uint) => i64::try_from(uint).map_err(|_| E::custom("integer out of range")),
         IntOrText::Float(float) if float.fract() == 0.0 && float.abs() < 9.2e18 => Ok(float as i64),
-        IntOrText::Float(float) => Err(E::custom(format!(
-            "type check ('integer') failed - got '{float}'"
-        ))),
-        IntOrText::Text(text) => text
-            .trim()
-            .parse()
-            .map_err(|_| E::custom(format!("type check ('integer') failed - got '{text}'"))),
+        IntOrText::Float(float) => Err(not_an_integer(&float.to_string())),
+        IntOrText::Text(text) => text.trim().parse().map_err(|_| not_an_integer(&text)),
     }
 }
 
@@ -49,10 +87,7 @@ pub fn opt_int<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>
 pub fn uint<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
     match IntOrText::deserialize(deserializer)? {
         IntOrText::UInt(uint) => Ok(uint),
-        IntOrText::Text(text) => text
-            .trim()
-            .parse()
-            .map_err(|_| D::Error::custom(format!("type check ('integer') failed - got '{text}'"))),
+        IntOrText::Text(text) => text.trim().parse().map_err(|_| not_an_integer(&text)),
         other => u64::try_from(to_i64::<D::Error>(other)?)
             .map_err(|_| D::Error::custom("value must have a minimum value of 0")),
     }
@@ -68,24 +103,41 @@ pub fn opt_uint<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64
 /// Perl truth: `undef`, `""`, `"0"` and `0` are false, anything else true
 /// (`!!1` is `"1"`, `!!0` is `""`).
 pub fn perl_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Truth {
-        Bool(bool),
-        Int(i64),
-        UInt(u64),
-        Float(f64),
-        Text(String),
-        Null(()),
+    struct Truth;
+
+    impl<'de> Visitor<'de> for Truth {
+        type Value = bool;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a boolean (a Perl scalar)")
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<bool, E> {
+            Ok(v)
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<bool, E> {
+            Ok(v != 0)
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<bool, E> {
+            Ok(v != 0)
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<bool, E> {
+            Ok(v != 0.0)
+        }
+        fn visit_str<E>(self, v: &str) -> Result<bool, E> {
+            Ok(!(v.is_empty() || v == "0"))
+        }
+        fn visit_unit<E>(self) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_none<E>(self) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+            deserializer.deserialize_any(self)
+        }
     }
-    Ok(match Truth::deserialize(deserializer)? {
-        Truth::Bool(flag) => flag,
-        Truth::Int(int) => int != 0,
-        Truth::UInt(uint) => uint != 0,
-        Truth::Float(float) => float != 0.0,
-        Truth::Text(text) => !(text.is_empty() || text == "0"),
-        Truth::Null(()) => false,
-    })
+
+    deserializer.deserialize_any(Truth)
 }
 
 /// An export argument read with Perl truth, see [`perl_bool`].
@@ -122,6 +174,15 @@ mod tests {
             .to_string()
             .contains("type check ('integer') failed - got 'abc'"));
         assert!(serde_json::from_value::<UInt>(json!(-1)).is_err());
+    }
+
+    #[test]
+    fn wrong_shapes_get_plain_messages() {
+        let err = serde_json::from_value::<Int>(json!({})).unwrap_err();
+        assert_eq!(err.to_string(), "invalid type: map, expected an integer");
+        let long = "x".repeat(100_000);
+        let err = serde_json::from_value::<UInt>(json!(long)).unwrap_err();
+        assert!(err.to_string().len() < 200, "{err}");
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! Write a plain function whose arguments implement
 //! [`serde::de::DeserializeOwned`] and whose result is
 //! `Result<T, anyhow::Error>` with `T:` [`serde::Serialize`], then add one
-//! line to the package's `EXPORTS` table in `src/bindings/`:
+//! line, documented, to the package's `EXPORTS` table in `src/bindings/`:
 //!
 //! ```ignore
 //! fn parse_wwids(text: String) -> Result<Vec<String>, Error> {
@@ -18,14 +18,23 @@
 //! }
 //!
 //! pub const EXPORTS: &[Export] = &[
-//!     export!(parse_wwids(text: String)),
+//!     export!(
+//!         /// The WWIDs listed in a wwids file's text.
+//!         parse_wwids(text: String)
+//!     ),
 //! ];
 //! ```
 //!
-//! Perl then calls `PVE::RS::Multipath::Config::parse_wwids($text)`.
+//! Perl then calls `PVE::RS::Multipath::Config::parse_wwids($text)`. The
+//! export line is the one place the signature is written; the `///` inside
+//! the macro call says what the function returns and when it dies (a `///`
+//! before `export!` would document nothing: rustc warns about it).
 //! Trailing `Option<T>` arguments may be omitted by the caller; any other
 //! missing or surplus argument, or one of the wrong shape, is a clear
-//! exception naming the function and the argument.
+//! exception naming the function, the argument and the place inside it:
+//! `aggregate_status: argument 'options' at {'now'}: expected an integer,
+//! got a hash reference` (see `de.rs`; quoted input is cut to 80
+//! characters by [`crate::text::quote_input`]).
 //!
 //! # Data mapping
 //!
@@ -43,8 +52,24 @@
 //! UTF-8 and as Latin-1 otherwise, which is what those bytes mean to Perl.
 //! A scalar that is both string and number is taken as a string (as
 //! `JSON::XS` does); functions that want a number accept numeric strings.
+//! Inf and NaN are refused. A blessed hash or array is read as its data;
+//! overloading is never invoked, code, glob and other references are
+//! refused.
+//!
+//! # Hostile data
+//!
+//! Tied and other magical values are read through FETCH & co., but under
+//! `G_EVAL` in the C glue: a FETCH that dies never unwinds over Rust frames,
+//! its exception is rethrown unchanged once they are gone (`convert.rs`). One
+//! call reads at most 2**22 values, 2**18 of them magical, 256 levels deep,
+//! so a tied array claiming 2**31-1 elements or a 100,000-deep nest is a
+//! clear exception, not an abort, a hang or a stack overflow. A panic is
+//! caught and becomes `internal error in <export>: ...`. An `exit` inside a
+//! FETCH still ends the process (perl rethrows it past `G_EVAL`), skipping
+//! the Rust frames; nothing is left to leak then.
 
 mod convert;
+mod de;
 mod ffi;
 pub mod lenient;
 mod ser;
@@ -52,17 +77,22 @@ mod xsub;
 
 use std::any::Any;
 
-use anyhow::{bail, format_err, Error};
+use anyhow::{format_err, Error};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub use ffi::{Cv, Interpreter};
 pub use xsub::boot_package;
 
-/// One exported Perl sub: its name inside the package and the adapter that
-/// [`export!`] generates around the plain Rust function.
+/// One exported Perl sub, as [`export!`](crate::export) builds it from the export line.
 pub struct Export {
+    /// The sub's name inside its package.
     pub name: &'static str,
+    /// The parameter names, in order.
+    pub params: &'static [&'static str],
+    /// The `///` documentation on the export line.
+    pub doc: &'static str,
+    /// The adapter around the plain Rust function.
     pub call: fn(Vec<Value>, &mut Output) -> Result<(), Error>,
 }
 
@@ -78,7 +108,8 @@ impl Output {
     /// `perl` must be the running interpreter.
     unsafe fn new(perl: *mut Interpreter) -> Self {
         Self {
-            to_perl: ser::ToPerl::new(perl),
+            // SAFETY: the caller's promise.
+            to_perl: unsafe { ser::ToPerl::new(perl) },
             result: None,
         }
     }
@@ -89,7 +120,7 @@ impl Output {
     }
 }
 
-/// The arguments of one call, taken in order by the [`export!`] adapter.
+/// The arguments of one call, taken in order by the [`export!`](crate::export) adapter.
 pub struct Args {
     function: &'static str,
     names: &'static [&'static str],
@@ -98,24 +129,14 @@ pub struct Args {
 }
 
 impl Args {
-    pub fn new(
-        function: &'static str,
-        values: Vec<Value>,
-        names: &'static [&'static str],
-    ) -> Result<Self, Error> {
-        if values.len() > names.len() {
-            bail!(
-                "{function}: too many arguments (got {}, takes at most {})",
-                values.len(),
-                names.len()
-            );
-        }
-        Ok(Self {
+    /// `values` are at most as many as `names` (the dispatcher checks).
+    pub fn new(function: &'static str, values: Vec<Value>, names: &'static [&'static str]) -> Self {
+        Self {
             function,
             names,
             values: values.into_iter(),
             next_index: 0,
-        })
+        }
     }
 
     /// Take the next argument; a missing one reads as `undef`.
@@ -131,27 +152,35 @@ impl Args {
             Ok(value) => return Ok(*value),
             Err(value) => *value.downcast::<Value>().expect("boxed a Value"),
         };
-        serde_json::from_value(value).map_err(|err| {
+        de::from_value(value).map_err(|err| {
             if missing {
                 format_err!("{}: missing argument '{name}'", self.function)
             } else {
-                format_err!("{}: argument '{name}': {err}", self.function)
+                format_err!(
+                    "{}: argument '{name}'{}: {}",
+                    self.function,
+                    err.path(),
+                    err.message()
+                )
             }
         })
     }
 }
 
-/// Build the [`Export`] entry for a plain Rust function, see the module
-/// documentation.
+/// Build the [`Export`] entry for a plain Rust function from its export
+/// line, the one place its Perl signature is written; `///` comments before
+/// the name document it. See the module documentation.
 #[macro_export]
 macro_rules! export {
-    ($name:ident ( $($arg:ident : $ty:ty),* $(,)? )) => {
+    ($(#[doc = $doc:literal])* $name:ident ( $($arg:ident : $ty:ty),* $(,)? )) => {
         $crate::perl::Export {
             name: stringify!($name),
+            params: &[$(stringify!($arg)),*],
+            doc: concat!($($doc, "\n"),*),
             call: |values, output| {
                 #[allow(unused_mut, unused_variables)]
                 let mut args =
-                    $crate::perl::Args::new(stringify!($name), values, &[$(stringify!($arg)),*])?;
+                    $crate::perl::Args::new(stringify!($name), values, &[$(stringify!($arg)),*]);
                 let result = $name($(args.take::<$ty>()?),*)?;
                 output.set(&result)
             },

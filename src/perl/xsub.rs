@@ -11,10 +11,9 @@ use std::ffi::{c_void, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Once;
 
-use anyhow::Error;
 use serde_json::Value;
 
-use super::convert::{new_string, sv_to_value};
+use super::convert::{new_string, ReadError, Reader};
 use super::ffi::*;
 use super::{Export, Output};
 
@@ -30,14 +29,18 @@ impl StackFrame {
     ///
     /// Must be called exactly once, first thing in an XSUB.
     unsafe fn enter(perl: *mut Interpreter) -> (Self, Vec<*mut Sv>) {
-        let mark = pvemp_popmark(perl) as isize;
-        let base = pvemp_stack_base(perl);
-        let sp = pvemp_stack_sp(perl);
-        let items = sp.offset_from(base.offset(mark));
-        let args = (1..=items)
-            .map(|index| *base.offset(mark + index))
-            .collect();
-        (Self { mark }, args)
+        // SAFETY: in an XSUB the arguments are the stack entries above the
+        // mark perl pushed for it.
+        unsafe {
+            let mark = pvemp_popmark(perl) as isize;
+            let base = pvemp_stack_base(perl);
+            let sp = pvemp_stack_sp(perl);
+            let items = sp.offset_from(base.offset(mark));
+            let args = (1..=items)
+                .map(|index| *base.offset(mark + index))
+                .collect();
+            (Self { mark }, args)
+        }
     }
 
     /// Leave one value on the stack as the XSUB's result.
@@ -46,11 +49,14 @@ impl StackFrame {
     ///
     /// `result` must be a mortal (or immortal) SV of `perl`.
     unsafe fn return_one(self, perl: *mut Interpreter, result: *mut Sv) {
-        let base = pvemp_stack_base(perl);
-        pvemp_stack_extend(perl, base.offset(self.mark), 1);
-        let base = pvemp_stack_base(perl); // EXTEND may have moved the stack
-        *base.offset(self.mark + 1) = result;
-        pvemp_stack_set_sp(perl, base.offset(self.mark + 1));
+        // SAFETY: the stack is extended to hold the slot above the mark.
+        unsafe {
+            let base = pvemp_stack_base(perl);
+            pvemp_stack_extend(perl, base.offset(self.mark), 1);
+            let base = pvemp_stack_base(perl); // EXTEND may have moved the stack
+            *base.offset(self.mark + 1) = result;
+            pvemp_stack_set_sp(perl, base.offset(self.mark + 1));
+        }
     }
 }
 
@@ -67,16 +73,19 @@ pub unsafe fn boot_package(
     package: &'static str,
     exports: &'static [&'static [Export]],
 ) {
-    let (frame, _args) = StackFrame::enter(perl);
-    install_panic_hook();
-    let package = package.trim_end_matches('\0');
-    for export in exports.iter().flat_map(|table| table.iter()) {
-        let name = CString::new(format!("{package}::{}", export.name))
-            .expect("export names contain no NUL");
-        let cv = pvemp_new_xs(perl, name.as_ptr(), dispatch_xsub, SOURCE_FILE.as_ptr());
-        pvemp_cv_set_any(cv, export as *const Export as *mut c_void);
+    // SAFETY: the caller's promise; the CVs point to 'static exports.
+    unsafe {
+        let (frame, _args) = StackFrame::enter(perl);
+        install_panic_hook();
+        let package = package.trim_end_matches('\0');
+        for export in exports.iter().flat_map(|table| table.iter()) {
+            let name = CString::new(format!("{package}::{}", export.name))
+                .expect("export names contain no NUL");
+            let cv = pvemp_new_xs(perl, name.as_ptr(), dispatch_xsub, SOURCE_FILE.as_ptr());
+            pvemp_cv_set_any(cv, export as *const Export as *mut c_void);
+        }
+        frame.return_one(perl, pvemp_sv_yes(perl));
     }
-    frame.return_one(perl, pvemp_sv_yes(perl));
 }
 
 /// The XSUB behind every export; the CV carries its [`Export`].
@@ -95,7 +104,7 @@ extern "C" fn dispatch_xsub(perl: *mut Interpreter, cv: *mut Cv) {
     }
 }
 
-/// Run one export; the result or the error message as a mortal SV.
+/// Run one export; the result or the exception as a mortal SV.
 ///
 /// # Safety
 ///
@@ -107,34 +116,79 @@ unsafe fn call_export(
     args: Vec<*mut Sv>,
 ) -> Result<*mut Sv, *mut Sv> {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        let values = args
-            .into_iter()
-            .enumerate()
-            .map(|(index, sv)| {
-                sv_to_value(perl, sv, 0)
-                    .map_err(|err| err.context(format!("{}: argument {}", export.name, index + 1)))
-            })
-            .collect::<Result<Vec<Value>, Error>>()?;
-        let mut output = Output::new(perl);
-        (export.call)(values, &mut output)?;
-        let result = match output.result {
+        // SAFETY: args are live SVs of perl (caller).
+        let values = unsafe { read_arguments(perl, export, &args) }?;
+        // SAFETY: perl is the running interpreter.
+        let mut output = unsafe { Output::new(perl) };
+        (export.call)(values, &mut output).map_err(|err| Failure::Message(format!("{err:#}")))?;
+        Ok(match output.result {
             Some(result) => result.into_raw(),
-            None => pvemp_new_undef(perl),
-        };
-        Ok::<_, Error>(result)
+            // SAFETY: perl is the running interpreter.
+            None => unsafe { pvemp_new_undef(perl) },
+        })
     }));
-    let message = match outcome {
-        Ok(Ok(result)) => return Ok(pvemp_sv_2mortal(perl, result)),
-        Ok(Err(err)) => format!("{err:#}"),
-        Err(panic) => format!(
-            "internal error in {}: {}",
+    // SAFETY: every SV here is a new one we own; mortal, perl frees it.
+    unsafe {
+        let message = match outcome {
+            Ok(Ok(result)) => return Ok(pvemp_sv_2mortal(perl, result)),
+            Ok(Err(Failure::Rethrow(exception))) => return Err(exception),
+            Ok(Err(Failure::Message(message))) => message,
+            Err(panic) => format!(
+                "internal error in {}: {}",
+                export.name,
+                panic_message(&*panic)
+            ),
+        };
+        let mut message = message.trim_end().to_string();
+        message.push('\n');
+        Err(pvemp_sv_2mortal(perl, new_string(perl, &message)))
+    }
+}
+
+/// Why a call failed.
+enum Failure {
+    /// Perl code run while reading the arguments died: its exception, a
+    /// mortal SV.
+    Rethrow(*mut Sv),
+    Message(String),
+}
+
+/// Read the arguments into values.
+///
+/// # Safety
+///
+/// `args` must be live SVs of the running interpreter `perl`.
+unsafe fn read_arguments(
+    perl: *mut Interpreter,
+    export: &Export,
+    args: &[*mut Sv],
+) -> Result<Vec<Value>, Failure> {
+    if args.len() > export.params.len() {
+        return Err(Failure::Message(format!(
+            "{}: too many arguments (got {}, takes at most {})",
             export.name,
-            panic_message(&*panic)
-        ),
-    };
-    let mut message = message.trim_end().to_string();
-    message.push('\n');
-    Err(pvemp_sv_2mortal(perl, new_string(perl, &message)))
+            args.len(),
+            export.params.len()
+        )));
+    }
+    // SAFETY: perl is the running interpreter, args live SVs (caller).
+    let mut reader = unsafe { Reader::new(perl) };
+    let mut values = Vec::with_capacity(args.len());
+    for (&sv, param) in args.iter().zip(export.params) {
+        // SAFETY: as above.
+        match unsafe { reader.read(sv) } {
+            Ok(value) => values.push(value),
+            Err(ReadError::Died(exception)) => return Err(Failure::Rethrow(exception)),
+            Err(refused) => {
+                let (path, message) = refused.refusal().expect("not a Perl exception");
+                return Err(Failure::Message(format!(
+                    "{}: argument '{param}'{path}: {message}",
+                    export.name
+                )));
+            }
+        }
+    }
+    Ok(values)
 }
 
 /// One line on stderr (the daemon's journal) per panic, without a backtrace:

@@ -254,7 +254,9 @@ for my $case (
     my ($tools, $installed, $running, $what) = $case->@*;
     local ($PVE::Multipath::MULTIPATH, $PVE::Multipath::MULTIPATHD) = $tools->@*;
     is_deeply(
-        PVE::API2::Disks::Multipath->call('GET', 'state', { node => 'n1' }),
+        PVE::Multipath::TestEnv::api_call(
+            'PVE::API2::Disks::Multipath', 'GET', 'state', { node => 'n1' },
+        ),
         { installed => $installed, running => $running },
         "node state: $what",
     );

@@ -351,7 +351,7 @@ async function matrix(browser, cluster, errors) {
     ok(fit.noScroll, 'the matrix needs no horizontal scrolling', fit);
 
     // pve3 goes offline: its cells turn unknown with the next poll
-    const members = `${cluster}/.members`;
+    const members = `${cluster}/members.json`;
     const before = fs.readFileSync(members, 'utf8');
     fs.writeFileSync(
         members,

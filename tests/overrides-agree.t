@@ -113,8 +113,7 @@ is_deeply(
 );
 is_deeply(
     [sort map { $_->{keyword} } $tables->{newer}->@*],
-    ['purge_disconnected'],
-    'keyword table: the keywords of releases after 0.11.1',
+    ['purge_disconnected'], 'keyword table: the keywords of releases after 0.11.1',
 );
 my @lint_unknown = eval { PVE::RS::Multipath::Config::lint_overrides_for('', ['0.10.0'], 0) };
 like($@, qr/no keyword tables for multipath-tools '0\.10\.0'/, 'lint for an unknown release dies');
@@ -188,7 +187,8 @@ for my $fx (@fixtures) {
         } elsif ($kind ne 'warn') {
             is_deeply(\@for, [], "$name: accepted for $release alone");
         }
-        $fx->{our_lines}->{$release} = { map { $_->{line} => 1 } $for->{errors}->@*, $for->{warnings}->@* };
+        $fx->{our_lines}->{$release} =
+            { map { $_->{line} => 1 } $for->{errors}->@*, $for->{warnings}->@* };
     }
 }
 
@@ -202,9 +202,14 @@ my sub multipath_t {
     my (@dropins) = @_;
     my $run = $oracle->run(@dropins);
     if ($run->{timeout} || $run->{signal}) {
-        fail("oracle: multipath -t "
-                . ($run->{timeout} ? "timed out after $TIMEOUT s" : "died of signal $run->{signal}")
-                . " on " . join(' ', map { $_ =~ s{.*/}{}r } @dropins));
+        fail(
+            "oracle: multipath -t "
+                . (
+                $run->{timeout} ? "timed out after $TIMEOUT s" : "died of signal $run->{signal}"
+                )
+                . " on "
+                . join(' ', map { $_ =~ s{.*/}{}r } @dropins)
+        );
         diag(join("\n", map { slurp($_) } @dropins));
     }
     return ($run->{complaints}, $run->{output});
@@ -352,7 +357,8 @@ SKIP: {
                 my @refused = map { "$_: $swept{$_}" } @ours;
                 note("sweep '$section': $release does not take: @refused") if @refused;
             }
-            is_deeply(\@theirs, \@ours, "sweep '$section' $label: $release complains on the lines we refuse")
+            is_deeply(\@theirs, \@ours,
+                "sweep '$section' $label: $release complains on the lines we refuse")
                 or diag(join("\n", $text, $complaints->@*));
         }
     }
@@ -361,8 +367,9 @@ SKIP: {
     # known release): it calls them invalid keywords, we name the release
     # that added them.
     my %later = map { ($_->{keyword} => $_->{detail}) }
-        grep { $_->{change} eq 'added' && !$_->{values} && grep { $_ eq $release } $_->{'refused-by'}->@* }
-        $tables->{facts}->@*;
+        grep {
+        $_->{change} eq 'added' && !$_->{values} && grep { $_ eq $release } $_->{'refused-by'}->@*
+        } $tables->{facts}->@*;
     $later{ $_->{keyword} } = $_->{release} for $tables->{newer}->@*;
     my %newer_wrap = (
         defaults => ['defaults'],
@@ -378,7 +385,8 @@ SKIP: {
         my $table = $section eq 'device' ? 'devices device' : $section;
         my %swept;
         for my $keyword (sort keys %later) {
-            my $in = $sections_of{$keyword}
+            my $in =
+                $sections_of{$keyword}
                 ? grep { $_ eq $section } $sections_of{$keyword}->@*
                 : $known{$table}->{$keyword};
             next if !$in;
@@ -398,7 +406,8 @@ SKIP: {
         my @ours =
             map { $_->{line} }
             grep {
-                $_->{message} =~ m/not supported by multipath-tools \Q$release\E \(added in \Q$swept{$_->{line}}\E\)/
+            $_->{message} =~
+                m/not supported by multipath-tools \Q$release\E \(added in \Q$swept{$_->{line}}\E\)/
             } $lint->{errors}->@*;
         my @theirs = sort { $a <=> $b }
             map { m/line (\d+), invalid keyword in the \w+ section/ ? ($1) : () } $complaints->@*;
@@ -436,6 +445,7 @@ SKIP: {
             close($fh);
             my $run = $oracle->run_with_timeout(10, $file);
             my $died = $run->{timeout} || $run->{signal};
+
             if ($affected) {
                 ok($died, "$crash->{keyword} \"$value\": $release does $crash->{what}")
                     or diag($run->{output});

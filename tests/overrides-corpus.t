@@ -54,10 +54,7 @@ my sub labels {
 my %by_release = ('0.9.4' => labels('LABELS.tsv'), '0.11.1' => labels('LABELS-trixie.tsv'));
 my @names = sort keys $by_release{'0.9.4'}->%*;
 cmp_ok(scalar(@names), '>=', 90, 'the corpus has its texts');
-is_deeply(
-    [sort keys $by_release{'0.11.1'}->%*],
-    \@names, 'both releases label the same texts',
-);
+is_deeply([sort keys $by_release{'0.11.1'}->%*], \@names, 'both releases label the same texts',);
 
 my %agree;
 for my $release (sort keys %by_release) {

@@ -201,6 +201,10 @@ my $oracle = MultipathOracle->new(root => $ROOT);
 my sub multipath_t {
     my (@dropins) = @_;
     my $run = $oracle->run(@dropins);
+    if (@dropins && !$run->{ran} && !$run->{timeout} && !$run->{signal}) {
+        fail("oracle: multipath -t did not run on " . join(' ', @dropins));
+        diag($run->{output});
+    }
     if ($run->{timeout} || $run->{signal}) {
         fail(
             "oracle: multipath -t "

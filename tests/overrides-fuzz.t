@@ -53,7 +53,10 @@ my sub multipath_t {
     my (@dropins) = @_;
     my $run = $oracle->run(@dropins);
     my $broke =
-        $run->{timeout} ? 'timed out' : $run->{signal} ? "died of signal $run->{signal}" : '';
+          $run->{timeout} ? 'timed out'
+        : $run->{signal} ? "died of signal $run->{signal}"
+        : !$run->{ran} ? "did not run:\n$run->{output}"
+        : '';
     return ($run->{complaints}, $run->{output}, $broke);
 }
 

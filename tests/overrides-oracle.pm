@@ -87,20 +87,31 @@ sub release {
     return $release;
 }
 
-# { output, complaints => [...], timeout => 0|1, signal => N|0 } of one run.
+# { output, complaints => [...], timeout => 0|1, signal => N|0, ran => 0|1 }
+# of one run; `ran`: multipath -t printed its configuration. A run that did
+# not get that far without dying or hanging (the sandbox shares /etc with
+# whatever else runs it on this machine: a concurrent run may remove the
+# mount point it created) is tried again, up to 5 times.
 sub run_with_timeout {
     my ($self, $seconds, @dropins) = @_;
-    my ($output, $status) =
-        run_timed($seconds, $self->{sandbox}, "$self->{dir}/multipath.conf", @dropins);
-    my $code = $status >> 8;
-    my $timeout = ($code == 124 || $code == 137) ? 1 : 0;
-    my $signal = !$timeout && $code > 128 ? $code - 128 : ($status & 127);
-    return {
-        output => $output,
-        complaints => [$output =~ m/^\s*\d+\.\d+ \| (.*)$/mg],
-        timeout => $timeout,
-        signal => $signal,
-    };
+    my $result;
+    for my $attempt (1 .. 5) {
+        my ($output, $status) =
+            run_timed($seconds, $self->{sandbox}, "$self->{dir}/multipath.conf", @dropins);
+        my $code = $status >> 8;
+        my $timeout = ($code == 124 || $code == 137) ? 1 : 0;
+        my $signal = !$timeout && $code > 128 ? $code - 128 : ($status & 127);
+        $result = {
+            output => $output,
+            complaints => [$output =~ m/^\s*\d+\.\d+ \| (.*)$/mg],
+            timeout => $timeout,
+            signal => $signal,
+            ran => ($output =~ m/^defaults \{/m ? 1 : 0),
+        };
+        last if $result->{ran} || $timeout || $signal;
+        select(undef, undef, undef, 0.2 * $attempt);
+    }
+    return $result;
 }
 
 sub run {

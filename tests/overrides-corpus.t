@@ -12,12 +12,14 @@
 use strict;
 use warnings;
 
+use Cwd qw(abs_path);
 use FindBin;
 use Test::More;
 
 use PVE::RS::Multipath::Config;
 
-my $CORPUS = $ENV{PVE_MULTIPATH_CORPUS} // "$FindBin::Bin/../../shared/corpus/overrides-real";
+my $ROOT = abs_path("$FindBin::Bin/..");
+my $CORPUS = $ENV{PVE_MULTIPATH_CORPUS} // "$ROOT/../shared/corpus/overrides-real";
 plan(skip_all => "no real-world corpus at $CORPUS (clone shared/ beside the repository)")
     if !-d $CORPUS;
 

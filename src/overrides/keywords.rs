@@ -843,8 +843,54 @@ mod tests {
         }
     }
 
+    /// A fact about a keyword no table has, or about a value its kind
+    /// refuses, would never apply.
     #[test]
-    fn newer_keywords_are_not_in_the_0_9_4_tables() {
+    fn facts_and_crashes_name_what_the_tables_have() {
+        for fact in FACTS {
+            let sections: Vec<Section> = Section::ALL
+                .into_iter()
+                .filter(|section| section.kind(fact.keyword).is_some())
+                .collect();
+            assert!(!sections.is_empty(), "{}", fact.keyword);
+            for section in sections {
+                let kind = section.kind(fact.keyword).expect("filtered");
+                for value in fact.values.unwrap_or_default() {
+                    assert!(
+                        super::super::values::check(fact.keyword, kind, value).is_ok(),
+                        "{} {value}",
+                        fact.keyword
+                    );
+                }
+            }
+        }
+        for crash in CRASHES {
+            assert!(
+                crash.section.kind(crash.keyword).is_some(),
+                "{}",
+                crash.keyword
+            );
+        }
+    }
+
+    #[test]
+    fn known_releases_parse() {
+        let cases = [
+            ("0.9.4", Some(Release::V0_9_4)),
+            ("0.9.4-3+deb12u2", Some(Release::V0_9_4)),
+            (" v0.11.1 ", Some(Release::V0_11_1)),
+            ("0.11.1-2", Some(Release::V0_11_1)),
+            ("0.11", None),
+            ("0.9.40", None),
+            ("", None),
+        ];
+        for (version, release) in cases {
+            assert_eq!(Release::parse(version), release, "{version:?}");
+        }
+    }
+
+    #[test]
+    fn newer_keywords_are_not_in_the_tables() {
         for (name, sections, _) in NEWER {
             for section in *sections {
                 assert_eq!(section.kind(name), None, "{name} in {section:?}");

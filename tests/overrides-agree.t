@@ -35,7 +35,7 @@ use Test::More;
 
 use PVE::RS::Multipath::Config;
 
-require "$FindBin::Bin/overrides-oracle.pm";
+BEGIN { require "$FindBin::Bin/overrides-oracle.pm"; }
 
 my $ROOT = "$FindBin::Bin/..";
 my $FIXTURES = "$ROOT/fixtures/overrides";

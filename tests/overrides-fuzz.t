@@ -30,7 +30,7 @@ use Test::More;
 
 use PVE::RS::Multipath::Config;
 
-require "$FindBin::Bin/overrides-oracle.pm";
+BEGIN { require "$FindBin::Bin/overrides-oracle.pm"; }
 
 my $ROOT = "$FindBin::Bin/..";
 my $oracle = MultipathOracle->new(root => $ROOT);

@@ -241,6 +241,8 @@ struct Parser {
     /// `set_uint` stores them, with the line of the last one set.
     polling: [Option<u32>; 2],
     polling_line: usize,
+    /// What the regular expressions so far expand to together.
+    regex_elements: u64,
 }
 
 /// Reads the whole text and reports every finding for every known release;
@@ -269,6 +271,7 @@ pub fn lint_with(text: &str, releases: &[Release], strict: bool) -> Report {
         last_keyword_opened: None,
         polling: [None, None],
         polling_line: 0,
+        regex_elements: 0,
     };
     // A byte-order mark is whitespace to multipath-tools.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -646,6 +649,24 @@ impl Parser {
                 &refusing
             };
             self.error_for(number, message, concerns);
+        }
+        if kind == Kind::Regex {
+            // glibc's time grows with the expanded size: a text full of
+            // patterns each just within the limit would take as long.
+            self.regex_elements = self
+                .regex_elements
+                .saturating_add(regcomp::expanded_size(value.as_bytes()));
+            if self.regex_elements > regcomp::MAX_EXPANDED_TOTAL {
+                self.error(
+                    number,
+                    format!(
+                        "the regular expressions up to here expand to more than {} elements \
+                         together; compiling them would take multipath-tools minutes",
+                        regcomp::MAX_EXPANDED_TOTAL
+                    ),
+                );
+                return;
+            }
         }
         if let Err(message) = values::check(keyword, kind, value) {
             self.error(number, message);
@@ -1354,6 +1375,28 @@ mod tests {
         ] {
             assert_eq!(lint(text).errors, vec![], "{text:?}");
         }
+    }
+
+    #[test]
+    fn regular_expressions_have_a_budget_per_text() {
+        // each just over the limit of one pattern, so none reaches regcomp
+        let mut text = String::from("blacklist {\n");
+        for _ in 0..6 {
+            text.push_str("\twwid \"(a{1001}){1000}\"\n");
+        }
+        text.push_str("}\n");
+        let errors = lint(&text).errors;
+        let budget: Vec<usize> = errors
+            .iter()
+            .filter(|error| {
+                error
+                    .message
+                    .contains("expand to more than 4000000 elements together")
+            })
+            .map(|error| error.line)
+            .collect();
+        assert_eq!(budget, vec![5, 6, 7], "{errors:?}");
+        assert_eq!(errors.len(), 6, "{errors:?}");
     }
 
     #[test]

@@ -18,7 +18,8 @@
 //! (glibc's parser recurses per parenthesis, and 50,000 nested ones
 //! overflow the stack), and one whose nested repetitions expand to more
 //! than [`MAX_EXPANDED`] elements (`((a{255}){255}){255}` takes glibc, and
-//! so multipathd, minutes and gigabytes).
+//! so multipathd, minutes and gigabytes). The parser also keeps all
+//! patterns of one text within [`MAX_EXPANDED_TOTAL`].
 
 use std::ffi::{CStr, CString};
 use std::mem::MaybeUninit;
@@ -26,6 +27,9 @@ use std::mem::MaybeUninit;
 /// The most elements a pattern may expand to (glibc compiles a million in
 /// about 0.3 s).
 pub const MAX_EXPANDED: u64 = 1_000_000;
+
+/// The most elements all patterns of one text may expand to together.
+pub const MAX_EXPANDED_TOTAL: u64 = 4 * MAX_EXPANDED;
 
 /// `Err` carries glibc's message (`regerror`), or says why the pattern
 /// cannot reach `regcomp` at all.
@@ -92,7 +96,7 @@ unsafe fn pvemp_regcomp_in_c_locale(pattern: &CStr) -> Result<(), String> {
 /// An upper estimate of the elements glibc expands `pattern` to: every
 /// atom counts one, a group the sum of its contents, and a bound `{m,n}`
 /// multiplies what it repeats by its largest count (`+` by two).
-fn expanded_size(pattern: &[u8]) -> u64 {
+pub fn expanded_size(pattern: &[u8]) -> u64 {
     // (size of the enclosing sequence so far, size of its last item)
     let mut stack: Vec<(u64, u64)> = Vec::new();
     let (mut size, mut last) = (0u64, 0u64);

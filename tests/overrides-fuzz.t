@@ -1,17 +1,20 @@
 #!/usr/bin/perl
 
 # Randomised agreement: generated override texts, checked by us
-# (lint_overrides) and by multipath-tools 0.9.4's `multipath -t` in the
-# sandbox (tests/multipath-t-sandbox). For each text both must give the same
-# verdict: we report nothing (no error, no warning) exactly when 0.9.4 prints
-# no complaint line.
+# (lint_overrides_for, strict, with the tables of the installed release) and
+# by the installed multipath-tools' `multipath -t` in the sandbox
+# (tests/multipath-t-sandbox, see tests/overrides-oracle.pm; every call has a
+# timeout, and a timeout or crash fails the case). For each text both must
+# give the same verdict: we report nothing exactly when the release prints no
+# complaint line.
 #
 # The generator builds plausible texts from our keyword tables (valid and
 # invalid values, quoting styles, comments) and mutates some of them (stray
 # or missing braces, unknown, duplicate or misplaced keywords, extra tokens,
 # device sections without product, duplicate devices). It never produces the
 # documented deliberate disagreements (multipaths blocks, carriage returns,
-# non-ASCII outside quotes, comment signs glued to a word).
+# non-ASCII outside quotes, comment signs glued to a word, values a release
+# crashes on).
 #
 # OVERRIDES_FUZZ_CASES (default 120), OVERRIDES_FUZZ_SEED (default 4242) and
 # OVERRIDES_FUZZ_MUTATE (share of mutated texts, default 0.35)
@@ -27,35 +30,34 @@ use Test::More;
 
 use PVE::RS::Multipath::Config;
 
+BEGIN { require "$FindBin::Bin/overrides-oracle.pm"; }
+
 my $ROOT = "$FindBin::Bin/..";
-my $sandbox = $ENV{OVERRIDES_SANDBOX} // "$ROOT/tests/multipath-t-sandbox";
-plan(skip_all => "no multipath -t sandbox at $sandbox") if !-x $sandbox;
-plan(skip_all => 'multipath-tools not installed')
-    if !-x '/usr/sbin/multipath' && !-x '/sbin/multipath';
+my $oracle = MultipathOracle->new(root => $ROOT);
+if (my $why = $oracle->unavailable()) {
+    plan(skip_all => $why);
+}
+my $release = $oracle->release();
+plan(skip_all => 'no keyword tables for the installed multipath-tools ' . $oracle->version())
+    if !defined($release);
 
 my $CASES = $ENV{OVERRIDES_FUZZ_CASES} // 120;
 my $SEED = $ENV{OVERRIDES_FUZZ_SEED} // 4242;
 my $MUTATE = $ENV{OVERRIDES_FUZZ_MUTATE} // 0.35;
 srand($SEED);
-note("seed $SEED, $CASES cases");
+note("seed $SEED, $CASES cases, multipath-tools " . $oracle->version() . " as $release");
 
 my $dir = tempdir(CLEANUP => 1);
-my $main = "$dir/multipath.conf";
-open(my $mfh, '>', $main) or die "cannot write $main: $!\n";
-close($mfh);
 
 my sub multipath_t {
     my (@dropins) = @_;
-    my $pid = open(my $out, '-|') // die "cannot fork: $!\n";
-    if (!$pid) {
-        open(STDERR, '>&', \*STDOUT) or die "cannot redirect stderr: $!\n";
-        exec($sandbox, $main, @dropins) or die "cannot run $sandbox: $!\n";
-    }
-    local $/;
-    my $output = <$out> // '';
-    close($out);
-    die "$output\n" if ($? >> 8) == 124;    # a timeout, naming the input
-    return ([$output =~ m/^\s*\d+\.\d+ \| (.*)$/mg], $output);
+    my $run = $oracle->run(@dropins);
+    my $broke =
+          $run->{timeout} ? 'timed out'
+        : $run->{signal} ? "died of signal $run->{signal}"
+        : !$run->{ran} ? "did not run:\n$run->{output}"
+        : '';
+    return ($run->{complaints}, $run->{output}, $broke);
 }
 
 my ($base, $base_output) = multipath_t();
@@ -64,15 +66,15 @@ plan(skip_all => "multipath -t did not run in the sandbox:\n$base_output")
 
 my $tables = PVE::RS::Multipath::Config::overrides_keywords();
 my $kinds = $tables->{kinds};
+my %crashing = map { ($_->{keyword} => 1) } $tables->{crashes}->@*;
 
 # (good, bad) sample values per kind; undef where a kind has none.
 my sub samples {
     my ($kind) = @_;
     my %pairs = (
         str => ['x', undef],
-        ignored => ['yes', undef],
-        deprecated => [undef, 'x'],
-        'deprecated-path' => [undef, '/var/lib/x'],
+        'max-retries' => ['3', '6'],
+        gid => ['6', 'disk'],
         'no-slash' => ['pfx', 'a/b'],
         path => ['/etc/multipath/x', 'etc/x'],
         uint => ['5', '-1'],
@@ -128,6 +130,7 @@ my sub value_lines {
         my $keyword = pick(@keywords);
         next if $used{$keyword}++;
         my ($good, $bad) = samples($kinds->{$section}->{$keyword});
+        $bad = undef if $crashing{$keyword};
         my $value = rand() < $bad_rate && defined($bad) ? $bad : $good;
         next if !defined($value);
         push @lines, "$indent$keyword " . render_value($value) . comment();
@@ -257,14 +260,17 @@ for my $case (1 .. $CASES) {
     open(my $fh, '>', $file) or die "cannot write $file: $!\n";
     print $fh $text;
     close($fh);
-    my ($complaints) = multipath_t($file);
-    my $lint = PVE::RS::Multipath::Config::lint_overrides($text);
+    my ($complaints, $output, $broke) = multipath_t($file);
+    my $lint = PVE::RS::Multipath::Config::lint_overrides_for($text, [$release], 1);
     my @ours = map { "line $_->{line}: $_->{message}" } $lint->{errors}->@*, $lint->{warnings}->@*;
-    my $ok = (@ours ? 1 : 0) == ($complaints->@* ? 1 : 0);
+    my $ok = !$broke && (@ours ? 1 : 0) == ($complaints->@* ? 1 : 0);
     $clean++ if !@ours && $ok;
     $agree++ if $ok;
     ok($ok, "case $case: same verdict (" . (@ours ? 'complaints' : 'clean') . ')')
-        or diag(join("\n", "--- text", $text, '--- ours', @ours, '--- 0.9.4', $complaints->@*));
+        or diag(join("\n",
+        "--- text", $text, '--- ours', @ours, "--- $release", $complaints->@*,
+        $broke ? "multipath -t $broke" : (),
+        ));
 }
 note("$agree of $CASES agree, $clean of them clean");
 # The generator's own sanity, for the default mix.

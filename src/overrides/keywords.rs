@@ -1,19 +1,59 @@
-//! The keyword tables of multipath-tools 0.9.4, section by section.
+//! The keyword tables of the multipath-tools releases we know (0.9.4 of
+//! Debian bookworm, 0.11.1 of Debian trixie), section by section, from one
+//! source.
 //!
 //! ```text
 //! devices {                      # Section::Devices
 //!     device {                   # Section::Device
 //!         vendor "PURE"          # Kind::Str
 //!         no_path_retry 30       # Kind::NoPathRetry
+//!         detect_pgpolicy yes    # FACTS: added in 0.9.6, so 0.9.4 refuses it
 //!     }
 //! }
 //! ```
 //!
-//! The names are facts read from `init_keywords()` in libmultipath/dict.c at
-//! tag 0.9.4; the value kinds follow the handler each keyword is installed
-//! with there. Keywords that only later releases know are listed apart in
-//! [`NEWER`]: 0.9.4 complains about them as unknown, so we refuse them with
-//! a message naming the release that added them.
+//! The section tables hold every keyword any known release takes, with the
+//! value kind of the handler it is installed with in `init_keywords()`
+//! (libmultipath/dict.c). What differs between releases is listed once, in
+//! [`FACTS`]: a keyword or value added, deprecated or silently ignored by a
+//! release. Values a release crashes or hangs on are in [`CRASHES`]; those
+//! are refused whatever releases a cluster runs. Keywords of releases after
+//! the newest known one are in [`NEWER`], so that a refusal can name the
+//! release that added them.
+
+/// A multipath-tools release whose parser the tables describe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Release {
+    /// Debian bookworm (Proxmox VE 8).
+    V0_9_4,
+    /// Debian trixie (Proxmox VE 9).
+    V0_11_1,
+}
+
+impl Release {
+    /// Every known release, oldest first.
+    pub const ALL: [Release; 2] = [Release::V0_9_4, Release::V0_11_1];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Release::V0_9_4 => "0.9.4",
+            Release::V0_11_1 => "0.11.1",
+        }
+    }
+
+    /// The known release a version string names: `0.11.1`, `v0.11.1` or a
+    /// Debian version such as `0.9.4-3+deb12u2`; `None` for any other.
+    pub fn parse(version: &str) -> Option<Release> {
+        let version = version.trim();
+        let version = version.strip_prefix('v').unwrap_or(version);
+        let upstream = version
+            .split_once('-')
+            .map_or(version, |(upstream, _)| upstream);
+        Release::ALL
+            .into_iter()
+            .find(|release| release.name() == upstream)
+    }
+}
 
 /// A block of multipath.conf.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -135,12 +175,6 @@ pub enum Kind {
     NoSlash,
     /// An absolute path.
     Path,
-    /// An absolute path; 0.9.4 also warns that the keyword is deprecated.
-    DeprecatedPath,
-    /// Ignored with a "deprecated" complaint.
-    Deprecated,
-    /// Accepted and ignored without a word (`disable_changed_wwids`).
-    Ignored,
     /// `yes`, `no`, `1` or `0`.
     YesNo,
     /// A decimal integer in the range; out of range is capped with a
@@ -148,6 +182,8 @@ pub enum Kind {
     Int(i64, i64),
     /// An unsigned decimal integer below 2^32.
     UInt,
+    /// `off`, `0` or an integer from 1 to 5 (`max_retries`).
+    MaxRetries,
     /// One of the words.
     Enum(&'static [&'static str]),
     /// A word starting with one of these (0.9.4 compares prefixes only).
@@ -169,8 +205,10 @@ pub enum Kind {
     MaxFds,
     /// An octal file mode up to 0777.
     Mode,
-    /// A user or group name or number; names cannot be checked here.
+    /// A user name or number; names cannot be checked here.
     Owner,
+    /// A group number: multipath-tools looks a name up as a user name.
+    Gid,
     /// A POSIX extended regular expression (blacklist entries).
     Regex,
     /// `file`, or a persistent reservation key: up to 16 hex digits after
@@ -189,12 +227,10 @@ impl Kind {
             Kind::Str => "str".into(),
             Kind::NoSlash => "no-slash".into(),
             Kind::Path => "path".into(),
-            Kind::DeprecatedPath => "deprecated-path".into(),
-            Kind::Deprecated => "deprecated".into(),
-            Kind::Ignored => "ignored".into(),
             Kind::YesNo => "yes-no".into(),
             Kind::Int(min, max) => format!("int:{min}:{max}"),
             Kind::UInt => "uint".into(),
+            Kind::MaxRetries => "max-retries".into(),
             Kind::Enum(words) => format!("enum:{}", words.join("|")),
             Kind::Prefix(words) => format!("prefix:{}", words.join("|")),
             Kind::ArgCount(index) => format!("arg-count:{index}"),
@@ -206,6 +242,7 @@ impl Kind {
             Kind::MaxFds => "max-fds".into(),
             Kind::Mode => "mode".into(),
             Kind::Owner => "owner".into(),
+            Kind::Gid => "gid".into(),
             Kind::Regex => "regex".into(),
             Kind::PrKey => "prkey".into(),
             Kind::UidAttrs => "uid-attrs".into(),
@@ -217,14 +254,20 @@ const YES_NO_WORDS: &[&str] = &["yes", "no", "1", "0"];
 const INT_MAX: i64 = i32::MAX as i64;
 const INT_MIN: i64 = i32::MIN as i64;
 
-/// `path_grouping_policy` values; 0.9.4 matches them as prefixes.
+/// `path_grouping_policy` values; multipath-tools matches them as
+/// prefixes. `group_by_tpg` came with 0.9.6 ([`FACTS`]).
 pub const PGPOLICIES: &[&str] = &[
     "failover",
     "multibus",
     "group_by_serial",
     "group_by_prio",
     "group_by_node_name",
+    "group_by_tpg",
 ];
+
+/// `flush_on_last_del`: 0.9.4 takes yes/no, 0.11.1 the words of 0.9.9 and
+/// the old ones with a "deprecated value" complaint ([`FACTS`]).
+const FLUSH_ON_LAST_DEL: Kind = Kind::Enum(&["yes", "no", "1", "0", "always", "never", "unused"]);
 
 /// `type` values of an overrides `protocol` subsection (0.9.4's
 /// `protocol_name` table).
@@ -262,12 +305,12 @@ const DEFAULTS: &[(&str, Kind)] = &[
     ("polling_interval", Kind::UInt),
     ("max_polling_interval", Kind::UInt),
     ("reassign_maps", YES_NO),
-    ("multipath_dir", Kind::Deprecated),
+    ("multipath_dir", Kind::Str),
     ("path_selector", Kind::ArgCount(1)),
     ("path_grouping_policy", PGPOLICY),
     ("uid_attrs", Kind::UidAttrs),
     ("uid_attribute", Kind::Str),
-    ("getuid_callout", Kind::Deprecated),
+    ("getuid_callout", Kind::Str),
     ("prio", Kind::Str),
     ("prio_args", Kind::Str),
     ("features", Kind::ArgCount(0)),
@@ -283,29 +326,32 @@ const DEFAULTS: &[(&str, Kind)] = &[
     ("queue_without_daemon", YES_NO),
     ("checker_timeout", NON_NEG),
     ("allow_usb_devices", YES_NO),
-    ("pg_timeout", Kind::Deprecated),
-    ("flush_on_last_del", YES_NO),
+    ("pg_timeout", Kind::Str),
+    ("flush_on_last_del", FLUSH_ON_LAST_DEL),
     ("user_friendly_names", YES_NO),
     ("mode", Kind::Mode),
     ("uid", Kind::Owner),
-    ("gid", Kind::Owner),
+    ("gid", Kind::Gid),
     ("fast_io_fail_tmo", Kind::OffZeroInt),
     ("dev_loss_tmo", Kind::DevLoss),
     ("eh_deadline", Kind::OffZeroInt),
-    ("bindings_file", Kind::DeprecatedPath),
-    ("wwids_file", Kind::DeprecatedPath),
-    ("prkeys_file", Kind::DeprecatedPath),
+    ("max_retries", Kind::MaxRetries),
+    ("bindings_file", Kind::Path),
+    ("wwids_file", Kind::Path),
+    ("prkeys_file", Kind::Path),
     ("log_checker_err", Kind::Enum(&["once", "always"])),
     ("reservation_key", Kind::PrKey),
     ("all_tg_pt", YES_NO),
     ("retain_attached_hw_handler", YES_NO),
     ("detect_prio", YES_NO),
     ("detect_checker", YES_NO),
+    ("detect_pgpolicy", YES_NO),
+    ("detect_pgpolicy_use_tpg", YES_NO),
     ("force_sync", YES_NO),
     ("strict_timing", YES_NO),
     ("deferred_remove", YES_NO),
     ("partition_delimiter", Kind::NoSlash),
-    ("config_dir", Kind::Deprecated),
+    ("config_dir", Kind::Str),
     ("delay_watch_checks", Kind::NoInt),
     ("delay_wait_checks", Kind::NoInt),
     ("san_path_err_threshold", Kind::NoInt),
@@ -326,16 +372,20 @@ const DEFAULTS: &[(&str, Kind)] = &[
     ("retrigger_delay", NON_NEG),
     ("missing_uev_wait_timeout", NON_NEG),
     ("skip_kpartx", YES_NO),
-    ("disable_changed_wwids", Kind::Ignored),
+    ("disable_changed_wwids", Kind::Str),
     ("remove_retries", NON_NEG),
     ("max_sectors_kb", NON_NEG),
     ("ghost_delay", Kind::NoInt),
+    (
+        "auto_resize",
+        Kind::Enum(&["never", "grow_only", "grow_shrink"]),
+    ),
     ("find_multipaths_timeout", Kind::Int(INT_MIN, INT_MAX)),
     ("enable_foreign", Kind::Str),
-    // Debian's 0.9.4 is built without FPIN support: `fpin` draws a complaint.
+    // `fpin` only where FPIN support is built in ([`FACTS`]).
     (
         "marginal_pathgroups",
-        Kind::Enum(&["off", "on", "no", "0", "yes", "1"]),
+        Kind::Enum(&["off", "on", "fpin", "no", "0", "yes", "1"]),
     ),
     ("recheck_wwid", YES_NO),
 ];
@@ -356,7 +406,7 @@ const DEVICE: &[(&str, Kind)] = &[
     ("product_blacklist", Kind::Str),
     ("path_grouping_policy", PGPOLICY),
     ("uid_attribute", Kind::Str),
-    ("getuid_callout", Kind::Deprecated),
+    ("getuid_callout", Kind::Str),
     ("path_selector", Kind::ArgCount(1)),
     ("path_checker", Kind::Str),
     ("checker", Kind::Str),
@@ -370,8 +420,8 @@ const DEVICE: &[(&str, Kind)] = &[
     ("no_path_retry", Kind::NoPathRetry),
     ("rr_min_io", NON_NEG),
     ("rr_min_io_rq", NON_NEG),
-    ("pg_timeout", Kind::Deprecated),
-    ("flush_on_last_del", YES_NO),
+    ("pg_timeout", Kind::Str),
+    ("flush_on_last_del", FLUSH_ON_LAST_DEL),
     ("fast_io_fail_tmo", Kind::OffZeroInt),
     ("dev_loss_tmo", Kind::DevLoss),
     ("eh_deadline", Kind::OffZeroInt),
@@ -379,6 +429,8 @@ const DEVICE: &[(&str, Kind)] = &[
     ("retain_attached_hw_handler", YES_NO),
     ("detect_prio", YES_NO),
     ("detect_checker", YES_NO),
+    ("detect_pgpolicy", YES_NO),
+    ("detect_pgpolicy_use_tpg", YES_NO),
     ("deferred_remove", YES_NO),
     ("delay_watch_checks", Kind::NoInt),
     ("delay_wait_checks", Kind::NoInt),
@@ -400,7 +452,7 @@ const DEVICE: &[(&str, Kind)] = &[
 const OVERRIDES: &[(&str, Kind)] = &[
     ("path_grouping_policy", PGPOLICY),
     ("uid_attribute", Kind::Str),
-    ("getuid_callout", Kind::Deprecated),
+    ("getuid_callout", Kind::Str),
     ("path_selector", Kind::ArgCount(1)),
     ("path_checker", Kind::Str),
     ("checker", Kind::Str),
@@ -413,7 +465,7 @@ const OVERRIDES: &[(&str, Kind)] = &[
     ("no_path_retry", Kind::NoPathRetry),
     ("rr_min_io", NON_NEG),
     ("rr_min_io_rq", NON_NEG),
-    ("flush_on_last_del", YES_NO),
+    ("flush_on_last_del", FLUSH_ON_LAST_DEL),
     ("fast_io_fail_tmo", Kind::OffZeroInt),
     ("dev_loss_tmo", Kind::DevLoss),
     ("eh_deadline", Kind::OffZeroInt),
@@ -421,6 +473,8 @@ const OVERRIDES: &[(&str, Kind)] = &[
     ("retain_attached_hw_handler", YES_NO),
     ("detect_prio", YES_NO),
     ("detect_checker", YES_NO),
+    ("detect_pgpolicy", YES_NO),
+    ("detect_pgpolicy_use_tpg", YES_NO),
     ("deferred_remove", YES_NO),
     ("delay_watch_checks", Kind::NoInt),
     ("delay_wait_checks", Kind::NoInt),
@@ -457,12 +511,12 @@ const MULTIPATH: &[(&str, Kind)] = &[
     ("no_path_retry", Kind::NoPathRetry),
     ("rr_min_io", NON_NEG),
     ("rr_min_io_rq", NON_NEG),
-    ("pg_timeout", Kind::Deprecated),
-    ("flush_on_last_del", YES_NO),
+    ("pg_timeout", Kind::Str),
+    ("flush_on_last_del", FLUSH_ON_LAST_DEL),
     ("features", Kind::ArgCount(0)),
     ("mode", Kind::Mode),
     ("uid", Kind::Owner),
-    ("gid", Kind::Owner),
+    ("gid", Kind::Gid),
     ("reservation_key", Kind::PrKey),
     ("user_friendly_names", YES_NO),
     ("deferred_remove", YES_NO),
@@ -480,34 +534,293 @@ const MULTIPATH: &[(&str, Kind)] = &[
     ("ghost_delay", Kind::NoInt),
 ];
 
-/// Keywords of releases after 0.9.4: (keyword, sections, release that added
-/// it). Read from dict.c at the later tags.
-pub const NEWER: &[(&str, &[Section], &str)] = &[
-    (
-        "detect_pgpolicy",
-        &[Section::Defaults, Section::Device, Section::Overrides],
-        "0.9.6",
+/// How a release differs from the section tables for a keyword, or for
+/// some of its values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// Unknown before `first` (the oldest known release that has it);
+    /// `upstream` is the upstream release that added it.
+    Added {
+        upstream: &'static str,
+        first: Release,
+    },
+    /// From `first` on, taken with a "deprecated" complaint; `instead`
+    /// says what to write instead.
+    Deprecated {
+        first: Release,
+        instead: &'static str,
+    },
+    /// From `first` on, accepted and ignored without a word; `until` is the
+    /// first release that complains about it instead, if any.
+    Ignored {
+        first: Release,
+        until: Option<Release>,
+    },
+}
+
+impl Change {
+    /// Whether `release` refuses (complains about) what this change covers.
+    pub fn refused_by(self, release: Release) -> bool {
+        match self {
+            Change::Added { first, .. } => release < first,
+            Change::Deprecated { first, .. } => release >= first,
+            Change::Ignored { .. } => false,
+        }
+    }
+}
+
+/// One fact of [`FACTS`]: `keyword` (in `sections`, or wherever the
+/// section tables have it when empty), restricted to `values` when given
+/// (matched as the keyword's kind matches: prefixes for
+/// `path_grouping_policy`, whole words otherwise).
+#[derive(Clone, Copy, Debug)]
+pub struct Fact {
+    pub keyword: &'static str,
+    pub sections: &'static [Section],
+    pub values: Option<&'static [&'static str]>,
+    pub change: Change,
+}
+
+const fn keyword(keyword: &'static str, change: Change) -> Fact {
+    Fact {
+        keyword,
+        sections: &[],
+        values: None,
+        change,
+    }
+}
+
+const fn values(keyword: &'static str, values: &'static [&'static str], change: Change) -> Fact {
+    Fact {
+        keyword,
+        sections: &[],
+        values: Some(values),
+        change,
+    }
+}
+
+const fn deprecated(first: Release, instead: &'static str) -> Change {
+    Change::Deprecated { first, instead }
+}
+
+const fn added(upstream: &'static str, first: Release) -> Change {
+    Change::Added { upstream, first }
+}
+
+/// Every difference between the known releases and the section tables, read
+/// from libmultipath/dict.c, pgpolicies.c and config.c at the tags 0.9.4 and
+/// 0.11.1 (`upstream` releases from the tags that first hold each change).
+pub const FACTS: &[Fact] = &[
+    keyword(
+        "getuid_callout",
+        deprecated(Release::V0_9_4, "uid_attribute"),
     ),
-    (
-        "detect_pgpolicy_use_tpg",
-        &[Section::Defaults, Section::Device, Section::Overrides],
-        "0.9.6",
+    keyword(
+        "multipath_dir",
+        deprecated(Release::V0_9_4, "nothing: the path is built in"),
     ),
-    ("max_retries", &[Section::Defaults], "0.9.7"),
-    ("auto_resize", &[Section::Defaults], "0.9.7"),
-    (
-        "purge_disconnected",
-        &[
-            Section::Defaults,
-            Section::Device,
-            Section::Overrides,
-            Section::Multipath,
-        ],
-        "a release after 0.9.9",
+    keyword(
+        "config_dir",
+        deprecated(Release::V0_9_4, "nothing: the path is built in"),
+    ),
+    keyword(
+        "pg_timeout",
+        deprecated(Release::V0_9_4, "nothing: it has no effect"),
+    ),
+    keyword(
+        "bindings_file",
+        deprecated(Release::V0_9_4, "nothing: the path is built in"),
+    ),
+    keyword(
+        "wwids_file",
+        deprecated(Release::V0_9_4, "nothing: the path is built in"),
+    ),
+    keyword(
+        "prkeys_file",
+        deprecated(Release::V0_9_4, "nothing: the path is built in"),
+    ),
+    keyword(
+        "disable_changed_wwids",
+        Change::Ignored {
+            first: Release::V0_9_4,
+            until: Some(Release::V0_11_1),
+        },
+    ),
+    keyword(
+        "disable_changed_wwids",
+        deprecated(Release::V0_11_1, "nothing: it has no effect"),
+    ),
+    keyword("detect_pgpolicy", added("0.9.6", Release::V0_11_1)),
+    keyword("detect_pgpolicy_use_tpg", added("0.9.6", Release::V0_11_1)),
+    keyword("max_retries", added("0.9.7", Release::V0_11_1)),
+    keyword("auto_resize", added("0.9.7", Release::V0_11_1)),
+    values(
+        "path_grouping_policy",
+        &["group_by_tpg"],
+        added("0.9.6", Release::V0_11_1),
+    ),
+    values(
+        "flush_on_last_del",
+        &["always", "never", "unused"],
+        added("0.9.9", Release::V0_11_1),
+    ),
+    values(
+        "flush_on_last_del",
+        &["yes", "1"],
+        deprecated(Release::V0_11_1, "'always'"),
+    ),
+    values(
+        "flush_on_last_del",
+        &["no", "0"],
+        deprecated(Release::V0_11_1, "'unused'"),
+    ),
+    // Debian builds 0.9.4 without FPIN support, 0.11.1 with it.
+    values(
+        "marginal_pathgroups",
+        &["fpin"],
+        added("0.8.5, where built with FPIN support", Release::V0_11_1),
     ),
 ];
 
-/// The release that added a keyword unknown to 0.9.4 in this section.
+/// Whether a fact covers `keyword` with `value` in `section`.
+pub fn fact_applies(fact: &Fact, section: Section, keyword: &str, kind: Kind, value: &str) -> bool {
+    if fact.keyword != keyword || !(fact.sections.is_empty() || fact.sections.contains(&section)) {
+        return false;
+    }
+    match fact.values {
+        None => true,
+        Some(words) => words.iter().any(|word| match kind {
+            Kind::Prefix(_) => value.starts_with(word),
+            _ => value == *word,
+        }),
+    }
+}
+
+/// A value some known release crashes or hangs on. Refused whatever
+/// releases a cluster runs: a text stored cluster-wide reaches every node,
+/// and the next upgrade would take multipathd down with it.
+#[derive(Clone, Copy, Debug)]
+pub struct Crash {
+    pub keyword: &'static str,
+    pub section: Section,
+    pub releases: &'static [Release],
+    /// Whether the value is one of those.
+    pub when: fn(&str) -> bool,
+    /// What happens, for the message.
+    pub what: &'static str,
+}
+
+/// What `set_uint` stores: leading whitespace, digits, trailing whitespace.
+fn uint_value(value: &str) -> Option<u64> {
+    let trimmed = value.trim_matches(|c: char| c.is_ascii_whitespace());
+    if trimmed.is_empty() || !trimmed.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(trimmed.parse::<u64>().unwrap_or(u64::MAX))
+}
+
+/// Values multipath-tools crashes or hangs on, read from the source (and
+/// each run against the real binary in tests/overrides-agree.t).
+pub const CRASHES: &[Crash] = &[
+    // init_config__: `max_checkint % checkint` with checkint 0.
+    Crash {
+        keyword: "polling_interval",
+        section: Section::Defaults,
+        releases: &[Release::V0_11_1],
+        when: |value| uint_value(value) == Some(0),
+        what: "die of a division by zero (SIGFPE) in init_config__",
+    },
+    // checkint_handler turns an unset (invalid) value into UINT_MAX - 1;
+    // init_config__ then doubles it until it wraps to 0 and loops forever.
+    Crash {
+        keyword: "polling_interval",
+        section: Section::Defaults,
+        releases: &[Release::V0_11_1],
+        when: |value| uint_value(value).is_none_or(|number| number >= u64::from(u32::MAX)),
+        what: "loop forever in init_config__",
+    },
+    // A '/' is refused, leaving the delimiter NULL, which the handler then
+    // passes to strcmp.
+    Crash {
+        keyword: "partition_delimiter",
+        section: Section::Defaults,
+        releases: &[Release::V0_9_4, Release::V0_11_1],
+        when: |value| value.contains('/'),
+        what: "crash (NULL pointer) unless an earlier line set a delimiter",
+    },
+];
+
+/// Where multipath-tools 0.11.1's `init_config__` fails on the polling
+/// intervals of the `defaults` section (`None`: not set): the config.c
+/// arithmetic, in the same unsigned 32-bit integers. `Err` says what
+/// 0.11.1 would do (as an infinitive): divide by zero there or later in
+/// multipathd's checker loop (`adjust_int` 0), or loop forever.
+pub fn check_polling_intervals(
+    checkint: Option<u32>,
+    max_checkint: Option<u32>,
+) -> Result<(), &'static str> {
+    const UNDEF: u32 = u32::MAX;
+    const DEFAULT_CHECKINT: u32 = 5;
+    let mut checkint = match checkint {
+        None => UNDEF,
+        // checkint_handler moves a stored UINT_MAX (also what an invalid
+        // value leaves) off the "unset" marker.
+        Some(UNDEF) => UNDEF - 1,
+        Some(value) => value,
+    };
+    let mut max = max_checkint.unwrap_or(0);
+    if max == 0 {
+        if checkint == UNDEF {
+            checkint = DEFAULT_CHECKINT;
+        }
+        max = if checkint < u32::MAX / 4 {
+            checkint * 4
+        } else {
+            u32::MAX
+        };
+    } else if checkint == UNDEF {
+        checkint = if max >= 4 { max / 4 } else { 1 };
+    } else if checkint > max {
+        checkint = max;
+    }
+    if checkint == 0 {
+        return Err("die of a division by zero (SIGFPE) in init_config__");
+    }
+    let adjust = if max.checked_rem(checkint) == Some(0) {
+        max
+    } else {
+        let mut adjust = checkint;
+        let mut doublings = 0;
+        while adjust.wrapping_mul(2) < max {
+            adjust = adjust.wrapping_mul(2);
+            doublings += 1;
+            // After 32 doublings the value has wrapped to 0 and stays there.
+            if doublings > 32 {
+                return Err("loop forever in init_config__");
+            }
+        }
+        adjust.wrapping_mul(max)
+    };
+    if adjust == 0 {
+        return Err("compute a check interval of 0, which multipathd's checker loop divides by");
+    }
+    Ok(())
+}
+
+/// Keywords of releases after the newest known one: (keyword, sections,
+/// release that added it). Every known release refuses them as unknown.
+pub const NEWER: &[(&str, &[Section], &str)] = &[(
+    "purge_disconnected",
+    &[
+        Section::Defaults,
+        Section::Device,
+        Section::Overrides,
+        Section::Multipath,
+    ],
+    "0.14.0",
+)];
+
+/// The release that added a keyword unknown to every known release.
 pub fn newer_release(section: Section, keyword: &str) -> Option<&'static str> {
     NEWER
         .iter()
@@ -530,8 +843,54 @@ mod tests {
         }
     }
 
+    /// A fact about a keyword no table has, or about a value its kind
+    /// refuses, would never apply.
     #[test]
-    fn newer_keywords_are_not_in_the_0_9_4_tables() {
+    fn facts_and_crashes_name_what_the_tables_have() {
+        for fact in FACTS {
+            let sections: Vec<Section> = Section::ALL
+                .into_iter()
+                .filter(|section| section.kind(fact.keyword).is_some())
+                .collect();
+            assert!(!sections.is_empty(), "{}", fact.keyword);
+            for section in sections {
+                let kind = section.kind(fact.keyword).expect("filtered");
+                for value in fact.values.unwrap_or_default() {
+                    assert!(
+                        super::super::values::check(fact.keyword, kind, value).is_ok(),
+                        "{} {value}",
+                        fact.keyword
+                    );
+                }
+            }
+        }
+        for crash in CRASHES {
+            assert!(
+                crash.section.kind(crash.keyword).is_some(),
+                "{}",
+                crash.keyword
+            );
+        }
+    }
+
+    #[test]
+    fn known_releases_parse() {
+        let cases = [
+            ("0.9.4", Some(Release::V0_9_4)),
+            ("0.9.4-3+deb12u2", Some(Release::V0_9_4)),
+            (" v0.11.1 ", Some(Release::V0_11_1)),
+            ("0.11.1-2", Some(Release::V0_11_1)),
+            ("0.11", None),
+            ("0.9.40", None),
+            ("", None),
+        ];
+        for (version, release) in cases {
+            assert_eq!(Release::parse(version), release, "{version:?}");
+        }
+    }
+
+    #[test]
+    fn newer_keywords_are_not_in_the_tables() {
         for (name, sections, _) in NEWER {
             for section in *sections {
                 assert_eq!(section.kind(name), None, "{name} in {section:?}");

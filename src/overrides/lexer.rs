@@ -38,7 +38,7 @@ impl Token {
     /// How the token reads in an error message.
     pub fn describe(&self) -> String {
         match self {
-            Token::Word(word) => format!("'{word}'"),
+            Token::Word(word) => format!("'{}'", super::shorten(word)),
             Token::Quote => "'\"'".to_string(),
             Token::Open => "'{'".to_string(),
             Token::Close => "'}'".to_string(),
@@ -91,8 +91,9 @@ pub struct LineTokens {
     /// A non-ASCII byte outside quotes and comments was read as a separator
     /// (`vendor Ünï` has the value `n`).
     pub non_ascii: bool,
-    /// A comment starts right after a word, with no space before it
-    /// (`alias san#b` has the value `san`).
+    /// A comment starts right after a word, with no space before it and
+    /// something other than a space after it (`alias san#b` has the value
+    /// `san`; `alias san# note` is a comment as written).
     pub glued_comment: bool,
 }
 
@@ -177,7 +178,10 @@ pub fn tokenize_line(line: &[u8]) -> LineTokens {
         match at(pos) {
             None => return done(tokens, non_ascii, false),
             Some(byte) if !in_string && is_comment(byte) => {
-                let glued = after_word && pos == before_separator;
+                // `1# note` is a comment as written; `weight#1` loses the `#1`.
+                let glued = after_word
+                    && pos == before_separator
+                    && at(pos + 1).is_some_and(|next| !next.is_ascii_whitespace());
                 return done(tokens, non_ascii, glued);
             }
             Some(_) => {}
@@ -257,7 +261,9 @@ mod tests {
             ("vendor \"a#b\"", false),
             ("devices {#x", false),
             ("# whole line", false),
-            ("x#", true),
+            ("x#", false),
+            ("rr_min_io_rq 1# per request", false),
+            ("rr_min_io_rq 1#per", true),
         ];
         for (line, glued) in cases {
             assert_eq!(

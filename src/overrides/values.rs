@@ -1,4 +1,5 @@
-//! Value checks per [`Kind`], as strict as multipath-tools 0.9.4's handlers.
+//! Value checks per [`Kind`], as strict as multipath-tools' handlers (the
+//! same in 0.9.4 and 0.11.1; what differs is in [`super::keywords::FACTS`]).
 //!
 //! ```text
 //! no_path_retry queue            # ok: Kind::NoPathRetry
@@ -7,32 +8,36 @@
 //! path_selector service-time     # "missing argument count" (ArgCount(1))
 //! ```
 //!
-//! Each check returns the complaint 0.9.4 would log, in our words. Where
-//! 0.9.4 caps an out-of-range number with a complaint, we refuse it.
+//! Each check returns the complaint multipath-tools would log, in our
+//! words. Where it caps an out-of-range number with a complaint, we refuse
+//! it. A value is quoted in a message with at most [`super::QUOTED_MAX`]
+//! characters.
 
 use super::keywords::Kind;
+use super::quoted;
 
 /// Checks `value` of `keyword`; `Err` carries the reason.
 pub fn check(keyword: &str, kind: Kind, value: &str) -> Result<(), String> {
-    let invalid = || Err(format!("invalid value for {keyword}: \"{value}\""));
+    let shown = quoted(value);
+    let invalid = || Err(format!("invalid value for {keyword}: {shown}"));
     match kind {
-        Kind::Str | Kind::Ignored | Kind::Deprecated => Ok(()),
+        Kind::Str => Ok(()),
         Kind::NoSlash if value.contains('/') => Err(format!(
-            "invalid value for {keyword}: \"{value}\" must not contain a slash"
+            "invalid value for {keyword}: {shown} must not contain a slash"
         )),
         Kind::NoSlash => Ok(()),
-        Kind::Path | Kind::DeprecatedPath if !value.starts_with('/') => Err(format!(
-            "invalid value for {keyword}: \"{value}\" is not an absolute path"
+        Kind::Path if !value.starts_with('/') => Err(format!(
+            "invalid value for {keyword}: {shown} is not an absolute path"
         )),
-        Kind::Path | Kind::DeprecatedPath => Ok(()),
+        Kind::Path => Ok(()),
         Kind::Enum(words) if words.contains(&value) => Ok(()),
         Kind::Enum(words) => Err(format!(
-            "invalid value for {keyword}: \"{value}\" (expected one of: {})",
+            "invalid value for {keyword}: {shown} (expected one of: {})",
             words.join(", ")
         )),
         Kind::Prefix(words) if words.iter().any(|word| value.starts_with(word)) => Ok(()),
         Kind::Prefix(words) => Err(format!(
-            "invalid value for {keyword}: \"{value}\" (expected one of: {})",
+            "invalid value for {keyword}: {shown} (expected one of: {})",
             words.join(", ")
         )),
         Kind::YesNo => match value {
@@ -43,6 +48,10 @@ pub fn check(keyword: &str, kind: Kind, value: &str) -> Result<(), String> {
         Kind::UInt => match parse_uint(value) {
             Some(_) => Ok(()),
             None => invalid(),
+        },
+        Kind::MaxRetries => match value {
+            "off" | "0" => Ok(()),
+            _ => check_int(keyword, value, 1, 5),
         },
         Kind::ArgCount(index) => {
             check_arg_count(keyword, value, index)?;
@@ -77,6 +86,11 @@ pub fn check(keyword: &str, kind: Kind, value: &str) -> Result<(), String> {
         // that reads it; we require a number or something name-shaped.
         Kind::Owner if is_owner(value) => Ok(()),
         Kind::Owner => invalid(),
+        Kind::Gid if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => Ok(()),
+        Kind::Gid => Err(format!(
+            "invalid value for {keyword}: {shown}: give the group as a number \
+             (multipath-tools looks a name up as a user, not as a group)"
+        )),
         Kind::PrKey if value == "file" || is_prkey(value) => Ok(()),
         Kind::PrKey => invalid(),
         Kind::UidAttrs => match value
@@ -84,12 +98,13 @@ pub fn check(keyword: &str, kind: Kind, value: &str) -> Result<(), String> {
             .find(|word| !word.contains(':'))
         {
             Some(word) => Err(format!(
-                "invalid value for {keyword}: \"{value}\" (\"{word}\" is not prefix:attribute)"
+                "invalid value for {keyword}: {shown} ({} is not prefix:attribute)",
+                quoted(word)
             )),
             None => Ok(()),
         },
-        Kind::Regex => super::regex::check(value)
-            .map_err(|err| format!("invalid regular expression for {keyword}: \"{value}\": {err}")),
+        Kind::Regex => super::regcomp::check(value)
+            .map_err(|err| format!("invalid regular expression for {keyword}: {shown}: {err}")),
     }
 }
 
@@ -112,9 +127,10 @@ fn parse_long(value: &str) -> Option<i128> {
 
 fn check_int(keyword: &str, value: &str, min: i64, max: i64) -> Result<(), String> {
     match parse_long(value) {
-        None => Err(format!("invalid value for {keyword}: \"{value}\"")),
+        None => Err(format!("invalid value for {keyword}: {}", quoted(value))),
         Some(number) if number < i128::from(min) || number > i128::from(max) => Err(format!(
-            "value for {keyword} out of range: \"{value}\" (allowed: {min} to {max})"
+            "value for {keyword} out of range: {} (allowed: {min} to {max})",
+            quoted(value)
         )),
         Some(_) => Ok(()),
     }
@@ -189,8 +205,9 @@ fn check_deprecated_feature(keyword: &str, value: &str) -> Result<(), String> {
     ] {
         if value.contains(feature) {
             return Err(format!(
-                "features \"{value}\": '{feature}' is deprecated, multipath-tools complains \
-                 about it; use '{knob}' instead"
+                "features {}: '{feature}' is deprecated, multipath-tools complains \
+                 about it; use '{knob}' instead",
+                quoted(value)
             ));
         }
     }
@@ -210,16 +227,17 @@ fn check_arg_count(keyword: &str, value: &str, index: usize) -> Result<(), Strin
         Some(count) if count >= 0 => count,
         _ => {
             return Err(format!(
-                "missing argument count for {keyword}: \"{value}\" (quote multi-word values, \
-                 e.g. \"service-time 0\")"
+                "missing argument count for {keyword}: {} (quote multi-word values, \
+                 e.g. \"service-time 0\")",
+                quoted(value)
             ))
         }
     };
     let given = words.len() - index - 1;
     if count != given as i128 {
         return Err(format!(
-            "invalid argument count for {keyword}: \"{value}\" says {count}, \
-             {given} given"
+            "invalid argument count for {keyword}: {} says {count}, {given} given",
+            quoted(value)
         ));
     }
     Ok(())
@@ -303,6 +321,14 @@ mod tests {
             (Kind::Owner, "0", true),
             (Kind::Owner, "root", true),
             (Kind::Owner, "", false),
+            (Kind::Gid, "6", true),
+            (Kind::Gid, "disk", false),
+            (Kind::Gid, "", false),
+            (Kind::MaxRetries, "off", true),
+            (Kind::MaxRetries, "0", true),
+            (Kind::MaxRetries, "5", true),
+            (Kind::MaxRetries, "6", false),
+            (Kind::MaxRetries, "-1", false),
             (Kind::Regex, "^sd[a-z]", true),
             (Kind::Regex, "(abc", false),
             (Kind::PrKey, "file", true),

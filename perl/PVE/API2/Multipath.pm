@@ -415,7 +415,7 @@ __PACKAGE__->register_method({
     method => 'PUT',
     protected => 1,
     description => "Replace the override sections; they are checked against the multipath.conf"
-        . " grammar and keyword tables of multipath-tools first.",
+        . " grammar and keyword tables of every multipath-tools version the nodes run first.",
     permissions => { check => ['perm', '/', ['Sys.Modify']] },
     parameters => {
         additionalProperties => 0,
@@ -427,14 +427,25 @@ __PACKAGE__->register_method({
     returns => { type => 'null' },
     code => sub {
         my ($param) = @_;
-        eval { PVE::Multipath::Config::check_overrides($param->{text}) };
+        # { node => version }: the `multipath-tools` of the status matrix's node
+        # rows. Without a matrix (or without versions in it) every known
+        # release is checked, the strictest choice.
+        my $status = eval {
+            my ($class, $info) = __PACKAGE__->find_handler('GET', 'status');
+            $class->handle($info, {});
+        } // {};
+        my $versions = {
+            map { $_ => $status->{nodes}->{$_}->{'multipath-tools'} }
+                keys(($status->{nodes} // {})->%*)
+        };
+        eval { PVE::Multipath::Config::check_overrides_in_cluster($param->{text}, $versions) };
         raise_param_exc({ text => $@ =~ s/\n$//r }) if $@;
         PVE::Multipath::ClusterConfig::lock_overrides(sub {
             my $current = PVE::Multipath::ClusterConfig::read_overrides() // '';
             die "detected modified configuration - file changed by other user? Try again.\n"
                 if defined($param->{digest})
                 && $param->{digest} ne PVE::Multipath::ClusterConfig::overrides_digest($current);
-            PVE::Multipath::ClusterConfig::write_overrides($param->{text});
+            PVE::Multipath::ClusterConfig::write_overrides($param->{text}, $versions);
         });
         return undef;
     },

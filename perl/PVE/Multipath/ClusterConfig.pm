@@ -76,10 +76,12 @@ sub overrides_digest {
     return sha1_hex($text // '');
 }
 
-# Validated first, so a broken text never reaches the nodes.
+# Validated first (the strict check, for the multipath-tools versions the
+# nodes run: { node => version }, every known release without it), so a
+# broken text never reaches the nodes.
 sub write_overrides {
-    my ($text) = @_;
-    PVE::Multipath::Config::check_overrides($text);
+    my ($text, $versions) = @_;
+    PVE::Multipath::Config::check_overrides_in_cluster($text, $versions);
     assert_observed();
     cfs_write_file($OVERRIDES_FILE, $text);
     return;

@@ -76,11 +76,23 @@ sub paths_expected {
     return PVE::RS::Multipath::Config::paths_expected($cfg);
 }
 
-# Validate the admin's override text against the multipath.conf grammar and
-# the keyword tables of the installed multipath-tools; dies naming each line.
+# The series' guard: validate the admin's override text against the
+# multipath.conf grammar and the keyword tables of every known multipath-tools
+# release; dies naming each line. A device section without vendor or product
+# only warns (see lint_overrides).
 sub check_overrides {
     my ($text) = @_;
     return PVE::RS::Multipath::Config::check_overrides($text // '');
+}
+
+# The strict check for a text about to be stored: for every multipath-tools
+# release the cluster runs ({ node => version or undef }, as the node rows of
+# the status matrix carry it; every known release where no node reports one),
+# and a device section without vendor or product is refused too. A refusal
+# names the line, the release and the nodes that run it.
+sub check_overrides_in_cluster {
+    my ($text, $versions) = @_;
+    return PVE::RS::Multipath::Config::check_overrides_in_cluster($text // '', $versions // {});
 }
 
 sub parse_overrides {

@@ -9,6 +9,7 @@
 //! - [`section_config`]: `multipath.cfg` as Proxmox SectionConfig text.
 //! - [`schema`]: the knob table, validation, JSONSchema export.
 //! - [`render`]: the node-local `pve-*.conf` drop-ins.
+//! - [`import`]: a node's own multipath setup as a cluster config proposal.
 //! - [`overrides`]: the multipath.conf grammar for the admin's overrides.
 //! - [`wwids`]: the `/etc/multipath/wwids` allow-list and its sync plan.
 //! - [`maps`]: normalising `multipathd show maps json`.
@@ -16,6 +17,7 @@
 //! - [`perl`]: the binding layer (the only `unsafe` code) and
 //!   `bindings`: the functions each Perl package exports.
 
+pub mod import;
 pub mod maps;
 pub mod overrides;
 pub mod render;

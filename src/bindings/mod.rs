@@ -4,6 +4,7 @@
 //! are declared here. See [`crate::perl`] for how to add an export.
 
 mod config;
+mod import;
 mod maps;
 mod overrides;
 #[cfg(feature = "selftest")]
@@ -30,7 +31,7 @@ perl_package!(
 perl_package!(
     boot_PVE__RS__Multipath__Config,
     "PVE::RS::Multipath::Config",
-    &[config::EXPORTS, overrides::EXPORTS]
+    &[config::EXPORTS, overrides::EXPORTS, import::EXPORTS]
 );
 perl_package!(
     boot_PVE__RS__Multipath__Maps,

@@ -15,6 +15,7 @@ use PVE::API2::Multipath;
 use PVE::Multipath;
 use PVE::Multipath::ClusterConfig;
 use PVE::Multipath::Config;
+use PVE::Multipath::Import;
 
 use base qw(PVE::RESTHandler);
 
@@ -55,6 +56,46 @@ __PACKAGE__->register_method({
             $map->{'used-by'} = $used->{ $map->{wwid} } if defined($used->{ $map->{wwid} // '' });
         }
         return $maps;
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'import',
+    path => 'import',
+    method => 'GET',
+    proxyto => 'node',
+    protected => 1,
+    description => "Propose a cluster multipath config from this node's own setup"
+        . " (/etc/multipath.conf, conf.d, wwids, bindings, live maps), report what cannot be"
+        . " carried over, and where the node differs from the cluster config.",
+    permissions => { check => ['perm', '/', ['Sys.Audit']] },
+    parameters => {
+        additionalProperties => 0,
+        properties => {
+            node => get_standard_option('pve-node'),
+            'use-bindings' => {
+                description => "Take the node-local names of /etc/multipath/bindings as"
+                    . " aliases where the multipaths section gives none.",
+                type => 'boolean',
+                optional => 1,
+                default => 0,
+            },
+        },
+    },
+    returns => {
+        type => 'object',
+        properties => {
+            proposal => { type => 'object' },
+            report => { type => 'array', items => { type => 'object' } },
+            changes => { type => 'array', items => { type => 'object' } },
+            differences => { type => 'array', items => { type => 'object' } },
+        },
+    },
+    code => sub {
+        my ($param) = @_;
+        my $cfg = PVE::Multipath::ClusterConfig::read_config();
+        my $overrides = PVE::Multipath::ClusterConfig::read_overrides();
+        return PVE::Multipath::Import::propose($param->{'use-bindings'}, $cfg, $overrides);
     },
 });
 

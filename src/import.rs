@@ -132,6 +132,48 @@ pub struct Import {
     pub report: Vec<Item>,
     pub changes: Vec<Change>,
     pub differences: Vec<Difference>,
+    /// Per file, the multipath.conf text of what stays behind: with the
+    /// rendered drop-ins of the proposal it configures multipathd as the
+    /// node's files did.
+    pub remainder: BTreeMap<String, String>,
+}
+
+/// An entry that stays in a node file, and the top-level section it is in.
+struct Stay {
+    file: String,
+    section: Option<String>,
+    entry: Entry,
+}
+
+/// The remainder text of each file: the staying entries, each in its
+/// section, sections in the order they first appear.
+fn remainder(stays: &[Stay]) -> BTreeMap<String, String> {
+    let mut texts: BTreeMap<String, String> = BTreeMap::new();
+    let mut files: Vec<&str> = stays.iter().map(|stay| stay.file.as_str()).collect();
+    files.dedup();
+    for file in files {
+        let mut text = String::new();
+        let mut done: BTreeSet<&str> = BTreeSet::new();
+        let in_file: Vec<&Stay> = stays.iter().filter(|stay| stay.file == file).collect();
+        for stay in &in_file {
+            match &stay.section {
+                None => stay.entry.render(0, &mut text),
+                Some(section) if done.insert(section.as_str()) => {
+                    text.push_str(&format!("{section} {{\n"));
+                    for member in in_file
+                        .iter()
+                        .filter(|m| m.section.as_ref() == Some(section))
+                    {
+                        member.entry.render(1, &mut text);
+                    }
+                    text.push_str("}\n");
+                }
+                Some(_) => {}
+            }
+        }
+        texts.entry(file.to_string()).or_default().push_str(&text);
+    }
+    texts
 }
 
 // ---- reading multipath.conf -------------------------------------------------
@@ -410,7 +452,11 @@ fn wwid_patterns(files: &[(String, Vec<Entry>)]) -> WwidPatterns {
 
 /// The overrides text of the carried entries, each checked on its own and
 /// then all together; whatever the checker refuses is reported.
-fn overrides_text(carried: Vec<(String, String, Entry)>, report: &mut Vec<Item>) -> String {
+fn overrides_text(
+    carried: Vec<(String, String, Entry)>,
+    report: &mut Vec<Item>,
+    stays: &mut Vec<Stay>,
+) -> String {
     let mut kept: Vec<(String, String, Entry)> = Vec::new();
     for (file, section, entry) in carried {
         let mut text = format!("{section} {{\n");
@@ -425,6 +471,11 @@ fn overrides_text(carried: Vec<(String, String, Entry)>, report: &mut Vec<Item>)
                     &entry,
                     format!("not valid as overrides: {}", messages.join("; ")),
                 ));
+                stays.push(Stay {
+                    file,
+                    section: Some(section),
+                    entry,
+                });
             }
         }
     }
@@ -452,12 +503,16 @@ fn overrides_text(carried: Vec<(String, String, Entry)>, report: &mut Vec<Item>)
                 None => drop.extend(0..kept.len()),
             }
         }
-        kept = kept
+        let (dropped, rest): (Vec<_>, Vec<_>) = kept
             .into_iter()
             .enumerate()
-            .filter(|(index, _)| !drop.contains(index))
-            .map(|(_, kept)| kept)
-            .collect();
+            .partition(|(index, _)| drop.contains(index));
+        stays.extend(dropped.into_iter().map(|(_, (file, section, entry))| Stay {
+            file,
+            section: Some(section),
+            entry,
+        }));
+        kept = rest.into_iter().map(|(_, kept)| kept).collect();
     }
     String::new()
 }
@@ -534,12 +589,18 @@ pub fn propose(setup: &NodeSetup, use_bindings: bool) -> Result<Import, Error> {
         })
         .collect();
 
+    let mut stays = Vec::new();
     let mut defaults: BTreeMap<String, (String, Entry)> = BTreeMap::new();
     let mut carried = Vec::new();
     for (file, entries) in &files {
         for section in entries {
             let Some(children) = &section.children else {
                 report.push(item(file, section, "a keyword outside any section"));
+                stays.push(Stay {
+                    file: file.clone(),
+                    section: None,
+                    entry: section.clone(),
+                });
                 continue;
             };
             match section.keyword.as_str() {
@@ -552,6 +613,7 @@ pub fn propose(setup: &NodeSetup, use_bindings: bool) -> Result<Import, Error> {
                             &excluded,
                             &mut import.proposal,
                             report,
+                            &mut stays,
                         );
                     }
                 }
@@ -565,14 +627,21 @@ pub fn propose(setup: &NodeSetup, use_bindings: bool) -> Result<Import, Error> {
                         carried.push((file.clone(), name.to_string(), entry.clone()));
                     }
                 }
-                name => report.push(item(
-                    file,
-                    section,
-                    format!(
-                        "unknown section '{}': multipath-tools ignores it",
-                        overrides::shorten(name)
-                    ),
-                )),
+                name => {
+                    report.push(item(
+                        file,
+                        section,
+                        format!(
+                            "unknown section '{}': multipath-tools ignores it",
+                            overrides::shorten(name)
+                        ),
+                    ));
+                    stays.push(Stay {
+                        file: file.clone(),
+                        section: None,
+                        entry: section.clone(),
+                    });
+                }
             }
         }
     }
@@ -586,7 +655,7 @@ pub fn propose(setup: &NodeSetup, use_bindings: bool) -> Result<Import, Error> {
             None => carried.push((file, "defaults".to_string(), entry)),
         }
     }
-    import.proposal.overrides = overrides_text(carried, report);
+    import.proposal.overrides = overrides_text(carried, report, &mut stays);
 
     for map in &setup.maps {
         let wwid = map.wwid.as_str();
@@ -663,6 +732,7 @@ pub fn propose(setup: &NodeSetup, use_bindings: bool) -> Result<Import, Error> {
             import.changes.push(Change { keyword, value });
         }
     }
+    import.remainder = remainder(&stays);
     Ok(import)
 }
 
@@ -691,7 +761,15 @@ fn import_multipath(
     excluded: &BTreeMap<&str, &str>,
     proposal: &mut Proposal,
     report: &mut Vec<Item>,
+    stays: &mut Vec<Stay>,
 ) {
+    let mut stay = |entry: Entry| {
+        stays.push(Stay {
+            file: file.to_string(),
+            section: Some("multipaths".to_string()),
+            entry,
+        })
+    };
     let Some(children) = entry
         .children
         .as_ref()
@@ -702,6 +780,7 @@ fn import_multipath(
             entry,
             "not a multipath entry: multipath-tools ignores it",
         ));
+        stay(entry.clone());
         return;
     };
     let Some(wwid) = children
@@ -715,6 +794,7 @@ fn import_multipath(
             entry,
             "a multipath entry without wwid: multipath-tools ignores it",
         ));
+        stay(entry.clone());
         return;
     };
     let refusal = if let Some(why) = excluded.get(wwid.as_str()) {
@@ -728,6 +808,7 @@ fn import_multipath(
     };
     if let Some(reason) = refusal {
         report.push(item(file, entry, format!("WWID {wwid}: {reason}")));
+        stay(entry.clone());
         return;
     }
     let taken: BTreeSet<String> = proposal
@@ -742,6 +823,7 @@ fn import_multipath(
         })
         .collect();
     let props = proposal.wwids.entry(wwid.clone()).or_default();
+    let mut left: Vec<Entry> = Vec::new();
     for child in children.iter().filter(|child| child.keyword != "wwid") {
         match knob_value(SectionType::Wwid, child) {
             Some((name, value))
@@ -749,20 +831,32 @@ fn import_multipath(
             {
                 props.insert(name, value);
             }
-            Some(_) => report.push(item(
-                file,
-                child,
-                format!("WWID {wwid}: the alias is already used by another WWID"),
-            )),
-            None => report.push(item(
-                file,
-                child,
-                format!(
-                    "WWID {wwid}: no knob of the cluster config takes this (a multipaths \
-                     entry stays in the node's files)"
-                ),
-            )),
+            Some(_) => {
+                report.push(item(
+                    file,
+                    child,
+                    format!("WWID {wwid}: the alias is already used by another WWID"),
+                ));
+                left.push(child.clone());
+            }
+            None => {
+                report.push(item(
+                    file,
+                    child,
+                    format!(
+                        "WWID {wwid}: no knob of the cluster config takes this (a multipaths \
+                         entry stays in the node's files)"
+                    ),
+                ));
+                left.push(child.clone());
+            }
         }
+    }
+    if !left.is_empty() {
+        let wwid_line = children.iter().rev().find(|child| child.keyword == "wwid");
+        let mut rest = entry.clone();
+        rest.children = Some(wwid_line.into_iter().cloned().chain(left).collect());
+        stay(rest);
     }
 }
 
@@ -1032,6 +1126,12 @@ mod tests {
                 ("/etc/multipath/bindings", 0, &*format!("mpathb {WWID_B}")),
             ]
         );
+        assert_eq!(
+            import.remainder["/etc/multipath.conf"],
+            format!(
+                "multipaths {{\n\tmultipath {{\n\t\twwid {WWID_A}\n\t\tflush_on_last_del yes\n\t}}\n}}\n"
+            )
+        );
         assert!(import.report[1].reason.contains("local disk"));
         assert!(import.report[2].reason.contains("use-bindings"));
         assert_eq!(
@@ -1105,6 +1205,11 @@ mod tests {
             .map(|i| i.line)
             .collect();
         assert_eq!(lines, vec![10, 12, 6, 3], "{:?}", import.report);
+        assert_eq!(
+            import.remainder["/etc/multipath.conf"],
+            "frobnicate {\n}\nstray 1\ndevices {\n\tdevice {\n\t\tvendor X\n\t}\n}\n\
+             defaults {\n\tno_such_keyword 1\n}\n"
+        );
     }
 
     #[test]

@@ -862,6 +862,132 @@ fn import_multipath(
 
 // ---- against the cluster config ---------------------------------------------
 
+/// Where the node's own files contradict the cluster config, one message
+/// per finding, naming the file and line: a `multipaths` entry of a managed
+/// WWID with another alias or setting, or duplicating the entry we render;
+/// a `defaults` keyword the managed drop-in overrides with another value; a
+/// blacklist `wwid` entry hiding an allow-listed WWID. The managed
+/// `pve-*.conf` files are skipped.
+pub fn conflicts(files: &[NodeFile], config: &Config) -> Vec<String> {
+    let mut found = Vec::new();
+    if config.ids.is_empty() {
+        return found;
+    }
+    let rendered = crate::render::wwid_opts(config);
+    let defaults = crate::render::effective_defaults(config);
+    let mut ignored = Vec::new();
+    let parsed: Vec<(String, Vec<Entry>)> = files
+        .iter()
+        .filter(|file| !is_ours(&file.name))
+        .map(|file| {
+            (
+                file.name.clone(),
+                parse_entries(&file.name, &file.text, &mut ignored),
+            )
+        })
+        .collect();
+    let exceptions = wwid_patterns(&parsed).exceptions;
+    for (file, entries) in &parsed {
+        for section in entries {
+            let children = section.children.iter().flatten();
+            match section.keyword.as_str() {
+                "defaults" => {
+                    for entry in children {
+                        let Some((name, value)) = knob_value(SectionType::Defaults, entry) else {
+                            continue;
+                        };
+                        if let Some(ours) = defaults.get(&name).filter(|ours| **ours != value) {
+                            found.push(format!(
+                                "{file} line {}: {} '{}' is overridden by the cluster's '{}'",
+                                entry.line,
+                                entry.keyword,
+                                text_of(&value),
+                                text_of(ours)
+                            ));
+                        }
+                    }
+                }
+                "blacklist" => {
+                    for entry in children.filter(|entry| entry.keyword == "wwid") {
+                        let pattern = entry.value_text();
+                        for wwid in rendered.keys() {
+                            let excepted = exceptions
+                                .iter()
+                                .any(|other| literal_match(other, wwid) == Some(true));
+                            if literal_match(&pattern, wwid) == Some(true) && !excepted {
+                                found.push(format!(
+                                    "{file} line {}: blacklist wwid '{}' hides the allow-listed \
+                                     WWID {wwid}",
+                                    entry.line,
+                                    overrides::shorten(&pattern)
+                                ));
+                            }
+                        }
+                    }
+                }
+                "multipaths" => {
+                    for entry in children.filter(|entry| entry.keyword == "multipath") {
+                        multipath_conflicts(file, entry, &rendered, &mut found);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    found
+}
+
+fn multipath_conflicts(
+    file: &str,
+    entry: &Entry,
+    rendered: &BTreeMap<String, BTreeMap<String, Value>>,
+    found: &mut Vec<String>,
+) {
+    let children = entry.children.iter().flatten();
+    let Some(wwid) = children
+        .clone()
+        .filter(|child| child.keyword == "wwid")
+        .last()
+        .map(Entry::value_text)
+    else {
+        return;
+    };
+    let Some(ours) = rendered.get(&wwid) else {
+        return;
+    };
+    let mut differs = false;
+    for child in children.filter(|child| child.keyword != "wwid") {
+        let name = child.keyword.replace('_', "-");
+        let theirs = knob_value(SectionType::Wwid, child)
+            .map(|(_, value)| value)
+            .unwrap_or_else(|| Value::from(child.value_text()));
+        match ours.get(&name) {
+            Some(value) if *value != theirs => {
+                differs = true;
+                found.push(format!(
+                    "{file} line {}: {} '{}' for WWID {wwid} differs from the cluster's '{}'",
+                    child.line,
+                    child.keyword,
+                    text_of(&theirs),
+                    text_of(value)
+                ));
+            }
+            _ => {}
+        }
+    }
+    let renders = ours
+        .keys()
+        .any(|key| schema::knob(key).is_some_and(|knob| knob.rendered));
+    if renders && !differs {
+        found.push(format!(
+            "{file} line {}: the multipaths entry for WWID {wwid} duplicates the one rendered \
+             into {}",
+            entry.line,
+            crate::render::ALIASES_FILE
+        ));
+    }
+}
+
 /// Where the proposal differs from the cluster config.
 pub fn differences(proposal: &Proposal, config: &Config, overrides_text: &str) -> Vec<Difference> {
     let mut found = Vec::new();
@@ -1268,6 +1394,71 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn conflicts_with_the_cluster_config_are_named_once() {
+        let cluster = config(&format!(
+            "defaults: defaults\n\tno-path-retry queue\n\n\
+             wwid: {WWID_A}\n\talias vmstore-a\n\n\
+             wwid: {WWID_B}\n\talias vmstore-b\n\tno-path-retry 18\n\n"
+        ));
+        let node = |text: &str| {
+            vec![
+                NodeFile {
+                    name: "/etc/multipath.conf".into(),
+                    text: text.into(),
+                },
+                NodeFile {
+                    name: "/etc/multipath/conf.d/pve-aliases.conf".into(),
+                    text: format!("multipaths {{\nmultipath {{\nwwid {WWID_A}\nalias x\n}}\n}}\n"),
+                },
+            ]
+        };
+        let cases: Vec<(String, Vec<String>)> = vec![
+            (String::new(), vec![]),
+            (
+                format!("multipaths {{\n\tmultipath {{\n\t\twwid {WWID_A}\n\t\talias old-a\n\t}}\n}}\n"),
+                vec![format!(
+                    "/etc/multipath.conf line 4: alias 'old-a' for WWID {WWID_A} differs from the cluster's 'vmstore-a'"
+                )],
+            ),
+            (
+                format!("multipaths {{\n\tmultipath {{\n\t\twwid {WWID_B}\n\t\tno_path_retry 5\n\t\tflush_on_last_del yes\n\t}}\n}}\n"),
+                vec![format!(
+                    "/etc/multipath.conf line 4: no_path_retry '5' for WWID {WWID_B} differs from the cluster's '18'"
+                )],
+            ),
+            (
+                format!("multipaths {{\n\tmultipath {{\n\t\twwid {WWID_A}\n\t\talias vmstore-a\n\t}}\n}}\n"),
+                vec![format!(
+                    "/etc/multipath.conf line 2: the multipaths entry for WWID {WWID_A} duplicates the one rendered into pve-aliases.conf"
+                )],
+            ),
+            (
+                format!("blacklist {{\n\twwid {WWID_B}\n\twwid \"^36ff\"\n}}\n"),
+                vec![format!(
+                    "/etc/multipath.conf line 2: blacklist wwid '{WWID_B}' hides the allow-listed WWID {WWID_B}"
+                )],
+            ),
+            (
+                format!("blacklist {{\n\twwid .*\n}}\nblacklist_exceptions {{\n\twwid {WWID_A}\n}}\n"),
+                vec![format!(
+                    "/etc/multipath.conf line 2: blacklist wwid '.*' hides the allow-listed WWID {WWID_B}"
+                )],
+            ),
+            (
+                "defaults {\n\tno_path_retry fail\n\tfind_multipaths strict\n\tuser_friendly_names yes\n}\n".to_string(),
+                vec![
+                    "/etc/multipath.conf line 2: no_path_retry 'fail' is overridden by the cluster's 'queue'".to_string(),
+                    "/etc/multipath.conf line 4: user_friendly_names 'yes' is overridden by the cluster's 'no'".to_string(),
+                ],
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(conflicts(&node(&text), &cluster), expected, "{text}");
+        }
+        assert!(conflicts(&node("defaults {\n\tno_path_retry fail\n}\n"), &config("")).is_empty());
     }
 
     fn config(raw: &str) -> Config {

@@ -221,4 +221,28 @@ is($@, '', 'overwrite replaces');
 is(read_cfg()->{ids}->{$OTHER}->{alias}, 'lun-b', 'the alias of the second node');
 is(read_cfg()->{ids}->{defaults}->{'user-friendly-names'}, 'no', 'its defaults');
 
+# Coexistence: the Generator compares the node's own files on every pass.
+my @log;
+$PVE::Multipath::Generator::LOG = sub { push @log, $_[0] };
+$ENV{MULTIPATH_STANDIN_WWIDS} = "$tmp/wwids";
+my $node_conf =
+      "defaults {\n\tuser_friendly_names yes\n}\n"
+    . "blacklist {\n\twwid $SAN\n}\n"
+    . "multipaths {\n\tmultipath {\n\t\twwid $OTHER\n\t\talias lun-b\n\t}\n}\n";
+file_set_contents("$tmp/multipath.conf", $node_conf);
+my $expected = [
+    "$tmp/multipath.conf line 2: user_friendly_names 'yes' is overridden by the cluster's 'no'",
+    "$tmp/multipath.conf line 5: blacklist wwid '$SAN' hides the allow-listed WWID $SAN",
+    "$tmp/multipath.conf line 8: the multipaths entry for WWID $OTHER duplicates the one"
+        . " rendered into pve-aliases.conf",
+];
+is_deeply(propose()->{conflicts}, $expected, 'the import lists the conflicts too');
+PVE::Multipath::Generator::sync() for 1 .. 2;
+is_deeply(PVE::Multipath::Generator::node_conflicts(), $expected, 'the Generator records them');
+is_deeply([grep { m/ line \d+: / } @log], $expected, 'each conflict is logged once');
+is(file_get_contents("$tmp/multipath.conf"), $node_conf, "the admin's file is never edited");
+file_set_contents("$tmp/multipath.conf", "defaults {\n\tuser_friendly_names no\n}\n");
+PVE::Multipath::Generator::sync();
+is_deeply(PVE::Multipath::Generator::node_conflicts(), [], 'a resolved conflict goes away');
+
 done_testing();

@@ -14,12 +14,15 @@
 //!   $digest?) -> { config => $cfg, overrides => $text }`; `$parts` is `{
 //!   wwids => [..], defaults => 0|1, overrides => 0|1 }` (all when
 //!   omitted); dies listing every conflict, one per line.
+//! - `import_conflicts([{ name, text }], $cfg) -> [$message]`: where the
+//!   node's own files contradict the cluster config, each message naming
+//!   the file and line.
 
 use anyhow::{format_err, Error};
 use serde_json::{json, Value};
 
 use crate::export;
-use crate::import::{self, NodeSetup, Parts, Proposal};
+use crate::import::{self, NodeFile, NodeSetup, Parts, Proposal};
 use crate::perl::lenient::Bool;
 use crate::perl::Export;
 use crate::section_config::Config;
@@ -75,6 +78,11 @@ fn import_apply(
     Ok(json!({ "config": config.to_perl(), "overrides": overrides }))
 }
 
+fn import_conflicts(files: Value, cfg: Value) -> Result<Vec<String>, Error> {
+    let files: Vec<NodeFile> = typed("node files", files)?;
+    Ok(import::conflicts(&files, &Config::from_perl(&cfg)?))
+}
+
 pub const EXPORTS: &[Export] = &[
     export!(import_propose(
         setup: Value,
@@ -90,4 +98,5 @@ pub const EXPORTS: &[Export] = &[
         overwrite: Option<Bool>,
         digest: Option<String>,
     )),
+    export!(import_conflicts(files: Value, cfg: Value)),
 ];

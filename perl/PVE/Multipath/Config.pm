@@ -163,4 +163,11 @@ sub import_apply {
         $overwrite, $digest,);
 }
 
+# [ message ]: where the node's own files ([{ name, text }]) contradict the
+# cluster config, each naming the file and line.
+sub import_conflicts {
+    my ($files, $cfg) = @_;
+    return PVE::RS::Multipath::Config::import_conflicts($files, $cfg);
+}
+
 1;

@@ -48,15 +48,22 @@ my sub is_local_map {
     return 0;
 }
 
-# Everything the proposal is made from, as PVE::Multipath::Config::import_propose
-# takes it. The managed pve-*.conf drop-ins are passed too; the proposal
-# skips them.
-sub read_node_setup {
+# The node's own multipath.conf texts: /etc/multipath.conf and conf.d in
+# the order multipath-tools reads them ([{ name, text }]).
+sub read_node_files {
     my $files = [];
     for my $path ($MULTIPATH_CONF, conf_d_files()) {
         my $text = read_optional($path) // next;
         push $files->@*, { name => $path, text => $text };
     }
+    return $files;
+}
+
+# Everything the proposal is made from, as PVE::Multipath::Config::import_propose
+# takes it. The managed pve-*.conf drop-ins are passed too; the proposal
+# skips them.
+sub read_node_setup {
+    my $files = read_node_files();
     my $maps = PVE::Multipath::is_running() ? PVE::Multipath::get_maps() : [];
     return {
         files => $files,
@@ -74,6 +81,13 @@ sub propose {
     my ($use_bindings, $cfg, $overrides) = @_;
     return PVE::Multipath::Config::import_propose(read_node_setup(), $use_bindings, $cfg,
         $overrides,);
+}
+
+# Where the node's own files contradict the cluster config (the Generator
+# records them on every pass; the admin's files are never edited).
+sub conflicts {
+    my ($cfg) = @_;
+    return PVE::Multipath::Config::import_conflicts(read_node_files(), $cfg);
 }
 
 1;

@@ -67,7 +67,8 @@ __PACKAGE__->register_method({
     protected => 1,
     description => "Propose a cluster multipath config from this node's own setup"
         . " (/etc/multipath.conf, conf.d, wwids, bindings, live maps), report what cannot be"
-        . " carried over, and where the node differs from the cluster config.",
+        . " carried over, where the node differs from the cluster config and where its own"
+        . " files contradict it.",
     permissions => { check => ['perm', '/', ['Sys.Audit']] },
     parameters => {
         additionalProperties => 0,
@@ -89,13 +90,20 @@ __PACKAGE__->register_method({
             report => { type => 'array', items => { type => 'object' } },
             changes => { type => 'array', items => { type => 'object' } },
             differences => { type => 'array', items => { type => 'object' } },
+            conflicts => {
+                description => "Where the node's own files contradict the cluster config.",
+                type => 'array',
+                items => { type => 'string' },
+            },
         },
     },
     code => sub {
         my ($param) = @_;
         my $cfg = PVE::Multipath::ClusterConfig::read_config();
         my $overrides = PVE::Multipath::ClusterConfig::read_overrides();
-        return PVE::Multipath::Import::propose($param->{'use-bindings'}, $cfg, $overrides);
+        my $result = PVE::Multipath::Import::propose($param->{'use-bindings'}, $cfg, $overrides);
+        $result->{conflicts} = PVE::Multipath::Import::conflicts($cfg);
+        return $result;
     },
 });
 

@@ -946,8 +946,7 @@ fn multipath_conflicts(
     let children = entry.children.iter().flatten();
     let Some(wwid) = children
         .clone()
-        .filter(|child| child.keyword == "wwid")
-        .last()
+        .rfind(|child| child.keyword == "wwid")
         .map(Entry::value_text)
     else {
         return;

@@ -135,9 +135,23 @@ is_deeply($first->{differences}, [], 'no differences against an empty cluster co
 is(propose({ 'use-bindings' => 1 })->{proposal}->{wwids}->{$SAN}->{alias},
     'mpatha', 'bindings names only when asked');
 
+eval { PVE::Multipath::Config::import_propose({ files => 'x' }, 0) };
+like($@, qr/^node setup: invalid type/, 'a malformed node setup is refused with a clear error');
+
 my $proposal_json = encode_json($first->{proposal});
 my @steps = (
     [{ proposal => '{', }, qr/proposal: invalid JSON/, 'a broken proposal is refused',],
+    [
+        { proposal => '{"wwids":{"36aa":{"alias":"a b"}}}' },
+        qr/36aa: alias: value does not match the regex pattern/,
+        'every value of a proposal is checked against the schema',
+    ],
+    [
+        { proposal => '{"overrides":"devices {\\n"}' },
+        qr/unbalanced braces/,
+        'an overrides text of a proposal is checked before anything is written',
+        sub { ok(!-e "$dir{pve}/multipath.cfg", 'nothing written') },
+    ],
     [
         { proposal => $proposal_json, wwids => '36ffff' },
         qr/WWID 36ffff is not part of the proposal/,

@@ -865,8 +865,9 @@ fn import_multipath(
 /// Where the node's own files contradict the cluster config, one message
 /// per finding, naming the file and line: a `multipaths` entry of a managed
 /// WWID with another alias or setting, or duplicating the entry we render;
-/// a `defaults` keyword the managed drop-in overrides with another value; a
-/// blacklist `wwid` entry hiding an allow-listed WWID. The managed
+/// a `defaults` keyword the managed drop-in overrides with another value,
+/// or sets to the same (redundant after an import); a blacklist `wwid`
+/// entry hiding an allow-listed WWID. The managed
 /// `pve-*.conf` files are skipped.
 pub fn conflicts(files: &[NodeFile], config: &Config) -> Vec<String> {
     let mut found = Vec::new();
@@ -896,14 +897,22 @@ pub fn conflicts(files: &[NodeFile], config: &Config) -> Vec<String> {
                         let Some((name, value)) = knob_value(SectionType::Defaults, entry) else {
                             continue;
                         };
-                        if let Some(ours) = defaults.get(&name).filter(|ours| **ours != value) {
-                            found.push(format!(
+                        match defaults.get(&name) {
+                            Some(ours) if *ours != value => found.push(format!(
                                 "{file} line {}: {} '{}' is overridden by the cluster's '{}'",
                                 entry.line,
                                 entry.keyword,
                                 text_of(&value),
                                 text_of(ours)
-                            ));
+                            )),
+                            Some(_) => found.push(format!(
+                                "{file} line {}: {} '{}' is redundant: the cluster config \
+                                 renders the same",
+                                entry.line,
+                                entry.keyword,
+                                text_of(&value)
+                            )),
+                            None => {}
                         }
                     }
                 }
@@ -1450,6 +1459,7 @@ mod tests {
                 "defaults {\n\tno_path_retry fail\n\tfind_multipaths strict\n\tuser_friendly_names yes\n}\n".to_string(),
                 vec![
                     "/etc/multipath.conf line 2: no_path_retry 'fail' is overridden by the cluster's 'queue'".to_string(),
+                    "/etc/multipath.conf line 3: find_multipaths 'strict' is redundant: the cluster config renders the same".to_string(),
                     "/etc/multipath.conf line 4: user_friendly_names 'yes' is overridden by the cluster's 'no'".to_string(),
                 ],
             ),

@@ -257,6 +257,16 @@ is_deeply([grep { m/ line \d+: / } @log], $expected, 'each conflict is logged on
 is(file_get_contents("$tmp/multipath.conf"), $node_conf, "the admin's file is never edited");
 file_set_contents("$tmp/multipath.conf", "defaults {\n\tuser_friendly_names no\n}\n");
 PVE::Multipath::Generator::sync();
-is_deeply(PVE::Multipath::Generator::node_conflicts(), [], 'a resolved conflict goes away');
+is_deeply(
+    PVE::Multipath::Generator::node_conflicts(),
+    [
+        "$tmp/multipath.conf line 2: user_friendly_names 'no' is redundant: the cluster config"
+            . " renders the same"
+    ],
+    'a resolved conflict goes away; what the import made redundant is named',
+);
+file_set_contents("$tmp/multipath.conf", "defaults {\n\tchecker_timeout 30\n}\n");
+PVE::Multipath::Generator::sync();
+is_deeply(PVE::Multipath::Generator::node_conflicts(), [], 'nothing left to report');
 
 done_testing();

@@ -71,7 +71,8 @@ sub regenerate {
     return $changed;
 }
 
-# Where the node's own multipath files contradict the cluster config, kept
+# Where the node's own multipath files contradict the cluster config (or repeat
+# it, after an import), kept
 # for the node's status; each is logged once, when it first shows.
 my sub record_conflicts {
     my ($cfg) = @_;

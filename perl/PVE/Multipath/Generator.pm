@@ -71,9 +71,9 @@ sub regenerate {
     return $changed;
 }
 
-# Where the node's own multipath files contradict the cluster config (or repeat
-# it, after an import), kept
-# for the node's status; each is logged once, when it first shows.
+# Where the node's own multipath files contradict the cluster config (or
+# repeat it, after an import), kept for the node's status; each is logged
+# once, when it first shows.
 my sub record_conflicts {
     my ($cfg) = @_;
     require PVE::Multipath::Import;

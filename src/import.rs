@@ -24,9 +24,16 @@
 //! the knob schema ([`crate::schema`]) expresses, and the rest of what is
 //! valid as the admin's overrides text ([`crate::overrides`]). Whatever
 //! cannot be carried over is reported with its file and line, and stays in
-//! the node's files. Against an existing cluster config the result also
-//! lists where this node differs, and [`apply`] merges a proposal (or the
-//! chosen parts) into it, refusing conflicts unless told to overwrite.
+//! the node's files ([`Import::remainder`] is that text). Against an
+//! existing cluster config the result also lists where this node differs,
+//! and [`apply`] merges a proposal (or the chosen parts) into it, refusing
+//! conflicts unless told to overwrite. Once the cluster config manages the
+//! node, [`conflicts`] names where the node's own files still contradict or
+//! repeat it; nothing here ever edits the admin's files.
+//!
+//! The tokenizer below follows multipath-tools' (see the overrides lexer,
+//! which is private to [`crate::overrides`]); whatever goes into the
+//! overrides text is checked by [`overrides::check_strict`] itself.
 //!
 //! The import never changes what multipathd does on the node, with one
 //! deliberate exception: the managed defaults (`find_multipaths strict`,

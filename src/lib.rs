@@ -9,6 +9,7 @@
 //! - [`section_config`]: `multipath.cfg` as Proxmox SectionConfig text.
 //! - [`schema`]: the knob table, validation, JSONSchema export.
 //! - [`render`]: the node-local `pve-*.conf` drop-ins.
+//! - [`import`]: a node's own multipath setup as a cluster config proposal.
 //! - [`overrides`]: the multipath.conf grammar for the admin's overrides.
 //! - [`wwids`]: the `/etc/multipath/wwids` allow-list and its sync plan.
 //! - [`maps`]: normalising `multipathd show maps json`.
@@ -19,6 +20,7 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod import;
 pub mod maps;
 pub mod overrides;
 pub mod render;

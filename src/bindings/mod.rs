@@ -5,6 +5,7 @@
 //! symbols are declared here. See [`crate::perl`] for how to add an export.
 
 mod config;
+mod import;
 mod maps;
 mod overrides;
 #[cfg(feature = "selftest")]
@@ -34,7 +35,7 @@ perl_package!(
 perl_package!(
     boot_PVE__RS__Multipath__Config,
     "PVE::RS::Multipath::Config",
-    &[config::EXPORTS, overrides::EXPORTS]
+    &[config::EXPORTS, overrides::EXPORTS, import::EXPORTS]
 );
 perl_package!(
     boot_PVE__RS__Multipath__Maps,

@@ -9,6 +9,8 @@ package PVE::API2::Multipath;
 use strict;
 use warnings;
 
+use JSON;
+
 use PVE::Cluster;
 use PVE::Exception qw(raise raise_param_exc);
 use PVE::INotify;
@@ -446,6 +448,81 @@ __PACKAGE__->register_method({
                 if defined($param->{digest})
                 && $param->{digest} ne PVE::Multipath::ClusterConfig::overrides_digest($current);
             PVE::Multipath::ClusterConfig::write_overrides($param->{text}, $versions);
+        });
+        return undef;
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'import',
+    path => 'import',
+    method => 'POST',
+    protected => 1,
+    description => "Apply a node's import proposal (see GET /nodes/{node}/disks/multipath/import),"
+        . " or the chosen parts of it, to the cluster config and the overrides.",
+    permissions => { check => ['perm', '/', ['Sys.Modify']] },
+    parameters => {
+        additionalProperties => 0,
+        properties => {
+            proposal => {
+                description => "The proposal, as JSON.",
+                type => 'string',
+                maxLength => 1024 * 1024,
+            },
+            wwids => {
+                description => "Import only these WWIDs (default: all of the proposal).",
+                type => 'string',
+                pattern => '[a-zA-Z0-9._:,; -]*',
+                maxLength => 64 * 1024,
+                optional => 1,
+            },
+            defaults => {
+                description => "Import the default settings.",
+                type => 'boolean',
+                optional => 1,
+                default => 1,
+            },
+            overrides => {
+                description => "Import the overrides text.",
+                type => 'boolean',
+                optional => 1,
+                default => 1,
+            },
+            overwrite => {
+                description => "Replace existing entries that differ instead of refusing.",
+                type => 'boolean',
+                optional => 1,
+                default => 0,
+            },
+            digest => digest_param(),
+        },
+    },
+    returns => { type => 'null' },
+    code => sub {
+        my ($param) = @_;
+        my $proposal = eval { JSON::decode_json($param->{proposal}) };
+        raise_param_exc({ proposal => "invalid JSON - $@" =~ s/\n$//r }) if $@;
+        raise_param_exc({ proposal => "expected an object" }) if ref($proposal) ne 'HASH';
+        my $parts = {
+            defaults => $param->{defaults} // 1,
+            overrides => $param->{overrides} // 1,
+            defined($param->{wwids})
+            ? (wwids => [grep { length } split(/[\s,;]+/, $param->{wwids})])
+            : (),
+        };
+        PVE::Multipath::ClusterConfig::lock_config(sub {
+            PVE::Multipath::ClusterConfig::lock_overrides(sub {
+                my $cfg = PVE::Multipath::ClusterConfig::read_config();
+                my $current = PVE::Multipath::ClusterConfig::read_overrides() // '';
+                my $merged = PVE::Multipath::Config::import_apply($cfg, $current, $proposal, $parts,
+                    $param->{overwrite}, $param->{digest},);
+                # Checked for every known release before anything is written.
+                PVE::Multipath::Config::check_overrides_in_cluster($merged->{overrides}, {});
+                PVE::Multipath::ClusterConfig::write_config($merged->{config});
+                PVE::Multipath::ClusterConfig::write_overrides($merged->{overrides}, {})
+                    if $merged->{overrides} ne
+                    PVE::Multipath::Config::write_overrides(undef, $current,);
+            });
         });
         return undef;
     },

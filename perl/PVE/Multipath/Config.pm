@@ -153,4 +153,29 @@ sub plan_wwids {
     return PVE::RS::Multipath::Config::plan_wwids($desired, $current_text, $added_by_pve);
 }
 
+# A node's own setup ({ files => [{ name, text }], wwids, bindings, maps =>
+# [{ wwid, local }] }) as a proposed cluster config: { proposal => { defaults,
+# wwids, overrides }, report => [{ file, line, text, reason }], changes,
+# differences } (the differences against $cfg and $overrides when given).
+sub import_propose {
+    my ($setup, $use_bindings, $cfg, $overrides) = @_;
+    return PVE::RS::Multipath::Config::import_propose($setup, $use_bindings, $cfg, $overrides);
+}
+
+# { config => $cfg, overrides => $text }: the chosen $parts ({ wwids => [..],
+# defaults => 0|1, overrides => 0|1 }, all by default) of a proposal merged
+# in; dies listing every conflict with an existing entry unless $overwrite.
+sub import_apply {
+    my ($cfg, $overrides, $proposal, $parts, $overwrite, $digest) = @_;
+    return PVE::RS::Multipath::Config::import_apply($cfg, $overrides, $proposal, $parts,
+        $overwrite, $digest,);
+}
+
+# [ message ]: where the node's own files ([{ name, text }]) contradict the
+# cluster config, each naming the file and line.
+sub import_conflicts {
+    my ($files, $cfg) = @_;
+    return PVE::RS::Multipath::Config::import_conflicts($files, $cfg);
+}
+
 1;

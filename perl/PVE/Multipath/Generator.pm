@@ -84,6 +84,23 @@ sub regenerate {
     return $changed;
 }
 
+# Where the node's own multipath files contradict the cluster config (or
+# repeat it, after an import), kept for the node's status; each is logged
+# once, when it first shows.
+my sub record_conflicts {
+    my ($cfg) = @_;
+    require PVE::Multipath::Import;
+    my $conflicts = eval { PVE::Multipath::Import::conflicts($cfg) }
+        // ["cannot compare the node's own multipath files - " . ("$@" =~ s/\n$//r)];
+    my %known = map { $_ => 1 } (node_state('conflicts.json') // [])->@*;
+    $LOG->($_) for grep { !$known{$_} } $conflicts->@*;
+    set_state('conflicts.json', $conflicts);
+}
+
+sub node_conflicts {
+    return node_state('conflicts.json') // [];
+}
+
 my sub why_in_use {
     my ($map) = @_;
     return 'map state unknown (multipathd not answering)' if !$map;
@@ -165,6 +182,7 @@ my sub sync_once {
     die "multipath-tools not installed\n" if $managed && !PVE::Multipath::is_supported();
 
     my $changed = regenerate($cfg, $overrides);
+    record_conflicts($cfg);
     my ($wwids_changed, @errors) = (0);
     if (PVE::Multipath::is_supported()) {
         ($wwids_changed, @errors) = reconcile_wwids(PVE::Multipath::Config::wwid_list($cfg));

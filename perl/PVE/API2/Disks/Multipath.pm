@@ -18,6 +18,7 @@ use PVE::API2::Multipath;
 use PVE::Multipath;
 use PVE::Multipath::ClusterConfig;
 use PVE::Multipath::Config;
+use PVE::Multipath::Import;
 
 use base qw(PVE::RESTHandler);
 
@@ -84,6 +85,54 @@ __PACKAGE__->register_method({
             installed => PVE::Multipath::is_supported() ? 1 : 0,
             running => PVE::Multipath::is_running() ? 1 : 0,
         };
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'import',
+    path => 'import',
+    method => 'GET',
+    proxyto => 'node',
+    protected => 1,
+    description => "Propose a cluster multipath config from this node's own setup"
+        . " (/etc/multipath.conf, conf.d, wwids, bindings, live maps), report what cannot be"
+        . " carried over, where the node differs from the cluster config and where its own"
+        . " files contradict it.",
+    permissions => { check => ['perm', '/', ['Sys.Audit']] },
+    parameters => {
+        additionalProperties => 0,
+        properties => {
+            node => get_standard_option('pve-node'),
+            'use-bindings' => {
+                description => "Take the node-local names of /etc/multipath/bindings as"
+                    . " aliases where the multipaths section gives none.",
+                type => 'boolean',
+                optional => 1,
+                default => 0,
+            },
+        },
+    },
+    returns => {
+        type => 'object',
+        properties => {
+            proposal => { type => 'object' },
+            report => { type => 'array', items => { type => 'object' } },
+            changes => { type => 'array', items => { type => 'object' } },
+            differences => { type => 'array', items => { type => 'object' } },
+            conflicts => {
+                description => "Where the node's own files contradict the cluster config.",
+                type => 'array',
+                items => { type => 'string' },
+            },
+        },
+    },
+    code => sub {
+        my ($param) = @_;
+        my $cfg = PVE::Multipath::ClusterConfig::read_config();
+        my $overrides = PVE::Multipath::ClusterConfig::read_overrides();
+        my $result = PVE::Multipath::Import::propose($param->{'use-bindings'}, $cfg, $overrides);
+        $result->{conflicts} = PVE::Multipath::Import::conflicts($cfg);
+        return $result;
     },
 });
 

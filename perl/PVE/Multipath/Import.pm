@@ -1,0 +1,93 @@
+package PVE::Multipath::Import;
+
+# Importing a node's own multipath setup: this module reads the node's
+# files and live maps; the proposal, its report and the merge into the
+# cluster config are pure and live in the Rust library (see
+# PVE::Multipath::Config::import_propose and import_apply).
+
+use strict;
+use warnings;
+
+use PVE::Tools qw(file_get_contents);
+
+use PVE::Multipath;
+use PVE::Multipath::Config;
+use PVE::Multipath::Generator;
+
+# Paths of the system, package variables so tests can point them elsewhere
+# (the wwids file is $PVE::Multipath::WWIDS_FILE, conf.d the Generator's).
+our $MULTIPATH_CONF = '/etc/multipath.conf';
+our $BINDINGS_FILE = '/etc/multipath/bindings';
+
+# An admin's multipath.conf is a few KiB; anything far larger is not one.
+my $MAX_FILE_SIZE = 4 * 1024 * 1024;
+
+# Mount points that make a map the node's own system disk.
+my $SYSTEM_MOUNTS = qr{^/(?:boot(?:/efi)?|usr|var)?$};
+
+my sub read_optional {
+    my ($path) = @_;
+    return undef if !-f $path;
+    return file_get_contents($path, $MAX_FILE_SIZE);
+}
+
+# multipath-tools reads the *.conf files of conf.d in name order.
+my sub conf_d_files {
+    my $dir = $PVE::Multipath::Generator::CONF_D_DIR;
+    opendir(my $dh, $dir) or return ();
+    my @names = sort grep { m/\.conf$/ && -f "$dir/$_" } readdir($dh);
+    closedir($dh);
+    return map { "$dir/$_" } @names;
+}
+
+# A map without a SAN transport, or holding a system mount, is local.
+my sub is_local_map {
+    my ($map) = @_;
+    return 1 if !defined($map->{transport});
+    return 1 if defined($map->{mountpoint}) && $map->{mountpoint} =~ $SYSTEM_MOUNTS;
+    return 0;
+}
+
+# The node's own multipath.conf texts: /etc/multipath.conf and conf.d in
+# the order multipath-tools reads them ([{ name, text }]).
+sub read_node_files {
+    my $files = [];
+    for my $path ($MULTIPATH_CONF, conf_d_files()) {
+        my $text = read_optional($path) // next;
+        push $files->@*, { name => $path, text => $text };
+    }
+    return $files;
+}
+
+# Everything the proposal is made from, as PVE::Multipath::Config::import_propose
+# takes it. The managed pve-*.conf drop-ins are passed too; the proposal
+# skips them.
+sub read_node_setup {
+    my $files = read_node_files();
+    my $maps = PVE::Multipath::is_running() ? PVE::Multipath::get_maps() : [];
+    return {
+        files => $files,
+        wwids => read_optional($PVE::Multipath::WWIDS_FILE),
+        bindings => read_optional($BINDINGS_FILE),
+        maps => [
+            map { { wwid => $_->{wwid}, local => is_local_map($_) } }
+            grep { defined($_->{wwid}) } $maps->@*
+        ],
+    };
+}
+
+# The proposal for this node; with the cluster config, where they differ.
+sub propose {
+    my ($use_bindings, $cfg, $overrides) = @_;
+    return PVE::Multipath::Config::import_propose(read_node_setup(), $use_bindings, $cfg,
+        $overrides,);
+}
+
+# Where the node's own files contradict the cluster config (the Generator
+# records them on every pass; the admin's files are never edited).
+sub conflicts {
+    my ($cfg) = @_;
+    return PVE::Multipath::Config::import_conflicts(read_node_files(), $cfg);
+}
+
+1;

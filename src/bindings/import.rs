@@ -1,0 +1,102 @@
+//! Exports of `PVE::RS::Multipath::Config` for importing a node's own
+//! multipath setup, see [`crate::import`].
+//!
+//! Signatures as Perl sees them (`$cfg` as `parse_section_config` returns
+//! it, undef for none):
+//!
+//! - `import_propose({ files => [{ name, text }], wwids, bindings, maps =>
+//!   [{ wwid, local, blacklisted }] }, $use_bindings, $cfg?, $overrides?)
+//!   -> { proposal => { defaults, wwids => { wwid => { knob => value } },
+//!   overrides }, report => [{ file, line, text, reason }], changes =>
+//!   [{ keyword, value }], differences => [{ section, key, node?, cluster?
+//!   }] }`; differences only with a `$cfg`.
+//! - `import_apply($cfg, $overrides, $proposal, $parts?, $overwrite,
+//!   $digest?) -> { config => $cfg, overrides => $text }`; `$parts` is `{
+//!   wwids => [..], defaults => 0|1, overrides => 0|1 }` (all when
+//!   omitted); dies listing every conflict, one per line.
+//! - `import_conflicts([{ name, text }], $cfg) -> [$message]`: where the
+//!   node's own files contradict the cluster config, each message naming
+//!   the file and line.
+
+use anyhow::{format_err, Error};
+use serde_json::{json, Value};
+
+use crate::export;
+use crate::import::{self, NodeFile, NodeSetup, Parts, Proposal};
+use crate::perl::lenient::Bool;
+use crate::perl::Export;
+use crate::section_config::Config;
+
+fn typed<T: serde::de::DeserializeOwned>(what: &str, value: Value) -> Result<T, Error> {
+    serde_json::from_value(value).map_err(|err| format_err!("{what}: {err}\n"))
+}
+
+fn import_propose(
+    setup: Value,
+    use_bindings: Option<Bool>,
+    cfg: Option<Value>,
+    overrides: Option<String>,
+) -> Result<import::Import, Error> {
+    let setup: NodeSetup = typed("node setup", setup)?;
+    let mut result = import::propose(&setup, use_bindings.is_some_and(|flag| flag.0))?;
+    if let Some(cfg) = cfg.filter(|cfg| !cfg.is_null()) {
+        let config = Config::from_perl(&cfg)?;
+        result.differences = import::differences(
+            &result.proposal,
+            &config,
+            overrides.as_deref().unwrap_or_default(),
+        );
+    }
+    Ok(result)
+}
+
+fn import_apply(
+    cfg: Option<Value>,
+    overrides: Option<String>,
+    proposal: Value,
+    parts: Option<Value>,
+    overwrite: Option<Bool>,
+    digest: Option<String>,
+) -> Result<Value, Error> {
+    let config = match cfg.filter(|cfg| !cfg.is_null()) {
+        Some(cfg) => Config::from_perl(&cfg)?,
+        None => Config::default(),
+    };
+    let proposal: Proposal = typed("proposal", proposal)?;
+    let parts: Parts = match parts.filter(|parts| !parts.is_null()) {
+        Some(parts) => typed("parts", parts)?,
+        None => Parts::default(),
+    };
+    let (config, overrides) = import::apply(
+        &config,
+        overrides.as_deref().unwrap_or_default(),
+        &proposal,
+        &parts,
+        overwrite.is_some_and(|flag| flag.0),
+        digest.as_deref(),
+    )?;
+    Ok(json!({ "config": config.to_perl(), "overrides": overrides }))
+}
+
+fn import_conflicts(files: Value, cfg: Value) -> Result<Vec<String>, Error> {
+    let files: Vec<NodeFile> = typed("node files", files)?;
+    Ok(import::conflicts(&files, &Config::from_perl(&cfg)?))
+}
+
+pub const EXPORTS: &[Export] = &[
+    export!(import_propose(
+        setup: Value,
+        use_bindings: Option<Bool>,
+        cfg: Option<Value>,
+        overrides: Option<String>,
+    )),
+    export!(import_apply(
+        cfg: Option<Value>,
+        overrides: Option<String>,
+        proposal: Value,
+        parts: Option<Value>,
+        overwrite: Option<Bool>,
+        digest: Option<String>,
+    )),
+    export!(import_conflicts(files: Value, cfg: Value)),
+];

@@ -1,0 +1,272 @@
+#!/usr/bin/perl
+
+# Importing a node's own multipath setup: GET /nodes/{node}/disks/multipath/import
+# reads the node's files and live maps (test copies, stand-in multipathd and a
+# fake sysfs) and POST /cluster/multipath/import merges the proposal into a
+# directory-backed pmxcfs.
+
+use strict;
+use warnings;
+
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
+use File::Path qw(make_path);
+use File::Temp qw(tempdir);
+use JSON qw(decode_json encode_json);
+use Test::More;
+
+use PVE::Cluster;
+use PVE::Tools qw(file_get_contents file_set_contents);
+
+use PVE::API2::Disks::Multipath;
+use PVE::API2::Multipath;
+use PVE::Multipath;
+use PVE::Multipath::ClusterConfig;
+use PVE::Multipath::Generator;
+use PVE::Multipath::Import;
+
+my $ROOT = abs_path(dirname(__FILE__) . '/..');
+my $SAN = '35000c50015ea71ac';    # the WWID of the real capture, on iSCSI
+my $BOOT = '35000c50015ea71ff';    # the same capture as a local disk
+my $OTHER = '3600a098038314b2d4a5d4e6f2f6b4d31';    # multipaths entry, no map
+
+my $tmp = tempdir(CLEANUP => 1);
+my %dir = map { $_ => "$tmp/$_" } qw(pve conf.d state);
+make_path(values %dir);
+$PVE::Cluster::BASE = $dir{pve};
+$PVE::Multipath::STATE_DIR = $dir{state};
+$PVE::Multipath::MULTIPATH = "$ROOT/tests/bin/multipath";
+$PVE::Multipath::MULTIPATHD = "$ROOT/tests/bin/multipathd";
+$PVE::Multipath::SYSFS = "$tmp/sys";
+$PVE::Multipath::PROC_MOUNTS = "$tmp/mounts";
+$PVE::Multipath::WWIDS_FILE = "$tmp/wwids";
+$PVE::Multipath::Generator::CONF_D_DIR = $dir{'conf.d'};
+$PVE::Multipath::Import::MULTIPATH_CONF = "$tmp/multipath.conf";
+$PVE::Multipath::Import::BINDINGS_FILE = "$tmp/bindings";
+
+# Two live maps: the capture's map below an iSCSI session, and a copy of it
+# whose only path is a virtio disk (a local disk).
+make_path(
+    "$tmp/sys/block",
+    "$tmp/sys/devices/platform/host6/session1/target6:0:0/6:0:0:1/block/sda",
+    "$tmp/sys/devices/pci0000:00/0000:00:02.0/virtio1/host0/target0:0:0/0:0:0:0/block/vdb"
+);
+symlink("../devices/platform/host6/session1/target6:0:0/6:0:0:1/block/sda", "$tmp/sys/block/sda");
+symlink("../devices/pci0000:00/0000:00:02.0/virtio1/host0/target0:0:0/0:0:0:0/block/vdb",
+    "$tmp/sys/block/vdb");
+file_set_contents("$tmp/mounts", "/dev/vda / ext4 rw 0 0\n");
+my $capture = decode_json(file_get_contents("$ROOT/fixtures/maps/scsi-01-optimal.json"));
+my $local = decode_json(encode_json($capture->{maps}->[0]));
+$local->{uuid} = $BOOT;
+$local->{name} = 'bootmp';
+$_->{paths} = [{ $_->{paths}->[0]->%*, dev => 'vdb' }] for $local->{path_groups}->@*;
+push $capture->{maps}->@*, $local;
+file_set_contents("$tmp/maps.json", encode_json($capture));
+$ENV{MULTIPATHD_STANDIN_MAPS} = "$tmp/maps.json";
+
+file_set_contents("$tmp/wwids", "# Valid WWIDs:\n/$SAN/\n/$BOOT/\n");
+file_set_contents("$tmp/bindings", "mpatha $SAN\n");
+file_set_contents("$tmp/multipath.conf", <<"EOC");
+defaults {
+	user_friendly_names yes
+	find_multipaths yes
+	checker_timeout 30
+}
+devices {
+	device {
+		vendor "NETAPP"
+		product "LUN.*"
+		no_path_retry queue
+	}
+}
+multipaths {
+	multipath {
+		wwid $OTHER
+		alias vmstore-a
+		flush_on_last_del yes
+	}
+}
+EOC
+file_set_contents("$dir{'conf.d'}/local.conf", "defaults {\n\tpolling_interval 10\n}\n");
+file_set_contents("$dir{'conf.d'}/pve-defaults.conf", "defaults {\n\tpolling_interval 99\n}\n");
+
+my sub propose {
+    my ($param) = @_;
+    return PVE::API2::Disks::Multipath->call('GET', 'import', { node => 'n1', ($param // {})->%* });
+}
+
+my sub import_proposal {
+    my ($param) = @_;
+    return PVE::API2::Multipath->call('POST', 'import', $param);
+}
+
+my sub read_cfg { return PVE::Multipath::ClusterConfig::read_config() }
+
+my $first = propose();
+is_deeply(
+    $first->{proposal},
+    {
+        defaults => {
+            'find-multipaths' => 'yes',
+            'user-friendly-names' => 'yes',
+            'polling-interval' => 10,
+        },
+        wwids => { $SAN => {}, $OTHER => { alias => 'vmstore-a' } },
+        overrides => "devices {\n\tdevice {\n\t\tvendor \"NETAPP\"\n\t\tproduct \"LUN.*\"\n"
+            . "\t\tno_path_retry queue\n\t}\n}\ndefaults {\n\tchecker_timeout 30\n}\n",
+    },
+    'the proposal: knobs, the allow-listed SAN map, the multipaths alias, the overrides',
+);
+
+my @reported = map { [$_->{file}, $_->{line}, $_->{text}] } $first->{report}->@*;
+is_deeply(
+    \@reported,
+    [
+        ["$tmp/multipath.conf", 17, 'flush_on_last_del yes'],
+        ['multipathd', 0, $BOOT],
+        ['/etc/multipath/bindings', 0, "mpatha $SAN"],
+    ],
+    'the report names what stays behind: the unexpressible keyword, the local disk, bindings',
+);
+like($first->{report}->[1]->{reason}, qr/local disk/, 'the local map is never proposed');
+is_deeply($first->{changes}, [], 'every managed default is set by the node itself');
+is_deeply($first->{differences}, [], 'no differences against an empty cluster config');
+
+is(propose({ 'use-bindings' => 1 })->{proposal}->{wwids}->{$SAN}->{alias},
+    'mpatha', 'bindings names only when asked');
+
+eval { PVE::Multipath::Config::import_propose({ files => 'x' }, 0) };
+like($@, qr/^node setup: invalid type/, 'a malformed node setup is refused with a clear error');
+
+my $proposal_json = encode_json($first->{proposal});
+my @steps = (
+    [{ proposal => '{', }, qr/proposal: invalid JSON/, 'a broken proposal is refused',],
+    [
+        { proposal => '{"wwids":{"36aa":{"alias":"a b"}}}' },
+        qr/36aa: alias: value does not match the regex pattern/,
+        'every value of a proposal is checked against the schema',
+    ],
+    [
+        { proposal => '{"overrides":"devices {\\n"}' },
+        qr/unbalanced braces/,
+        'an overrides text of a proposal is checked before anything is written',
+        sub { ok(!-e "$dir{pve}/multipath.cfg", 'nothing written') },
+    ],
+    [
+        { proposal => $proposal_json, wwids => '36ffff' },
+        qr/WWID 36ffff is not part of the proposal/,
+        'only WWIDs of the proposal can be chosen',
+    ],
+    [
+        { proposal => $proposal_json, wwids => $SAN, defaults => 0, overrides => 0 },
+        undef,
+        'import one WWID only',
+        sub {
+            is_deeply([sort keys read_cfg()->{ids}->%*], [$SAN], 'only the chosen WWID');
+            is(PVE::Multipath::ClusterConfig::read_overrides() // '', '', 'no overrides yet');
+        },
+    ],
+    [
+        { proposal => $proposal_json, digest => '0' x 40 },
+        qr/detected modified configuration/,
+        'a stale digest is refused',
+    ],
+    [
+        { proposal => $proposal_json },
+        undef,
+        'import the rest',
+        sub {
+            my $cfg = read_cfg();
+            is($cfg->{ids}->{$OTHER}->{alias}, 'vmstore-a', 'alias imported');
+            is($cfg->{ids}->{defaults}->{'polling-interval'}, 10, 'defaults imported');
+            is(
+                PVE::Multipath::ClusterConfig::read_overrides(),
+                $first->{proposal}->{overrides},
+                'overrides imported'
+            );
+        },
+    ],
+    [
+        { proposal => $proposal_json },
+        undef,
+        'importing the same proposal again is a no-op',
+    ],
+);
+for my $step (@steps) {
+    my ($param, $error, $name, $check) = $step->@*;
+    eval { import_proposal($param) };
+    if ($error) {
+        like($@, $error, $name);
+    } else {
+        is($@, '', $name);
+        $check->() if $check;
+    }
+}
+
+# A second node: its own alias and tuning for the same LUN.
+file_set_contents("$tmp/multipath.conf",
+          "defaults {\n\tuser_friendly_names no\n}\n"
+        . "multipaths {\n\tmultipath {\n\t\twwid $OTHER\n\t\talias lun-b\n\t}\n}\n");
+unlink("$dir{'conf.d'}/local.conf");
+my $second = propose();
+is_deeply(
+    [
+        map { "$_->{section} $_->{key}: " . ($_->{node} // '-') . ' vs ' . ($_->{cluster} // '-') }
+            $second->{differences}->@*
+    ],
+    ["defaults user-friendly-names: no vs yes", "$OTHER alias: lun-b vs vmstore-a"],
+    'the second node shows where it differs from the cluster config',
+);
+is_deeply(
+    [map { $_->{keyword} } $second->{changes}->@*],
+    ['find_multipaths', 'polling_interval'],
+    'managed defaults the node does not set are named',
+);
+my $second_json = encode_json($second->{proposal});
+eval { import_proposal({ proposal => $second_json }) };
+like(
+    $@,
+    qr/\Q$OTHER\E: alias is 'vmstore-a' in the cluster config, 'lun-b' on the node/,
+    'a conflicting alias is refused',
+);
+is(read_cfg()->{ids}->{$OTHER}->{alias}, 'vmstore-a', 'nothing written on a conflict');
+eval { import_proposal({ proposal => $second_json, overwrite => 1 }) };
+is($@, '', 'overwrite replaces');
+is(read_cfg()->{ids}->{$OTHER}->{alias}, 'lun-b', 'the alias of the second node');
+is(read_cfg()->{ids}->{defaults}->{'user-friendly-names'}, 'no', 'its defaults');
+
+# Coexistence: the Generator compares the node's own files on every pass.
+my @log;
+$PVE::Multipath::Generator::LOG = sub { push @log, $_[0] };
+$ENV{MULTIPATH_STANDIN_WWIDS} = "$tmp/wwids";
+my $node_conf =
+      "defaults {\n\tuser_friendly_names yes\n}\n"
+    . "blacklist {\n\twwid $SAN\n}\n"
+    . "multipaths {\n\tmultipath {\n\t\twwid $OTHER\n\t\talias lun-b\n\t}\n}\n";
+file_set_contents("$tmp/multipath.conf", $node_conf);
+my $expected = [
+    "$tmp/multipath.conf line 2: user_friendly_names 'yes' is overridden by the cluster's 'no'",
+    "$tmp/multipath.conf line 5: blacklist wwid '$SAN' hides the allow-listed WWID $SAN",
+    "$tmp/multipath.conf line 8: the multipaths entry for WWID $OTHER duplicates the one"
+        . " rendered into pve-aliases.conf",
+];
+is_deeply(propose()->{conflicts}, $expected, 'the import lists the conflicts too');
+PVE::Multipath::Generator::sync() for 1 .. 2;
+is_deeply(PVE::Multipath::Generator::node_conflicts(), $expected, 'the Generator records them');
+is_deeply([grep { m/ line \d+: / } @log], $expected, 'each conflict is logged once');
+is(file_get_contents("$tmp/multipath.conf"), $node_conf, "the admin's file is never edited");
+file_set_contents("$tmp/multipath.conf", "defaults {\n\tuser_friendly_names no\n}\n");
+PVE::Multipath::Generator::sync();
+is_deeply(
+    PVE::Multipath::Generator::node_conflicts(),
+    [
+        "$tmp/multipath.conf line 2: user_friendly_names 'no' is redundant: the cluster config"
+            . " renders the same"
+    ],
+    'a resolved conflict goes away; what the import made redundant is named',
+);
+file_set_contents("$tmp/multipath.conf", "defaults {\n\tchecker_timeout 30\n}\n");
+PVE::Multipath::Generator::sync();
+is_deeply(PVE::Multipath::Generator::node_conflicts(), [], 'nothing left to report');
+
+done_testing();

@@ -38,6 +38,9 @@ $PVE::Multipath::PROC_MOUNTS = "$tmp/mounts";
 $PVE::Multipath::WWIDS_FILE = "$tmp/wwids";
 $PVE::Multipath::STATE_DIR = $dir{state};
 $PVE::Multipath::Generator::CONF_D_DIR = $dir{'conf.d'};
+# the node's own files (none here), never the host's
+$PVE::Multipath::Import::MULTIPATH_CONF = "$tmp/multipath.conf";
+$PVE::Multipath::Import::BINDINGS_FILE = "$tmp/bindings";
 $ENV{MULTIPATH_STANDIN_WWIDS} = "$tmp/wwids";
 $ENV{MULTIPATH_STANDIN_LOG} = "$tmp/calls";
 $ENV{MULTIPATHD_STANDIN_MAPS} = "$ROOT/fixtures/maps/scsi-01-optimal.json";

@@ -2,7 +2,7 @@
 
 # The import against the real multipath-tools parser: every host config
 # (category B) and every text the installed release accepts, from
-# ../shared/corpus/overrides-real (or IMPORT_CORPUS), as a node's
+# ../shared/corpus/overrides-real (or PVE_MULTIPATH_CORPUS), as a node's
 # /etc/multipath.conf. The effective configuration `multipath -t` prints for
 # the node's file alone must equal the one for the rendered pve-*.conf
 # drop-ins of the imported cluster config plus the remainder the report says
@@ -25,8 +25,7 @@ use PVE::RS::Multipath::Config;
 require "$FindBin::Bin/overrides-oracle.pm";
 
 my $ROOT = "$FindBin::Bin/..";
-my $CORPUS = $ENV{IMPORT_CORPUS} // "$ROOT/../../shared/corpus/overrides-real";
-$CORPUS = '/work/shared/corpus/overrides-real' if !-d $CORPUS;
+my $CORPUS = $ENV{PVE_MULTIPATH_CORPUS} // "$ROOT/../shared/corpus/overrides-real";
 
 my sub slurp {
     my ($path) = @_;

@@ -15,6 +15,7 @@ use File::Temp qw(tempdir);
 use JSON qw(decode_json encode_json);
 use Test::More;
 
+use PVE::Multipath::TestEnv;
 use PVE::Cluster;
 use PVE::Tools qw(file_get_contents file_set_contents);
 
@@ -31,9 +32,9 @@ my $BOOT = '35000c50015ea71ff';    # the same capture as a local disk
 my $OTHER = '3600a098038314b2d4a5d4e6f2f6b4d31';    # multipaths entry, no map
 
 my $tmp = tempdir(CLEANUP => 1);
-my %dir = map { $_ => "$tmp/$_" } qw(pve conf.d state);
+my %dir = map { $_ => "$tmp/$_" } qw(conf.d state);
 make_path(values %dir);
-$PVE::Cluster::BASE = $dir{pve};
+$dir{pve} = PVE::Multipath::TestEnv::cfs_dir();
 $PVE::Multipath::STATE_DIR = $dir{state};
 $PVE::Multipath::MULTIPATH = "$ROOT/tests/bin/multipath";
 $PVE::Multipath::MULTIPATHD = "$ROOT/tests/bin/multipathd";
@@ -92,12 +93,12 @@ file_set_contents("$dir{'conf.d'}/pve-defaults.conf", "defaults {\n\tpolling_int
 
 my sub propose {
     my ($param) = @_;
-    return PVE::API2::Disks::Multipath->call('GET', 'import', { node => 'n1', ($param // {})->%* });
+    return PVE::Multipath::TestEnv::api_call('PVE::API2::Disks::Multipath', 'GET', 'import', { node => 'n1', ($param // {})->%* });
 }
 
 my sub import_proposal {
     my ($param) = @_;
-    return PVE::API2::Multipath->call('POST', 'import', $param);
+    return PVE::Multipath::TestEnv::api_call('PVE::API2::Multipath', 'POST', 'import', $param);
 }
 
 my sub read_cfg { return PVE::Multipath::ClusterConfig::read_config() }

@@ -9,6 +9,7 @@ package PVE::Cluster;
 #   <dir>/.members                 JSON { node => { online => 0|1 } }; absent:
 #                                  this node alone, online
 #   <dir>/.lock-<file>             flock'ed by cfs_lock_file
+#   <dir>/.lock-domain-<name>      flock'ed by cfs_lock_domain
 #
 # The node name is PVE::INotify::nodename() (PVE_STANDIN_NODENAME). Like
 # the real module: parsers get ($filename, $raw) with $raw undef for a
@@ -30,10 +31,11 @@ our $BASE;
 my $KV_MAX_SIZE = 32 * 1024;
 my $registered = {};
 
-my sub base_dir {
+sub base_dir {
     my $dir = $BASE // $ENV{PVE_CLUSTER_STANDIN_DIR}
         // die "PVE::Cluster stand-in: set PVE_CLUSTER_STANDIN_DIR\n";
     die "PVE::Cluster stand-in: '$dir' is not a directory\n" if !-d $dir;
+    mkdir("$dir/priv") if !-d "$dir/priv";    # pmxcfs always has it
     return $dir;
 }
 
@@ -68,6 +70,15 @@ sub cfs_lock_file {
     my ($filename, $timeout, $code, @param) = @_;
     my $res = PVE::Tools::lock_file(base_dir() . "/.lock-$filename", $timeout // 10, $code, @param);
     $@ = "cfs-lock '$filename' error: $@" if $@;
+    return $res;
+}
+
+# The real one locks with a directory under priv/lock in pmxcfs.
+sub cfs_lock_domain {
+    my ($domainname, $timeout, $code, @param) = @_;
+    my $res =
+        PVE::Tools::lock_file(base_dir() . "/.lock-domain-$domainname", $timeout // 10, $code, @param);
+    $@ = "cfs-lock 'domain-$domainname' error: $@" if $@;
     return $res;
 }
 

@@ -893,4 +893,6 @@ pub fn pass(previous: Option<&str>, matrix: &Matrix, settings: &Settings, now: u
 }
 
 #[cfg(test)]
+mod render_tests;
+#[cfg(test)]
 mod tests;

@@ -8,7 +8,9 @@ package PVE::Notify;
 #
 #   @PVE::Notify::SENT                  { severity, template, data, fields }
 #   $ENV{PVE_NOTIFY_STANDIN_LOG}        the same as one JSON line per
-#                                       notification (across processes)
+#                                       notification (across processes and
+#                                       nodes); default: .notifications in
+#                                       PVE_CLUSTER_STANDIN_DIR when set
 #
 # Like the real module (Proxmox::RS::Notify underneath), a severity other
 # than info, notice, warning, error or unknown dies, as does template data
@@ -63,7 +65,10 @@ package PVE::Notify::Config {
             fields => $fields // {},
         };
         push @PVE::Notify::SENT, $record;
-        if (my $log = $ENV{PVE_NOTIFY_STANDIN_LOG}) {
+        my $log = $ENV{PVE_NOTIFY_STANDIN_LOG};
+        $log //= "$ENV{PVE_CLUSTER_STANDIN_DIR}/.notifications"
+            if defined($ENV{PVE_CLUSTER_STANDIN_DIR});
+        if ($log) {
             open(my $fh, '>>', $log) or die "cannot open '$log': $!\n";
             print $fh JSON->new->canonical->encode($record), "\n";
             close($fh) or die "cannot write '$log': $!\n";

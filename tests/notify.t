@@ -49,8 +49,8 @@ PVE::API2::Multipath->call('POST', 'wwid', { wwid => $LUN, alias => 'vmstore' })
 
 my %MAPS = map {
     my ($state, $file) = @$_;
-    $state => PVE::RS::Multipath::Maps::parse_maps_json(
-        file_get_contents("$ROOT/fixtures/maps/$file"))
+    $state =>
+        PVE::RS::Multipath::Maps::parse_maps_json(file_get_contents("$ROOT/fixtures/maps/$file"))
 } (['optimal', 'scsi-01-optimal.json'], ['one-path-offline', 'scsi-02-one-path-offline.json']);
 
 # One pvestatd pass on every node at $now: broadcast, then the hook.
@@ -117,6 +117,15 @@ members(n1 => 0);
 cluster_pass($T0 + 70, n2 => 'one-path-offline');
 is_deeply(sent_since(1), [], 'n2 takes over without repeating the warning');
 
+my $locks = 0;
+{
+    no warnings 'redefine';
+    my $lock = \&PVE::Cluster::cfs_lock_domain;
+    *PVE::Cluster::cfs_lock_domain = sub { $locks++; goto &$lock };
+}
+cluster_pass($T0 + 75, n2 => 'one-path-offline');
+is($locks, 0, 'a pass that changes nothing takes no cluster lock');
+
 my $count = scalar(@PVE::Notify::SENT);
 my $now = $T0 + 80;
 while ($now <= $T0 + 80 + $HOLD) {
@@ -131,9 +140,13 @@ file_set_contents("$tmp/priv/multipath-notify.json", '{"v":1,');
 @warnings = ();
 $count = scalar(@PVE::Notify::SENT);
 cluster_pass($now += 10, n3 => 'one-path-offline');
-is_deeply(sent_since($count), ['warning n2: LUN vmstore lost redundancy'], 'a broken state: afresh');
-like(join('', @warnings), qr/^multipath notifications: unreadable state: .*starting afresh$/m,
-    'and says so');
+is_deeply(sent_since($count), ['warning n2: LUN vmstore lost redundancy'],
+    'a broken state: afresh');
+like(
+    join('', @warnings),
+    qr/^multipath notifications: unreadable state: .*starting afresh$/m,
+    'and says so'
+);
 
 # --- switched off in the defaults section ---
 PVE::API2::Multipath->call('PUT', 'defaults', { notify => 'no' });
@@ -157,7 +170,8 @@ for my $case (
     [['critical', 'multipath', {}, {}], qr/^invalid severity 'critical'/],
     [['info', 'multipath', [], {}], qr/^template data must be a hash/],
     [['info', 'multipath', {}, { wwids => undef }], qr/^metadata field 'wwids' must be a string/],
-) {
+    )
+{
     eval { PVE::Notify::notify($case->[0]->@*) };
     like("$@", $case->[1], "PVE::Notify refuses: $case->[1]");
 }

@@ -41,23 +41,28 @@ my sub send_notification {
     return;
 }
 
-# One pass under the lock: read the kept state, decide, send, keep the new
-# state. A failed send is logged and not retried: a retry every pass would
-# flood the working targets. Sent before the state is written, so a sender
-# that dies in between makes a duplicate, never a gap.
-my sub pass_locked {
-    my ($cfg, $now) = @_;
-    require PVE::API2::Multipath;
-    my $nodename = PVE::INotify::nodename();
+my sub decide {
+    my ($cfg, $matrix, $now) = @_;
     my $path = PVE::Cluster::base_dir() . "/$STATE_FILE";
     my $state = -e $path ? file_get_contents($path) : undef;
     my $result = PVE::RS::Multipath::Notify::pass({
         defaults => $cfg->{ids}->{defaults},
         state => $state,
-        matrix => PVE::API2::Multipath::cluster_status($cfg, $now),
+        matrix => $matrix,
         now => $now,
     });
+    return ($result, $path);
+}
+
+# Decided again under the lock (another node may have sent meanwhile), sent,
+# and kept. A failed send is logged and not retried: a retry every pass
+# would flood the targets that work. Sent before the state is written, so a
+# sender that dies in between makes a duplicate, never a gap.
+my sub pass_locked {
+    my ($cfg, $matrix, $now) = @_;
+    my ($result, $path) = decide($cfg, $matrix, $now);
     warn "multipath notifications: $_\n" for $result->{warnings}->@*;
+    my $nodename = PVE::INotify::nodename();
     for my $notification ($result->{notifications}->@*) {
         eval { send_notification($notification, $nodename) };
         warn "multipath notifications: sending '$notification->{data}->{title}' failed - $@"
@@ -67,7 +72,8 @@ my sub pass_locked {
     return;
 }
 
-# The pvestatd hook, after the node's own broadcast. Never throws.
+# The pvestatd hook, after the node's own broadcast. Never throws. Most
+# passes change nothing and take no cluster lock.
 sub pass {
     my ($cfg, $now) = @_;
     eval {
@@ -76,8 +82,13 @@ sub pass {
             require PVE::Multipath::ClusterConfig;
             $cfg = PVE::Multipath::ClusterConfig::read_config();
         }
-        PVE::Cluster::cfs_lock_domain($LOCK_DOMAIN, $LOCK_TIMEOUT, \&pass_locked, $cfg,
-            $now // time());
+        $now //= time();
+        require PVE::API2::Multipath;
+        my $matrix = PVE::API2::Multipath::cluster_status($cfg, $now);
+        my ($preview) = decide($cfg, $matrix, $now);
+        return if !$preview->{changed} && !$preview->{notifications}->@*;
+        PVE::Cluster::cfs_lock_domain($LOCK_DOMAIN, $LOCK_TIMEOUT, \&pass_locked, $cfg, $matrix,
+            $now);
         die $@ if $@;
     };
     warn "multipath notifications: $@" if $@;

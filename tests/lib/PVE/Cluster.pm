@@ -76,8 +76,8 @@ sub cfs_lock_file {
 # The real one locks with a directory under priv/lock in pmxcfs.
 sub cfs_lock_domain {
     my ($domainname, $timeout, $code, @param) = @_;
-    my $res =
-        PVE::Tools::lock_file(base_dir() . "/.lock-domain-$domainname", $timeout // 10, $code, @param);
+    my $lock = base_dir() . "/.lock-domain-$domainname";
+    my $res = PVE::Tools::lock_file($lock, $timeout // 10, $code, @param);
     $@ = "cfs-lock 'domain-$domainname' error: $@" if $@;
     return $res;
 }

@@ -55,6 +55,7 @@ my sub check_notification {
 }
 
 package PVE::Notify::Config {
+
     sub send {
         my ($self, $severity, $template_name, $template_data, $fields) = @_;
         check_notification($severity, $template_name, $template_data, $fields);

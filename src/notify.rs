@@ -623,6 +623,23 @@ struct Event<'a> {
     node: Option<&'a NodeRow>,
 }
 
+/// Longest peer-sent text (a reason, an apply error) told.
+const MAX_TEXT: usize = 300;
+
+/// A peer-sent text as one line of at most [`MAX_TEXT`] characters: a
+/// newline in another node's apply error must not forge lines of the mail.
+fn one_line(text: &str) -> String {
+    let mut line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(MAX_TEXT + 1)
+        .collect();
+    if line.chars().count() > MAX_TEXT {
+        line = line.chars().take(MAX_TEXT - 3).collect::<String>() + "...";
+    }
+    line
+}
+
 fn paths_text(cell: &CellRow) -> Option<String> {
     let active = cell.paths_active?;
     let total = cell.paths_total.unwrap_or(active);
@@ -656,7 +673,7 @@ fn lun_data(event: &Event, wwid: &str, now: u64) -> LunData {
                         node: node.clone(),
                         state: cell.state.as_str(),
                         paths: paths_text(cell),
-                        reason: cell.reason.clone(),
+                        reason: cell.reason.as_deref().map(one_line),
                     })
                     .collect()
             })
@@ -671,7 +688,11 @@ fn node_data(event: &Event, problem: NodeProblem, node: &str, now: u64) -> NodeD
         problem: problem.text(),
         detail: match event.change {
             Change::Recovered => None,
-            _ => event.node.and_then(|row| problem.detail(row)),
+            _ => event
+                .node
+                .and_then(|row| problem.detail(row))
+                .as_deref()
+                .map(one_line),
         },
         since: event.problem.since,
         duration: now.saturating_sub(event.problem.since),

@@ -758,3 +758,22 @@ fn reminder_schedules_parse_or_name_the_bad_item() {
         assert_eq!(parse_reminders(text), expected, "{text}");
     }
 }
+
+#[test]
+fn peer_texts_are_told_as_one_short_line() {
+    let nodes = json!({
+        "pve1": { "online": 1 },
+        "pve2": { "online": 1, "apply-error": "failed\nSubject: forged\r\n\tline" },
+        "pve3": { "online": 1, "apply-error": "x".repeat(5000) },
+    });
+    let pass = pass(None, &node_matrix(nodes), &Settings::default(), T0);
+    let details: Vec<&str> = pass.notifications[0]
+        .data
+        .nodes
+        .iter()
+        .map(|node| node.detail.as_deref().unwrap())
+        .collect();
+    assert_eq!(details[0], "failed Subject: forged   line");
+    assert_eq!(details[1].chars().count(), 300);
+    assert!(details[1].ends_with("xx..."));
+}

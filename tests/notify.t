@@ -165,6 +165,37 @@ is_deeply(sent_since($count), [], 'a warning below the minimum severity is not s
 @warnings = grep { !m/^multipath notifications: unreadable state/ } @warnings;
 is_deeply(\@warnings, [], 'no other warnings');
 
+# --- who sends, from PVE::Cluster::get_members ---
+for my $case (
+    [{ n2 => { online => 1, id => 2 }, n1 => { online => 1, id => 1 } }, 1, 'n1'],
+    [{ n1 => { online => 0 }, n2 => { online => '1' }, n3 => {} }, 1, 'n2'],
+    [{ n1 => { online => 1 } }, 0, undef],
+    [undef, 1, undef],
+    )
+{
+    my ($members, $quorate, $expected) = $case->@*;
+    is(PVE::RS::Multipath::Notify::sender($members, $quorate),
+        $expected, 'sender: ' . ($expected // 'none'));
+}
+eval { PVE::RS::Multipath::Notify::sender({ n1 => 'up' }, 1) };
+like("$@", qr/^sender: .*members/, 'a members value that is no hash is refused');
+
+# --- settings the schema refuses never get this far, but a hand edit may ---
+eval {
+    PVE::RS::Multipath::Notify::pass({
+        defaults => { 'notify-reminders' => '1h,1x' },
+        matrix => { luns => [], nodes => {} },
+        now => $T0,
+    });
+};
+is(
+    "$@",
+    "notify-reminders: '1x' is not a duration like 30m, 6h or 1d\n",
+    'a bad reminder schedule is named'
+);
+eval { PVE::API2::Multipath->call('PUT', 'defaults', { 'notify-reminders' => '5m' }) };
+like("$@", qr/notify-reminders: /, 'and the API refuses it');
+
 # --- the stand-in is as strict as PVE::Notify ---
 for my $case (
     [['critical', 'multipath', {}, {}], qr/^invalid severity 'critical'/],

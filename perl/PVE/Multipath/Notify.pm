@@ -11,7 +11,9 @@ package PVE::Multipath::Notify;
 # cluster lock 'domain-multipath-notify', so a node that becomes the sender
 # (the online node with the lowest name, while quorate) continues where the
 # last one stopped, and two nodes that both believe to be the sender during
-# a membership change cannot send the same change twice.
+# a membership change cannot send the same change twice. Not the KV store:
+# pmxcfs keeps that in memory only, and a node's own values are gone after a
+# restart of it.
 
 use strict;
 use warnings;

@@ -260,6 +260,13 @@ pub struct NodeRow {
     pub online: bool,
     #[serde(default, deserialize_with = "lenient::perl_bool")]
     pub stale: bool,
+    /// Absent: the node has published nothing yet.
+    #[serde(
+        rename = "report-time",
+        default,
+        deserialize_with = "lenient::opt_uint"
+    )]
+    pub report_time: Option<u64>,
     #[serde(rename = "apply-error", default, deserialize_with = "opt_name")]
     pub apply_error: Option<String>,
     #[serde(default, deserialize_with = "opt_name")]
@@ -323,14 +330,35 @@ enum Reading {
     Unknown,
 }
 
-fn lun_condition(row: &LunRow) -> Option<Condition> {
-    Some(match row.cluster_state {
+/// A LUN's condition from its cells. The cells of a node that has not
+/// published anything yet (just booted, pvestatd not yet through its first
+/// pass) read `missing` in the matrix; for telling they read unknown, or
+/// every cluster start would report all LUNs missing.
+fn lun_condition(row: &LunRow, nodes: &BTreeMap<String, NodeRow>) -> Option<Condition> {
+    let silent = |node: &String| nodes.get(node).is_some_and(|row| row.report_time.is_none());
+    let cells: Vec<&CellRow> = row
+        .nodes
+        .iter()
+        .filter(|(node, _)| !silent(node))
+        .map(|(_, cell)| cell)
+        .collect();
+    let cluster_state = if cells.len() == row.nodes.len() {
+        row.cluster_state
+    } else {
+        cells
+            .iter()
+            .map(|cell| cell.state)
+            .filter(|state| *state != State::Unknown)
+            .max_by_key(|state| state.rank())
+            .unwrap_or(State::Unknown)
+    };
+    Some(match cluster_state {
         State::Unknown => return None,
         State::Optimal => Condition::Optimal,
         State::Missing => Condition::Missing,
         State::Failed => Condition::Failed,
         State::Degraded => {
-            let last_path = row.nodes.values().any(|cell| {
+            let last_path = cells.iter().any(|cell| {
                 cell.state == State::Degraded
                     && cell.paths_active.unwrap_or(0) <= 1
                     && cell.paths_total.max(cell.paths_expected).unwrap_or(0) > 1
@@ -344,8 +372,8 @@ fn lun_condition(row: &LunRow) -> Option<Condition> {
     })
 }
 
-fn lun_reading(row: &LunRow) -> Reading {
-    match lun_condition(row) {
+fn lun_reading(row: &LunRow, nodes: &BTreeMap<String, NodeRow>) -> Reading {
+    match lun_condition(row, nodes) {
         None => Reading::Unknown,
         Some(Condition::Optimal) => Reading::Healthy,
         Some(condition) => Reading::Problem(condition.rank()),
@@ -848,7 +876,7 @@ pub fn pass(previous: Option<&str>, matrix: &Matrix, settings: &Settings, now: u
         for row in &matrix.luns {
             readings.insert(
                 Subject::Lun(row.wwid.clone()),
-                (lun_reading(row), Some(row), None),
+                (lun_reading(row, &matrix.nodes), Some(row), None),
             );
         }
         for (node, row) in &matrix.nodes {

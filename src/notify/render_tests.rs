@@ -117,7 +117,11 @@ fn row(wwid: &str, alias: &str, state: &str, pve2: Value) -> Value {
 }
 
 fn nodes() -> Value {
-    json!({ "pve1": { "online": 1 }, "pve2": { "online": 1 }, "pve3": { "online": 1 } })
+    json!({
+        "pve1": { "online": 1, "report-time": T0 },
+        "pve2": { "online": 1, "report-time": T0 },
+        "pve3": { "online": 1, "report-time": T0 },
+    })
 }
 
 const WWID: &str = "3600a098038314b2d4a5d4e6f2f6b4d31";

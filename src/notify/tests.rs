@@ -38,9 +38,9 @@ fn row(wwid: &str, alias: Option<&str>, cells: [Value; 3]) -> Value {
 
 fn healthy_nodes() -> Value {
     json!({
-        "pve1": { "online": 1, "stale": 0 },
-        "pve2": { "online": 1, "stale": 0 },
-        "pve3": { "online": 1, "stale": 0 },
+        "pve1": { "online": 1, "stale": 0, "report-time": T0 },
+        "pve2": { "online": 1, "stale": 0, "report-time": T0 },
+        "pve3": { "online": 1, "stale": 0, "report-time": T0 },
     })
 }
 
@@ -682,7 +682,7 @@ fn the_matrix_is_read_as_perl_hands_it_over() {
     }))
     .unwrap();
     assert_eq!(
-        lun_condition(&matrix.luns[0]),
+        lun_condition(&matrix.luns[0], &matrix.nodes),
         Some(Condition::LostRedundancy)
     );
     assert_eq!(matrix.luns[0].alias.as_deref(), Some("42"));
@@ -692,7 +692,7 @@ fn the_matrix_is_read_as_perl_hands_it_over() {
         "wwid": WWID_A, "cluster-state": "exploded", "nodes": {},
     }))
     .unwrap();
-    assert_eq!(lun_condition(&row), None);
+    assert_eq!(lun_condition(&row, &BTreeMap::new()), None);
 }
 
 #[test]
@@ -776,4 +776,45 @@ fn peer_texts_are_told_as_one_short_line() {
     assert_eq!(details[0], "failed Subject: forged   line");
     assert_eq!(details[1].chars().count(), 300);
     assert!(details[1].ends_with("xx..."));
+}
+
+#[test]
+fn a_node_that_published_nothing_yet_makes_no_missing_luns() {
+    // the first pass after a cluster start: pve2 and pve3 not through
+    // their first broadcast, their cells read missing in the matrix
+    let silent = json!({ "state": "missing", "reason": "node publishes no multipath summary" });
+    let nodes = json!({
+        "pve1": { "online": 1, "report-time": T0 },
+        "pve2": { "online": 1 },
+        "pve3": { "online": 1 },
+    });
+    let first = matrix(
+        vec![row(
+            WWID_A,
+            Some("vmstore-a"),
+            [cell("optimal", 2, 2), silent.clone(), silent],
+        )],
+        nodes,
+    );
+    let mut sender = Sender::new();
+    sender.pass(&first, T0);
+    assert!(sender.sent.is_empty(), "{:?}", sender.sent);
+    // then they report, one with a lost path: that is the news
+    sender.pass(&lun_a("degraded", 1), T0 + 10);
+    assert_eq!(sender.severities(), [(Severity::Warning, Change::New)]);
+    // a node that reports and lacks the LUN is missing, as before
+    let missing = matrix(
+        vec![row(
+            WWID_A,
+            None,
+            [
+                cell("optimal", 2, 2),
+                cell("missing", 0, 0),
+                cell("optimal", 2, 2),
+            ],
+        )],
+        healthy_nodes(),
+    );
+    sender.pass(&missing, T0 + 20);
+    assert_eq!(sender.sent.last().unwrap().1, Severity::Error);
 }

@@ -48,6 +48,8 @@ clean:
 # --- packaging ---
 PERL_VENDORARCH := $(shell $(PERL) -MConfig -e 'print $$Config{vendorarch}')
 PERL5DIR := /usr/share/perl5
+# where PVE::Notify (proxmox-notify) looks for the vendor templates
+NOTIFY_TEMPLATE_DIR := /usr/share/pve-manager/templates/default
 
 # DESTDIR-aware; debian/rules passes the library it built.
 install:
@@ -56,6 +58,8 @@ install:
 	cd perl && find . -name '*.pm' | sort | while read -r module; do \
 		install -D -m 0644 "$$module" "$(DESTDIR)$(PERL5DIR)/$$module" || exit 1; \
 	done
+	install -d $(DESTDIR)$(NOTIFY_TEMPLATE_DIR)
+	install -m 0644 templates/multipath-*.hbs $(DESTDIR)$(NOTIFY_TEMPLATE_DIR)
 
 # The crates are fetched first; the package build itself is offline. See
 # debian/README.source for -d. The results go to build/.

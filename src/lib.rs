@@ -14,6 +14,7 @@
 //! - [`wwids`]: the `/etc/multipath/wwids` allow-list and its sync plan.
 //! - [`maps`]: normalising `multipathd show maps json`.
 //! - [`status`]: per-node broadcast summary and the cluster health matrix.
+//! - [`notify`]: the notifications decided from the matrix.
 //! - [`perl`]: the binding layer (the only `unsafe` code) and
 //!   `bindings`: the functions each Perl package exports.
 //! - [`text`]: quoting input in error messages.
@@ -22,6 +23,7 @@
 
 pub mod import;
 pub mod maps;
+pub mod notify;
 pub mod overrides;
 pub mod render;
 pub mod schema;

@@ -131,6 +131,10 @@ fn is_path_selector(text: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_lowercase() || c == '-')
 }
 
+fn is_reminder_schedule(text: &str) -> bool {
+    crate::notify::parse_reminders(text).is_ok()
+}
+
 /// Map aliases: a plain word, never a comment or quote character.
 pub fn is_alias(text: &str) -> bool {
     text.starts_with(|c: char| c.is_ascii_alphanumeric()) && text.chars().all(is_word_char)
@@ -291,6 +295,38 @@ pub const KNOBS: &[Knob] = &[
         default: Some("5"),
         rendered: true,
         description: "Interval between path checks, in seconds.",
+    },
+    Knob {
+        name: "notify",
+        scope: Scope::DefaultsOnly,
+        kind: Kind::Enum(&["yes", "no"]),
+        default: None,
+        rendered: false,
+        description: "Whether to send notifications when a LUN loses redundancy or fails and \
+                      when it recovers (default yes).",
+    },
+    Knob {
+        name: "notify-severity",
+        scope: Scope::DefaultsOnly,
+        kind: Kind::Enum(&["info", "notice", "warning", "error"]),
+        default: None,
+        rendered: false,
+        description: "The least severity a multipath notification needs to be sent (default \
+                      info: recoveries too).",
+    },
+    Knob {
+        name: "notify-reminders",
+        scope: Scope::DefaultsOnly,
+        kind: Kind::Text {
+            pattern: "(?:none|[1-9][0-9]{0,3}[smhd](?:,[1-9][0-9]{0,3}[smhd]){0,7})",
+            typetext: Some("none|<duration>[,<duration>...]"),
+            max_length: 64,
+            check: is_reminder_schedule,
+        },
+        default: None,
+        rendered: false,
+        description: "Gaps between reminders while a problem lasts, the last one repeating, \
+                      each at least 10m (default 1h,6h,1d).",
     },
     Knob {
         name: "alias",

@@ -170,8 +170,11 @@ my sub try_value {
         : $sections->{multipaths}->{$id}->{$keyword};
     my @problems;
     push @problems, "complaints: @$complaints" if $complaints->@*;
+    # our own knobs are no multipathd keywords: never rendered
+    my $ours = $key eq 'paths-expected' || $key =~ m/^notify(?:-|$)/;
     push @problems, "shows " . ($got // '(unset)') . " instead of $stored"
-        if $key ne 'paths-expected' && ($got // '') ne shown($key, $stored);
+        if !$ours && ($got // '') ne shown($key, $stored);
+    push @problems, "rendered as $got" if $ours && defined($got);
     # integers are stored numified, as SectionConfig does ('01' is 1)
     my $same = $value =~ m/^-?[0-9]+$/ ? $stored == $value : "$stored" eq "$value";
     push @problems, "value changed from '$value' to '$stored'" if !$same;

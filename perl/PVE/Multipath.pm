@@ -13,6 +13,7 @@ use JSON qw(decode_json encode_json);
 use PVE::Tools qw(run_command file_get_contents file_read_firstline file_set_contents);
 
 use PVE::Multipath::Config;
+use PVE::Multipath::Notify;
 use PVE::RS::Multipath::Maps;
 use PVE::RS::Multipath::Status;
 
@@ -306,6 +307,7 @@ sub broadcast_health {
         );
     };
     warn "multipath: health broadcast failed - $@" if $@;
+    PVE::Multipath::Notify::pass($cfg);
     return;
 }
 

@@ -7,6 +7,7 @@
 mod config;
 mod import;
 mod maps;
+mod notify;
 mod overrides;
 #[cfg(feature = "selftest")]
 mod selftest;
@@ -46,6 +47,11 @@ perl_package!(
     boot_PVE__RS__Multipath__Status,
     "PVE::RS::Multipath::Status",
     &[status::EXPORTS]
+);
+perl_package!(
+    boot_PVE__RS__Multipath__Notify,
+    "PVE::RS::Multipath::Notify",
+    &[notify::EXPORTS]
 );
 #[cfg(feature = "selftest")]
 perl_package!(

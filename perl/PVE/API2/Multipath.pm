@@ -544,28 +544,34 @@ __PACKAGE__->register_method({
         },
     },
     code => sub {
-        my $cfg = PVE::Multipath::ClusterConfig::read_config();
-        my $storage_cfg = PVE::Storage::config();
-        my $members = PVE::Cluster::get_members();
-        # a node without a cluster: pmxcfs knows no node list, the node itself is online
-        my $nodename = PVE::INotify::nodename();
-        $members = { $nodename => { online => 1 } } if !$members || !$members->{$nodename};
-        my $all_nodes = [sort keys $members->%*];
-        my ($by_lun, $anywhere) = expected_nodes($storage_cfg, $all_nodes);
-
-        return PVE::Multipath::aggregate_status({
-            allow_list => PVE::Multipath::Config::wwid_list($cfg),
-            aliases => PVE::Multipath::Config::aliases($cfg),
-            used_by => PVE::Storage::MultipathPlugin::consumers($storage_cfg),
-            kv => node_broadcasts(),
-            online => { map { $_ => ($members->{$_}->{online} ? 1 : 0) } $all_nodes->@* },
-            expected_by_lun => $by_lun,
-            defined($anywhere) ? (expected_nodes => $anywhere) : (),
-            paths_expected => PVE::Multipath::Config::paths_expected($cfg),
-            now => time(),
-            interval => $PVE::Multipath::BROADCAST_INTERVAL,
-        });
+        return cluster_status();
     },
 });
+
+# The matrix of GET status; also what the notifications are decided from.
+sub cluster_status {
+    my ($cfg, $now) = @_;
+    $cfg //= PVE::Multipath::ClusterConfig::read_config();
+    my $storage_cfg = PVE::Storage::config();
+    my $members = PVE::Cluster::get_members();
+    # a node without a cluster: pmxcfs knows no node list, the node itself is online
+    my $nodename = PVE::INotify::nodename();
+    $members = { $nodename => { online => 1 } } if !$members || !$members->{$nodename};
+    my $all_nodes = [sort keys $members->%*];
+    my ($by_lun, $anywhere) = expected_nodes($storage_cfg, $all_nodes);
+
+    return PVE::Multipath::aggregate_status({
+        allow_list => PVE::Multipath::Config::wwid_list($cfg),
+        aliases => PVE::Multipath::Config::aliases($cfg),
+        used_by => PVE::Storage::MultipathPlugin::consumers($storage_cfg),
+        kv => node_broadcasts(),
+        online => { map { $_ => ($members->{$_}->{online} ? 1 : 0) } $all_nodes->@* },
+        expected_by_lun => $by_lun,
+        defined($anywhere) ? (expected_nodes => $anywhere) : (),
+        paths_expected => PVE::Multipath::Config::paths_expected($cfg),
+        now => $now // time(),
+        interval => $PVE::Multipath::BROADCAST_INTERVAL,
+    });
+}
 
 1;

@@ -116,6 +116,11 @@ sub cfs_lock_file {
     return cfs_lock($lockid, $timeout, $code, @param);
 }
 
+sub cfs_lock_domain {
+    my ($domainname, $timeout, $code, @param) = @_;
+    return cfs_lock("domain-$domainname", $timeout, $code, @param);
+}
+
 sub cfs_lock_storage {
     my ($storeid, $timeout, $code, @param) = @_;
     return cfs_lock("storage-$storeid", $timeout, $code, @param);

@@ -47,38 +47,13 @@
 //! it, and truncated output has been seen in the field.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
-use std::fmt;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{bail, format_err, Error};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::Serialize;
 
-/// The health of one map on one node, as a person reading `multipath -ll`
-/// would state it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Health {
-    Optimal,
-    Degraded,
-    Failed,
-}
-
-impl Health {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Health::Optimal => "optimal",
-            Health::Degraded => "degraded",
-            Health::Failed => "failed",
-        }
-    }
-}
-
-impl fmt::Display for Health {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::status::health::{self, Counts};
+use crate::status::{State, Transport};
 
 /// One normalised map, in the series' structure plus what an operator needs.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -90,11 +65,16 @@ pub struct Map<'a> {
     pub dm_state: Option<Cow<'a, str>>,
     #[serde(rename = "paths-total")]
     pub paths_total: u64,
+    /// Paths carrying I/O now (see [`Path::is_usable`]).
     #[serde(rename = "paths-active")]
     pub paths_active: u64,
-    pub health: Health,
+    #[serde(rename = "paths-expected", skip_serializing_if = "Option::is_none")]
+    pub paths_expected: Option<u64>,
+    #[serde(rename = "expected-from", skip_serializing_if = "Option::is_none")]
+    pub expected_from: Option<ExpectedFrom>,
+    pub health: State,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<Cow<'a, str>>,
+    pub reason: Option<String>,
     /// `on`, `off`, or a retry countdown such as `12 sec`; absent for `-`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queueing: Option<Cow<'a, str>>,
@@ -110,6 +90,12 @@ pub struct Map<'a> {
     pub revision: Option<Cow<'a, str>>,
     #[serde(rename = "write-prot", skip_serializing_if = "Option::is_none")]
     pub write_prot: Option<Cow<'a, str>>,
+    /// Bytes, from sysfs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// The transport when every path has the same one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transport: Option<Transport>,
     #[serde(rename = "path-groups")]
     pub path_groups: Vec<PathGroup<'a>>,
 }
@@ -160,7 +146,7 @@ pub struct Path<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marginal: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub transport: Option<&'static str>,
+    pub transport: Option<Transport>,
 }
 
 // --- the raw shape multipathd prints -------------------------------------
@@ -336,9 +322,10 @@ fn clean_dash(text: Text<'_>) -> Text<'_> {
 }
 
 fn is_fc_name(text: &str) -> bool {
-    text.len() > 2
-        && text[..2].eq_ignore_ascii_case("0x")
-        && text[2..].bytes().all(|byte| byte.is_ascii_hexdigit())
+    let bytes = text.as_bytes();
+    bytes.len() > 2
+        && bytes[..2].eq_ignore_ascii_case(b"0x")
+        && bytes[2..].iter().all(u8::is_ascii_hexdigit)
 }
 
 fn is_iscsi_name(text: &str) -> bool {
@@ -355,9 +342,9 @@ fn normalise_path(raw: RawPath<'_>) -> Path<'_> {
     // a real WWPN means Fibre Channel; the field's mere presence does not
     // ('[undef]' on iSCSI and virtio-scsi)
     let transport = if target_wwpn.as_deref().is_some_and(is_fc_name) {
-        Some("fc")
+        Some(Transport::Fc)
     } else if target_iqn.is_some() {
-        Some("iscsi")
+        Some(Transport::Iscsi)
     } else {
         None
     };
@@ -417,7 +404,9 @@ fn normalise_map(raw: RawMap<'_>) -> Map<'_> {
         dm_state: clean(raw.dm_st),
         paths_total: 0,
         paths_active: 0,
-        health: Health::Failed,
+        paths_expected: None,
+        expected_from: None,
+        health: State::Failed,
         reason: None,
         queueing: clean_dash(raw.queueing),
         features: clean(raw.features),
@@ -426,21 +415,21 @@ fn normalise_map(raw: RawMap<'_>) -> Map<'_> {
         product: clean(raw.prod),
         revision: clean(raw.rev),
         write_prot: clean(raw.write_prot),
+        size: None,
+        transport: None,
         path_groups,
     };
-    let paths = map.path_groups.iter().flat_map(|group| &group.paths);
-    map.paths_total = paths.clone().count() as u64;
-    map.paths_active = paths
-        .clone()
-        .filter(|path| path.dm_state.as_deref() == Some("active"))
-        .count() as u64;
-    let (health, reason) = judge(&map);
-    map.health = health;
-    map.reason = reason;
+    map.paths_total = map.paths().count() as u64;
+    map.paths_active = map.paths().filter(|path| path.is_usable()).count() as u64;
+    map.judge();
     map
 }
 
-impl Map<'_> {
+impl<'a> Map<'a> {
+    pub fn paths(&self) -> impl Iterator<Item = &Path<'a>> + Clone {
+        self.path_groups.iter().flat_map(|group| &group.paths)
+    }
+
     /// I/O waits for a path to come back instead of failing.
     pub fn is_queueing(&self) -> bool {
         self.queueing.as_deref() == Some("on")
@@ -449,44 +438,29 @@ impl Map<'_> {
                 .as_deref()
                 .is_some_and(|features| features.contains("queue_if_no_path"))
     }
-}
 
-fn device_list<'a>(paths: impl Iterator<Item = &'a Path<'a>>) -> String {
-    paths
-        .map(|path| path.dev.as_deref().unwrap_or("?"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The verdict and, unless optimal, why.
-fn judge(map: &Map) -> (Health, Option<Cow<'static, str>>) {
-    let paths = || map.path_groups.iter().flat_map(|group| &group.paths);
-    let total = map.paths_total;
-    let usable = paths().filter(|path| path.is_usable()).count() as u64;
-    if total == 0 {
-        return (Health::Failed, Some(Cow::Borrowed("no paths")));
-    }
-    let bad = device_list(paths().filter(|path| !path.is_usable()));
-    if usable == 0 {
-        let mut reason = format!("all {total} paths failed ({bad})");
-        if map.is_queueing() {
-            reason.push_str("; I/O is queued until a path returns");
+    /// What the health rule looks at.
+    pub fn counts(&self) -> Counts {
+        Counts {
+            active: self.paths_active,
+            total: self.paths_total,
+            expected: self.paths_expected,
+            queueing: self.is_queueing(),
         }
-        return (Health::Failed, Some(Cow::Owned(reason)));
     }
-    if usable < total {
-        let failed = total - usable;
-        return (
-            Health::Degraded,
-            Some(Cow::Owned(format!(
-                "{failed} of {total} paths failed ({bad})"
-            ))),
-        );
+
+    /// Set the health and reason by the one rule. A suspended map with
+    /// every path working is degraded too (its I/O waits); only the node
+    /// knows that, so the cluster side shows the node's state for it.
+    fn judge(&mut self) {
+        let mut verdict = health::judge(&self.counts());
+        if verdict.state == State::Optimal && self.dm_state.as_deref() == Some("suspend") {
+            verdict.state = State::Degraded;
+            verdict.reason = Some("map is suspended".into());
+        }
+        self.health = verdict.state;
+        self.reason = verdict.reason;
     }
-    if map.dm_state.as_deref() == Some("suspend") {
-        return (Health::Degraded, Some(Cow::Borrowed("map is suspended")));
-    }
-    (Health::Optimal, None)
 }
 
 /// A short excerpt of the input around a parse error, to say where.
@@ -533,130 +507,102 @@ pub fn parse_maps_json(text: &str) -> Result<Vec<Map<'_>>, Error> {
     maps.ok_or_else(|| format_err!("{WHAT}: neither a 'maps' list nor a 'map' object found"))
 }
 
-// --- expected paths ---------------------------------------------------------
+// --- what only the node knows ----------------------------------------------
 
-/// A number from loosely typed Perl data (an integer or a numeric string);
-/// anything else is `None`.
-pub fn loose_count(value: &Value) -> Option<u64> {
-    match value {
-        Value::Number(number) => number
-            .as_u64()
-            .or_else(|| number.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
-        Value::String(text) => text.trim().parse().ok(),
-        _ => None,
+/// Facts Perl reads from sysfs for the maps: each dm device's size in bytes
+/// (`/sys/block/dm-N/size` x 512) and each path device's transport (where
+/// its `/sys/block/sdX` link points).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SysfsFacts {
+    pub sizes: BTreeMap<String, u64>,
+    pub transports: BTreeMap<String, Transport>,
+}
+
+/// Set each map's size and each path's transport from sysfs (multipathd's
+/// own FC/iSCSI names win), and the map's transport when its paths agree.
+pub fn apply_sysfs(maps: &mut [Map], facts: &SysfsFacts) {
+    for map in maps {
+        if let Some(sysfs) = map.sysfs.as_deref() {
+            map.size = facts.sizes.get(sysfs).copied();
+        }
+        let mut transports = Vec::new();
+        for group in &mut map.path_groups {
+            for path in &mut group.paths {
+                if path.transport.is_none() {
+                    path.transport = path
+                        .dev
+                        .as_deref()
+                        .and_then(|dev| facts.transports.get(dev).copied());
+                }
+                if let Some(transport) = path.transport {
+                    if !transports.contains(&transport) {
+                        transports.push(transport);
+                    }
+                }
+            }
+        }
+        map.transport = match transports[..] {
+            [one] => Some(one),
+            _ => None,
+        };
     }
 }
 
-/// `{ wwid => n }` from untrusted Perl data; unusable entries are skipped.
-pub fn count_table(value: &Value) -> BTreeMap<String, u64> {
-    let Value::Object(table) = value else {
-        return BTreeMap::new();
-    };
-    table
-        .iter()
-        .filter_map(|(wwid, count)| Some((wwid.clone(), loose_count(count)?)))
-        .collect()
-}
-
-fn map_field<'a>(map: &'a Value, key: &str) -> Option<&'a Value> {
-    map.as_object()?.get(key)
-}
+/// Per WWID, the most paths seen on this node, kept across passes.
+pub type HighWater = BTreeMap<String, u64>;
 
 /// The new high-water mark: per WWID the most paths seen, now or before.
 /// With `keep`, WWIDs outside it are forgotten (their LUN left the
 /// allow-list; if it comes back, the mark starts afresh).
 pub fn update_high_water(
-    previous: &BTreeMap<String, u64>,
-    maps: &[Value],
-    keep: Option<&[String]>,
-) -> BTreeMap<String, u64> {
+    previous: &HighWater,
+    maps: &[Map],
+    keep: Option<&BTreeSet<String>>,
+) -> HighWater {
     let mut state = previous.clone();
     for map in maps {
-        let Some(wwid) = map_field(map, "wwid").and_then(Value::as_str) else {
+        let Some(wwid) = map.wwid.as_deref() else {
             continue;
         };
-        let Some(total) = map_field(map, "paths-total").and_then(loose_count) else {
-            continue;
-        };
-        let mark = state.entry(wwid.to_owned()).or_insert(0);
-        *mark = (*mark).max(total);
+        if let Some(mark) = state.get_mut(wwid) {
+            *mark = (*mark).max(map.paths_total);
+        } else {
+            state.insert(wwid.to_owned(), map.paths_total);
+        }
     }
     if let Some(keep) = keep {
-        state.retain(|wwid, _| keep.iter().any(|kept| kept == wwid));
+        state.retain(|wwid, _| keep.contains(wwid));
     }
     state
 }
 
 /// Where a map's expectation comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum ExpectedFrom {
+    #[serde(rename = "config")]
     Config,
+    #[serde(rename = "high-water")]
     HighWater,
 }
 
-impl ExpectedFrom {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ExpectedFrom::Config => "config",
-            ExpectedFrom::HighWater => "high-water",
+/// Set each map's expected path count (the config's `paths-expected`, else
+/// the high-water mark) and judge it again against it.
+pub fn apply_expected(maps: &mut [Map], config: &BTreeMap<String, u64>, high_water: &HighWater) {
+    for map in maps {
+        let Some(wwid) = map.wwid.as_deref() else {
+            continue;
+        };
+        let expected = match (config.get(wwid), high_water.get(wwid)) {
+            (Some(&count), _) => Some((count, ExpectedFrom::Config)),
+            (None, Some(&count)) => Some((count, ExpectedFrom::HighWater)),
+            (None, None) => None,
+        };
+        if let Some((count, from)) = expected {
+            map.paths_expected = Some(count);
+            map.expected_from = Some(from);
+            map.judge();
         }
     }
-}
-
-/// The expectation for one WWID: the config's `paths-expected`, else the
-/// high-water mark.
-pub fn expected_paths(
-    wwid: &str,
-    config: &BTreeMap<String, u64>,
-    high_water: &BTreeMap<String, u64>,
-) -> Option<(u64, ExpectedFrom)> {
-    if let Some(count) = config.get(wwid) {
-        return Some((*count, ExpectedFrom::Config));
-    }
-    high_water
-        .get(wwid)
-        .map(|count| (*count, ExpectedFrom::HighWater))
-}
-
-/// The reason a map with `total` of `expected` paths is below expectation.
-pub fn below_expectation_reason(total: u64, expected: u64, from: ExpectedFrom) -> String {
-    let source = match from {
-        ExpectedFrom::Config => "paths-expected",
-        ExpectedFrom::HighWater => "most paths seen",
-    };
-    format!("{total} of {expected} expected paths present ({source} {expected})")
-}
-
-/// Annotate maps (loose Perl data, extra keys kept) with `paths-expected`
-/// and `expected-from`; a map below its expectation that would otherwise be
-/// optimal becomes degraded with a reason.
-pub fn apply_expected(
-    mut maps: Vec<Value>,
-    config: &BTreeMap<String, u64>,
-    high_water: &BTreeMap<String, u64>,
-) -> Vec<Value> {
-    for map in &mut maps {
-        let Some(object) = map.as_object_mut() else {
-            continue;
-        };
-        let Some(wwid) = object.get("wwid").and_then(Value::as_str) else {
-            continue;
-        };
-        let Some((expected, from)) = expected_paths(wwid, config, high_water) else {
-            continue;
-        };
-        let total = object.get("paths-total").and_then(loose_count).unwrap_or(0);
-        object.insert("paths-expected".into(), expected.into());
-        object.insert("expected-from".into(), from.as_str().into());
-        if total < expected && object.get("health").and_then(Value::as_str) == Some("optimal") {
-            object.insert("health".into(), Health::Degraded.as_str().into());
-            object.insert(
-                "reason".into(),
-                below_expectation_reason(total, expected, from).into(),
-            );
-        }
-    }
-    maps
 }
 
 #[cfg(test)]

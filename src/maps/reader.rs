@@ -52,6 +52,14 @@ impl fmt::Display for Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// At most 40 characters of `text`, for a message.
+fn quote(text: &str) -> String {
+    match text.char_indices().nth(40) {
+        Some((end, _)) => format!("{}...", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
 /// A scalar where a string is expected: multipathd prints numbers for some.
 pub enum Scalar<'a> {
     Null,
@@ -138,16 +146,25 @@ impl<'a> Reader<'a> {
             return Err(self.unexpected("an object"));
         }
         self.enter()?;
+        // multipathd does not escape its strings, so a vendor string can
+        // carry `", "uuid" : "...`: a repeated key is refused, never taken
+        let mut seen: Vec<Cow<'a, str>> = Vec::new();
         if !self.eat(b'}') {
             loop {
                 if self.peek() != Some(b'"') {
                     return Err(self.unexpected("a key in double quotes"));
                 }
+                let at = self.pos;
                 let key = self.string()?;
+                if seen.contains(&key) {
+                    self.pos = at;
+                    return Err(self.error(format!("duplicate key '{}'", quote(&key))));
+                }
                 if !self.eat(b':') {
                     return Err(self.unexpected("':'"));
                 }
                 field(self, &key)?;
+                seen.push(key);
                 if self.eat(b',') {
                     continue;
                 }
@@ -317,8 +334,13 @@ impl<'a> Reader<'a> {
         if self.bytes.get(self.pos) == Some(&b'-') {
             self.pos += 1;
         }
+        let first = self.pos;
         if !digits(self) {
             return Err(self.unexpected("a digit"));
+        }
+        if self.bytes[first] == b'0' && self.pos > first + 1 {
+            self.pos = first;
+            return Err(self.error("number with a leading zero"));
         }
         if self.bytes.get(self.pos) == Some(&b'.') {
             self.pos += 1;

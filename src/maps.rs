@@ -215,29 +215,48 @@ fn read_list<'a, T>(
     Ok(list)
 }
 
+/// The known keys of one object read so far: multipathd does not escape
+/// its strings, so a vendor string can carry `", "uuid" : "...`; a key
+/// given twice is refused, never taken.
+#[derive(Default)]
+struct Seen(u32);
+
+impl Seen {
+    fn mark(&mut self, reader: &Reader, bit: u32, key: &str) -> reader::Result<()> {
+        if self.0 & (1 << bit) != 0 {
+            return Err(reader.duplicate(key));
+        }
+        self.0 |= 1 << bit;
+        Ok(())
+    }
+}
+
 fn read_path<'a>(reader: &mut Reader<'a>) -> reader::Result<RawPath<'a>> {
     let mut path = RawPath::default();
+    let mut seen = Seen::default();
     reader.object(|reader, key| {
-        let slot = match key {
-            "dev" => &mut path.dev,
-            "dev_t" => &mut path.dev_t,
-            "dm_st" => &mut path.dm_st,
-            "dev_st" => &mut path.dev_st,
-            "chk_st" => &mut path.chk_st,
-            "checker" => &mut path.checker,
-            "host_wwnn" => &mut path.host_wwnn,
-            "target_wwnn" => &mut path.target_wwnn,
-            "host_wwpn" => &mut path.host_wwpn,
-            "target_wwpn" => &mut path.target_wwpn,
-            "host_adapter" => &mut path.host_adapter,
-            "lun_hex" => &mut path.lun_hex,
-            "marginal_st" => &mut path.marginal_st,
+        let (bit, slot) = match key {
+            "dev" => (0, &mut path.dev),
+            "dev_t" => (1, &mut path.dev_t),
+            "dm_st" => (2, &mut path.dm_st),
+            "dev_st" => (3, &mut path.dev_st),
+            "chk_st" => (4, &mut path.chk_st),
+            "checker" => (5, &mut path.checker),
+            "host_wwnn" => (6, &mut path.host_wwnn),
+            "target_wwnn" => (7, &mut path.target_wwnn),
+            "host_wwpn" => (8, &mut path.host_wwpn),
+            "target_wwpn" => (9, &mut path.target_wwpn),
+            "host_adapter" => (10, &mut path.host_adapter),
+            "lun_hex" => (11, &mut path.lun_hex),
+            "marginal_st" => (12, &mut path.marginal_st),
             "pri" => {
+                seen.mark(reader, 13, key)?;
                 path.pri = reader.int()?;
                 return Ok(());
             }
             _ => return reader.skip(),
         };
+        seen.mark(reader, bit, key)?;
         *slot = reader.text()?;
         Ok(())
     })?;
@@ -246,14 +265,23 @@ fn read_path<'a>(reader: &mut Reader<'a>) -> reader::Result<RawPath<'a>> {
 
 fn read_group<'a>(reader: &mut Reader<'a>) -> reader::Result<RawGroup<'a>> {
     let mut group = RawGroup::default();
+    let mut seen = Seen::default();
     reader.object(|reader, key| {
-        match key {
-            "selector" => group.selector = reader.text()?,
-            "dm_st" => group.dm_st = reader.text()?,
-            "pri" => group.pri = reader.int()?,
-            "group" => group.group = reader.int()?,
-            "paths" => group.paths = read_list(reader, read_path)?,
-            _ => reader.skip()?,
+        let bit = match key {
+            "selector" => 0,
+            "dm_st" => 1,
+            "pri" => 2,
+            "group" => 3,
+            "paths" => 4,
+            _ => return reader.skip(),
+        };
+        seen.mark(reader, bit, key)?;
+        match bit {
+            0 => group.selector = reader.text()?,
+            1 => group.dm_st = reader.text()?,
+            2 => group.pri = reader.int()?,
+            3 => group.group = reader.int()?,
+            _ => group.paths = read_list(reader, read_path)?,
         }
         Ok(())
     })?;
@@ -262,28 +290,32 @@ fn read_group<'a>(reader: &mut Reader<'a>) -> reader::Result<RawGroup<'a>> {
 
 fn read_map<'a>(reader: &mut Reader<'a>) -> reader::Result<RawMap<'a>> {
     let mut map = RawMap::default();
+    let mut seen = Seen::default();
     reader.object(|reader, key| {
-        let slot = match key {
-            "name" => &mut map.name,
-            "uuid" => &mut map.uuid,
-            "sysfs" => &mut map.sysfs,
-            "queueing" => &mut map.queueing,
-            "write_prot" => &mut map.write_prot,
-            "dm_st" => &mut map.dm_st,
-            "features" => &mut map.features,
-            "vend" => &mut map.vend,
-            "prod" => &mut map.prod,
-            "rev" => &mut map.rev,
+        let (bit, slot) = match key {
+            "name" => (0, &mut map.name),
+            "uuid" => (1, &mut map.uuid),
+            "sysfs" => (2, &mut map.sysfs),
+            "queueing" => (3, &mut map.queueing),
+            "write_prot" => (4, &mut map.write_prot),
+            "dm_st" => (5, &mut map.dm_st),
+            "features" => (6, &mut map.features),
+            "vend" => (7, &mut map.vend),
+            "prod" => (8, &mut map.prod),
+            "rev" => (9, &mut map.rev),
             "path_faults" => {
+                seen.mark(reader, 10, key)?;
                 map.path_faults = reader.int()?;
                 return Ok(());
             }
             "path_groups" => {
+                seen.mark(reader, 11, key)?;
                 map.path_groups = read_list(reader, read_group)?;
                 return Ok(());
             }
             _ => return reader.skip(),
         };
+        seen.mark(reader, bit, key)?;
         *slot = reader.text()?;
         Ok(())
     })?;
@@ -294,7 +326,12 @@ fn read_map<'a>(reader: &mut Reader<'a>) -> reader::Result<RawMap<'a>> {
 fn read_document(text: &str) -> reader::Result<Option<Vec<Map<'_>>>> {
     let mut reader = Reader::new(text);
     let mut maps = None;
+    let mut seen = Seen::default();
     reader.object(|reader, key| {
+        match key {
+            "maps" | "map" => seen.mark(reader, 0, "maps")?,
+            _ => {}
+        }
         match key {
             // normalised one by one: no list of raw maps is ever built
             "maps" => {
@@ -302,7 +339,7 @@ fn read_document(text: &str) -> reader::Result<Option<Vec<Map<'_>>>> {
                     read_map(reader).map(normalise_map)
                 })?)
             }
-            "map" if maps.is_none() => maps = Some(vec![normalise_map(read_map(reader)?)]),
+            "map" => maps = Some(vec![normalise_map(read_map(reader)?)]),
             _ => reader.skip()?,
         }
         Ok(())

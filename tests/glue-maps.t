@@ -115,7 +115,8 @@ for my $case (@cases) {
     chmod(0755, "$tmp/dpkg-query");
     is(PVE::Multipath::multipath_tools_version(), '0.11.1', 'multipath-tools version from dpkg');
     file_set_contents("$tmp/dpkg-query", "#!/bin/sh\nprintf '0.9.4-3'\n");
-    is(PVE::Multipath::multipath_tools_version(), '0.11.1', 'asked once while multipath is unchanged');
+    is(PVE::Multipath::multipath_tools_version(),
+        '0.11.1', 'asked once while multipath is unchanged');
     local $PVE::Multipath::MULTIPATH = "$tmp/none";
     is(PVE::Multipath::multipath_tools_version(), undef, 'none without multipath');
 }

@@ -26,7 +26,8 @@ my sub slurp {
 # kept mark, and the new mark.
 my sub node_maps {
     my ($file, $mark, $config_text) = @_;
-    my $cfg = defined($config_text)
+    my $cfg =
+        defined($config_text)
         ? PVE::RS::Multipath::Config::parse_section_config('multipath.cfg', $config_text)
         : undef;
     my $result = PVE::RS::Multipath::Maps::node_maps({
@@ -74,16 +75,28 @@ is($alone_maps->[0]->{health}, 'optimal', 'one of one path seen reads optimal');
 
 # the config's paths-expected (per WWID, else the defaults') wins
 my @config = (
-    ["wwid: $WWID\n\tpaths-expected 4\n", { $WWID => 2 }, 'scsi-01-optimal.json', 'degraded', 4,
-        'config'],
-    ["wwid: $WWID\n\tpaths-expected 2\n", { $WWID => 9 }, 'scsi-04-one-path-removed.json',
-        'degraded', 2, 'config'],
-    ["wwid: $WWID\n\tpaths-expected 1\n", { $WWID => 2 }, 'scsi-04-one-path-removed.json',
-        'optimal', 1, 'config'],
+    [
+        "wwid: $WWID\n\tpaths-expected 4\n", { $WWID => 2 },
+        'scsi-01-optimal.json', 'degraded',
+        4, 'config'
+    ],
+    [
+        "wwid: $WWID\n\tpaths-expected 2\n", { $WWID => 9 },
+        'scsi-04-one-path-removed.json', 'degraded',
+        2, 'config'
+    ],
+    [
+        "wwid: $WWID\n\tpaths-expected 1\n", { $WWID => 2 },
+        'scsi-04-one-path-removed.json', 'optimal',
+        1, 'config'
+    ],
     ["wwid: $WWID\n", { $WWID => 2 }, 'scsi-01-optimal.json', 'optimal', 2, 'high-water'],
     ["wwid: $WWID\n", {}, 'scsi-01-optimal.json', 'optimal', 2, 'high-water'],
-    ["wwid: $WWID\n\tpaths-expected 4\n", {}, 'scsi-06-all-paths-failed.json', 'failed', 4,
-        'config'],
+    [
+        "wwid: $WWID\n\tpaths-expected 4\n", {},
+        'scsi-06-all-paths-failed.json', 'failed',
+        4, 'config'
+    ],
 );
 for my $case (@config) {
     my ($config, $mark, $file, $health, $expected, $from) = $case->@*;

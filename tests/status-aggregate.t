@@ -67,8 +67,11 @@ my @hostile = (
         qr/not received/
     ],
     ['a list of junk', [1, 2], qr/./],
-    ['a report from the future', value($NOW + 4 * $INTERVAL, [['wA', 'optimal', 2, 2]]),
-        qr/40 s in the future/],
+    [
+        'a report from the future',
+        value($NOW + 4 * $INTERVAL, [['wA', 'optimal', 2, 2]]),
+        qr/40 s in the future/
+    ],
     ['a million parts claimed', "pmp2 $NOW 1/1000000 0 -\n0xwA O2f\nend 1\n", qr/bad part/],
     ['a WWID we would refuse', "pmp2 $NOW 1/1 0 -\n0xw%0A%3Cscript%3E O2f\nend 1\n", qr/bad WWID/],
     ['a WWID with a NUL', "pmp2 $NOW 1/1 0 -\n0xb%00c O2f\nend 1\n", qr/bad WWID 'b\?c'/],

@@ -146,15 +146,15 @@ for my $error ("multipath-tools not installed", "reload failed:\nline 2 \"quoted
     my $golden = $slurp->('fixtures/status/pmp2-value.txt');
     is_deeply(
         PVE::RS::Multipath::Status::encode_broadcast(
-            $input->{maps}, $input->{now}, $input->{'apply-error'}, undef, '0.11.1'
+            $input->{maps}, $input->{now}, $input->{'apply-error'},
+            undef, '0.11.1'
         ),
         [$golden],
         'the golden value is what this version writes',
     );
     # pmp1, the previous version, is still read
     for my $file ('pmp1-value.txt', 'pmp2-value.txt') {
-        my $part = PVE::RS::Multipath::Status::decode_broadcast(
-            $slurp->("fixtures/status/$file"));
+        my $part = PVE::RS::Multipath::Status::decode_broadcast($slurp->("fixtures/status/$file"));
         is($part->{'apply-error'}, $input->{'apply-error'}, "golden $file: apply error");
         for my $map ($input->{maps}->@*) {
             my $lun = $part->{luns}->{ $map->{wwid} };

@@ -313,8 +313,7 @@ sub broadcast_health {
 
         PVE::Cluster::broadcast_node_kv($_->[0], $_->[1]) for $pass->{publish}->@*;
         PVE::Cluster::broadcast_node_kv($_, undef) for $pass->{clear}->@*;
-        write_state(
-            'broadcast.json',
+        write_state('broadcast.json',
             { 'content-key' => $pass->{'content-key'}, time => time(), parts => $pass->{parts} },
         );
     };

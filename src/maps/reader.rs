@@ -52,6 +52,31 @@ impl fmt::Display for Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// The length of the plain run at the start of a string's body: up to the
+/// first `"`, `\\` or control byte (`None`: none before the end). Eight
+/// bytes at a time, as WWIDs and device names are mostly longer than that.
+fn string_run(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    let mut at = 0;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let special = has_zero(word ^ (ONES * u64::from(b'"')))
+            | has_zero(word ^ (ONES * u64::from(b'\\')))
+            // a byte below 0x20 (bytes of 0x80 and above are never flagged)
+            | (word.wrapping_sub(ONES * 0x20) & !word & HIGHS);
+        if special != 0 {
+            break;
+        }
+        at += 8;
+    }
+    bytes[at..]
+        .iter()
+        .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20)
+        .map(|run| at + run)
+}
+
 /// At most 40 characters of `text`, for a message.
 fn quote(text: &str) -> String {
     match text.char_indices().nth(40) {
@@ -104,6 +129,14 @@ impl<'a> Reader<'a> {
     }
 
     fn skip_space(&mut self) {
+        // multipathd indents every line by a dozen spaces: eight at a time
+        const SPACES: u64 = u64::from_le_bytes(*b"        ");
+        while let Some(chunk) = self.bytes.get(self.pos..self.pos + 8) {
+            if u64::from_le_bytes(chunk.try_into().expect("eight bytes")) != SPACES {
+                break;
+            }
+            self.pos += 8;
+        }
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.pos) {
             self.pos += 1;
         }
@@ -146,25 +179,16 @@ impl<'a> Reader<'a> {
             return Err(self.unexpected("an object"));
         }
         self.enter()?;
-        // multipathd does not escape its strings, so a vendor string can
-        // carry `", "uuid" : "...`: a repeated key is refused, never taken
-        let mut seen: Vec<Cow<'a, str>> = Vec::new();
         if !self.eat(b'}') {
             loop {
                 if self.peek() != Some(b'"') {
                     return Err(self.unexpected("a key in double quotes"));
                 }
-                let at = self.pos;
                 let key = self.string()?;
-                if seen.contains(&key) {
-                    self.pos = at;
-                    return Err(self.error(format!("duplicate key '{}'", quote(&key))));
-                }
                 if !self.eat(b':') {
                     return Err(self.unexpected("':'"));
                 }
                 field(self, &key)?;
-                seen.push(key);
                 if self.eat(b',') {
                     continue;
                 }
@@ -176,6 +200,11 @@ impl<'a> Reader<'a> {
         }
         self.depth -= 1;
         Ok(())
+    }
+
+    /// The error for a key given twice in one object, at its value.
+    pub fn duplicate(&self, key: &str) -> Error {
+        self.error(format!("duplicate key '{}'", quote(key)))
     }
 
     /// Walk an array, `item` consuming each element.
@@ -227,9 +256,7 @@ impl<'a> Reader<'a> {
             return Err(self.unexpected("a string"));
         }
         let start = self.pos;
-        let run = self.bytes[start..]
-            .iter()
-            .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20);
+        let run = string_run(&self.bytes[start..]);
         let Some(run) = run else {
             self.pos = self.bytes.len();
             return Err(self.error("output ends inside a string"));

@@ -337,6 +337,22 @@ fn parse_timing() {
         let _ = parse_maps_json(&text).unwrap();
     }
     eprintln!("parse + normalise: {:?}", start.elapsed() / 20);
+    let facts = crate::status::node::NodeFacts::default();
+    let start = std::time::Instant::now();
+    for _ in 0..20 {
+        let _ = crate::status::node::node_pass(&crate::status::node::PassInput {
+            maps_json: Some(&text),
+            facts: crate::status::node::NodeFacts::default(),
+            now: 1,
+            apply_error: None,
+            tools_version: None,
+            last: crate::status::node::LastPass::default(),
+            max_bytes: crate::status::wire::MAX_VALUE_BYTES,
+        })
+        .unwrap();
+    }
+    eprintln!("node pass: {:?}", start.elapsed() / 20);
+    let _ = facts;
 }
 
 mod reading {

@@ -149,56 +149,13 @@ pub struct Path<'a> {
     pub transport: Option<Transport>,
 }
 
-// --- the raw shape multipathd prints -------------------------------------
+// --- reading multipathd's output ---------------------------------------------
 
 mod reader;
 
 use reader::Reader;
 
 type Text<'a> = Option<Cow<'a, str>>;
-
-#[derive(Default)]
-struct RawMap<'a> {
-    name: Text<'a>,
-    uuid: Text<'a>,
-    sysfs: Text<'a>,
-    queueing: Text<'a>,
-    write_prot: Text<'a>,
-    dm_st: Text<'a>,
-    features: Text<'a>,
-    path_faults: Option<i64>,
-    vend: Text<'a>,
-    prod: Text<'a>,
-    rev: Text<'a>,
-    path_groups: Vec<RawGroup<'a>>,
-}
-
-#[derive(Default)]
-struct RawGroup<'a> {
-    selector: Text<'a>,
-    pri: Option<i64>,
-    dm_st: Text<'a>,
-    group: Option<i64>,
-    paths: Vec<RawPath<'a>>,
-}
-
-#[derive(Default)]
-struct RawPath<'a> {
-    dev: Text<'a>,
-    dev_t: Text<'a>,
-    dm_st: Text<'a>,
-    dev_st: Text<'a>,
-    chk_st: Text<'a>,
-    checker: Text<'a>,
-    pri: Option<i64>,
-    host_wwnn: Text<'a>,
-    target_wwnn: Text<'a>,
-    host_wwpn: Text<'a>,
-    target_wwpn: Text<'a>,
-    host_adapter: Text<'a>,
-    lun_hex: Text<'a>,
-    marginal_st: Text<'a>,
-}
 
 /// A list that may also be `null` (read as empty).
 fn read_list<'a, T>(
@@ -231,16 +188,40 @@ impl Seen {
     }
 }
 
-fn read_path<'a>(reader: &mut Reader<'a>) -> reader::Result<RawPath<'a>> {
-    let mut path = RawPath::default();
+/// A text field, `[undef]` and the like read as unset.
+fn read_text<'a>(reader: &mut Reader<'a>) -> reader::Result<Text<'a>> {
+    Ok(clean(reader.text()?))
+}
+
+/// Read a path straight into its normalised form (the maps are read on
+/// every pass; no intermediate copy of the raw fields is made).
+fn read_path<'a>(reader: &mut Reader<'a>) -> reader::Result<Path<'a>> {
+    let mut path = Path {
+        dev: None,
+        dev_t: None,
+        dm_state: None,
+        dev_state: None,
+        check_state: None,
+        checker: None,
+        priority: None,
+        target_wwpn: None,
+        target_wwnn: None,
+        target_iqn: None,
+        host_wwnn: None,
+        host_wwpn: None,
+        host_adapter: None,
+        lun_hex: None,
+        marginal: None,
+        transport: None,
+    };
     let mut seen = Seen::default();
     reader.object(|reader, key| {
         let (bit, slot) = match key {
             "dev" => (0, &mut path.dev),
             "dev_t" => (1, &mut path.dev_t),
-            "dm_st" => (2, &mut path.dm_st),
-            "dev_st" => (3, &mut path.dev_st),
-            "chk_st" => (4, &mut path.chk_st),
+            "dm_st" => (2, &mut path.dm_state),
+            "dev_st" => (3, &mut path.dev_state),
+            "chk_st" => (4, &mut path.check_state),
             "checker" => (5, &mut path.checker),
             "host_wwnn" => (6, &mut path.host_wwnn),
             "target_wwnn" => (7, &mut path.target_wwnn),
@@ -248,23 +229,50 @@ fn read_path<'a>(reader: &mut Reader<'a>) -> reader::Result<RawPath<'a>> {
             "target_wwpn" => (9, &mut path.target_wwpn),
             "host_adapter" => (10, &mut path.host_adapter),
             "lun_hex" => (11, &mut path.lun_hex),
-            "marginal_st" => (12, &mut path.marginal_st),
+            "marginal_st" => {
+                seen.mark(reader, 12, key)?;
+                // only said when it is so: 4,000 paths of `marginal => 0`
+                // cost time
+                path.marginal = read_text(reader)?
+                    .filter(|state| state == "marginal")
+                    .map(|_| true);
+                return Ok(());
+            }
             "pri" => {
                 seen.mark(reader, 13, key)?;
-                path.pri = reader.int()?;
+                path.priority = reader.int()?;
                 return Ok(());
             }
             _ => return reader.skip(),
         };
         seen.mark(reader, bit, key)?;
-        *slot = reader.text()?;
+        *slot = read_text(reader)?;
         Ok(())
     })?;
+    // multipathd reports an iSCSI target name as `target_wwnn`
+    if path.target_wwnn.as_deref().is_some_and(is_iscsi_name) {
+        path.target_iqn = path.target_wwnn.take();
+    }
+    // a real WWPN means Fibre Channel; the field's mere presence does not
+    // ('[undef]' on iSCSI and virtio-scsi)
+    path.transport = if path.target_wwpn.as_deref().is_some_and(is_fc_name) {
+        Some(Transport::Fc)
+    } else if path.target_iqn.is_some() {
+        Some(Transport::Iscsi)
+    } else {
+        None
+    };
     Ok(path)
 }
 
-fn read_group<'a>(reader: &mut Reader<'a>) -> reader::Result<RawGroup<'a>> {
-    let mut group = RawGroup::default();
+fn read_group<'a>(reader: &mut Reader<'a>) -> reader::Result<PathGroup<'a>> {
+    let mut group = PathGroup {
+        group: 0,
+        dm_state: None,
+        priority: 0,
+        selector: None,
+        paths: Vec::new(),
+    };
     let mut seen = Seen::default();
     reader.object(|reader, key| {
         let bit = match key {
@@ -277,10 +285,10 @@ fn read_group<'a>(reader: &mut Reader<'a>) -> reader::Result<RawGroup<'a>> {
         };
         seen.mark(reader, bit, key)?;
         match bit {
-            0 => group.selector = reader.text()?,
-            1 => group.dm_st = reader.text()?,
-            2 => group.pri = reader.int()?,
-            3 => group.group = reader.int()?,
+            0 => group.selector = read_text(reader)?,
+            1 => group.dm_state = read_text(reader)?,
+            2 => group.priority = reader.int()?.unwrap_or(0),
+            3 => group.group = reader.int()?.unwrap_or(0),
             _ => group.paths = read_list(reader, read_path)?,
         }
         Ok(())
@@ -288,21 +296,47 @@ fn read_group<'a>(reader: &mut Reader<'a>) -> reader::Result<RawGroup<'a>> {
     Ok(group)
 }
 
-fn read_map<'a>(reader: &mut Reader<'a>) -> reader::Result<RawMap<'a>> {
-    let mut map = RawMap::default();
+fn read_map<'a>(reader: &mut Reader<'a>) -> reader::Result<Map<'a>> {
+    let mut map = Map {
+        wwid: None,
+        name: None,
+        sysfs: None,
+        dm_state: None,
+        paths_total: 0,
+        paths_active: 0,
+        paths_expected: None,
+        expected_from: None,
+        health: State::Failed,
+        reason: None,
+        queueing: None,
+        features: None,
+        path_faults: None,
+        vendor: None,
+        product: None,
+        revision: None,
+        write_prot: None,
+        size: None,
+        transport: None,
+        path_groups: Vec::new(),
+    };
     let mut seen = Seen::default();
     reader.object(|reader, key| {
         let (bit, slot) = match key {
             "name" => (0, &mut map.name),
-            "uuid" => (1, &mut map.uuid),
+            "uuid" => (1, &mut map.wwid),
             "sysfs" => (2, &mut map.sysfs),
-            "queueing" => (3, &mut map.queueing),
+            "queueing" => {
+                seen.mark(reader, 3, key)?;
+                // `-` is "no queueing configured"
+                map.queueing = read_text(reader)?.filter(|text| text != "-");
+                return Ok(());
+            }
             "write_prot" => (4, &mut map.write_prot),
-            "dm_st" => (5, &mut map.dm_st),
+            "dm_st" => (5, &mut map.dm_state),
             "features" => (6, &mut map.features),
-            "vend" => (7, &mut map.vend),
-            "prod" => (8, &mut map.prod),
-            "rev" => (9, &mut map.rev),
+            "vend" => (7, &mut map.vendor),
+            "prod" => (8, &mut map.product),
+            "rev" => (9, &mut map.revision),
             "path_faults" => {
                 seen.mark(reader, 10, key)?;
                 map.path_faults = reader.int()?;
@@ -316,9 +350,12 @@ fn read_map<'a>(reader: &mut Reader<'a>) -> reader::Result<RawMap<'a>> {
             _ => return reader.skip(),
         };
         seen.mark(reader, bit, key)?;
-        *slot = reader.text()?;
+        *slot = read_text(reader)?;
         Ok(())
     })?;
+    map.paths_total = map.paths().count() as u64;
+    map.paths_active = map.paths().filter(|path| path.is_usable()).count() as u64;
+    map.judge();
     Ok(map)
 }
 
@@ -333,13 +370,8 @@ fn read_document(text: &str) -> reader::Result<Option<Vec<Map<'_>>>> {
             _ => {}
         }
         match key {
-            // normalised one by one: no list of raw maps is ever built
-            "maps" => {
-                maps = Some(read_list(reader, |reader| {
-                    read_map(reader).map(normalise_map)
-                })?)
-            }
-            "map" => maps = Some(vec![normalise_map(read_map(reader)?)]),
+            "maps" => maps = Some(read_list(reader, read_map)?),
+            "map" => maps = Some(vec![read_map(reader)?]),
             _ => reader.skip()?,
         }
         Ok(())
@@ -353,11 +385,6 @@ fn clean(text: Text<'_>) -> Text<'_> {
     text.filter(|text| !matches!(text.as_ref(), "" | "[undef]" | "undef"))
 }
 
-/// `-` is "no queueing configured" in the `queueing` column.
-fn clean_dash(text: Text<'_>) -> Text<'_> {
-    clean(text).filter(|text| text != "-")
-}
-
 fn is_fc_name(text: &str) -> bool {
     let bytes = text.as_bytes();
     bytes.len() > 2
@@ -367,45 +394,6 @@ fn is_fc_name(text: &str) -> bool {
 
 fn is_iscsi_name(text: &str) -> bool {
     text.starts_with("iqn.") || text.starts_with("eui.")
-}
-
-fn normalise_path(raw: RawPath<'_>) -> Path<'_> {
-    let target_wwpn = clean(raw.target_wwpn);
-    let target_wwnn = clean(raw.target_wwnn);
-    let (target_iqn, target_wwnn) = match target_wwnn {
-        Some(name) if is_iscsi_name(&name) => (Some(name), None),
-        other => (None, other),
-    };
-    // a real WWPN means Fibre Channel; the field's mere presence does not
-    // ('[undef]' on iSCSI and virtio-scsi)
-    let transport = if target_wwpn.as_deref().is_some_and(is_fc_name) {
-        Some(Transport::Fc)
-    } else if target_iqn.is_some() {
-        Some(Transport::Iscsi)
-    } else {
-        None
-    };
-    Path {
-        dev: clean(raw.dev),
-        dev_t: clean(raw.dev_t),
-        dm_state: clean(raw.dm_st),
-        dev_state: clean(raw.dev_st),
-        check_state: clean(raw.chk_st),
-        checker: clean(raw.checker),
-        priority: raw.pri,
-        target_wwpn,
-        target_wwnn,
-        target_iqn,
-        host_wwnn: clean(raw.host_wwnn),
-        host_wwpn: clean(raw.host_wwpn),
-        host_adapter: clean(raw.host_adapter),
-        lun_hex: clean(raw.lun_hex),
-        // only said when it is so: 4,000 paths of `marginal => 0` cost time
-        marginal: clean(raw.marginal_st)
-            .filter(|state| state == "marginal")
-            .map(|_| true),
-        transport,
-    }
 }
 
 impl Path<'_> {
@@ -420,46 +408,6 @@ impl Path<'_> {
             )
             && self.dev_state.as_deref() != Some("offline")
     }
-}
-
-fn normalise_map(raw: RawMap<'_>) -> Map<'_> {
-    let path_groups: Vec<PathGroup> = raw
-        .path_groups
-        .into_iter()
-        .map(|group| PathGroup {
-            group: group.group.unwrap_or(0),
-            dm_state: clean(group.dm_st),
-            priority: group.pri.unwrap_or(0),
-            selector: clean(group.selector),
-            paths: group.paths.into_iter().map(normalise_path).collect(),
-        })
-        .collect();
-    let mut map = Map {
-        wwid: clean(raw.uuid),
-        name: clean(raw.name),
-        sysfs: clean(raw.sysfs),
-        dm_state: clean(raw.dm_st),
-        paths_total: 0,
-        paths_active: 0,
-        paths_expected: None,
-        expected_from: None,
-        health: State::Failed,
-        reason: None,
-        queueing: clean_dash(raw.queueing),
-        features: clean(raw.features),
-        path_faults: raw.path_faults,
-        vendor: clean(raw.vend),
-        product: clean(raw.prod),
-        revision: clean(raw.rev),
-        write_prot: clean(raw.write_prot),
-        size: None,
-        transport: None,
-        path_groups,
-    };
-    map.paths_total = map.paths().count() as u64;
-    map.paths_active = map.paths().filter(|path| path.is_usable()).count() as u64;
-    map.judge();
-    map
 }
 
 impl<'a> Map<'a> {

@@ -54,7 +54,8 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 /// The length of the plain run at the start of a string's body: up to the
 /// first `"`, `\\` or control byte (`None`: none before the end). Eight
-/// bytes at a time, as WWIDs and device names are mostly longer than that.
+/// bytes at a time: on little-endian words the first such byte is the
+/// lowest flagged one.
 fn string_run(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
@@ -67,7 +68,9 @@ fn string_run(bytes: &[u8]) -> Option<usize> {
             // a byte below 0x20 (bytes of 0x80 and above are never flagged)
             | (word.wrapping_sub(ONES * 0x20) & !word & HIGHS);
         if special != 0 {
-            break;
+            // the lowest flagged byte is a true match (false flags only
+            // ever follow one)
+            return Some(at + (special.trailing_zeros() / 8) as usize);
         }
         at += 8;
     }
@@ -428,6 +431,42 @@ impl<'a> Reader<'a> {
             Some(b'{') => self.object(|reader, _| reader.skip()),
             Some(b'[') => self.array(|reader| reader.skip()),
             _ => self.scalar().map(|_| ()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::string_run;
+
+    #[test]
+    fn the_word_scan_finds_what_the_byte_scan_finds() {
+        let naive = |bytes: &[u8]| {
+            bytes
+                .iter()
+                .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20)
+        };
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let alphabet = [
+            b'a', b' ', b'"', b'\\', 0x1f, 0x20, 0x21, 0x7f, 0x80, 0xc3, 0xff, 0,
+        ];
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 40) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|index| {
+                    let pick = (seed >> (index % 60)) as usize;
+                    // mostly plain text, now and then a special byte
+                    if pick % 7 < 1 {
+                        alphabet[pick / 7 % alphabet.len()]
+                    } else {
+                        b'a' + (pick % 26) as u8
+                    }
+                })
+                .collect();
+            assert_eq!(string_run(&bytes), naive(&bytes), "{bytes:?}");
         }
     }
 }

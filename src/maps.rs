@@ -47,38 +47,13 @@
 //! it, and truncated output has been seen in the field.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
-use std::fmt;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{bail, format_err, Error};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::Serialize;
 
-/// The health of one map on one node, as a person reading `multipath -ll`
-/// would state it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Health {
-    Optimal,
-    Degraded,
-    Failed,
-}
-
-impl Health {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Health::Optimal => "optimal",
-            Health::Degraded => "degraded",
-            Health::Failed => "failed",
-        }
-    }
-}
-
-impl fmt::Display for Health {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::status::health::{self, Counts};
+use crate::status::{State, Transport};
 
 /// One normalised map, in the series' structure plus what an operator needs.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -90,11 +65,16 @@ pub struct Map<'a> {
     pub dm_state: Option<Cow<'a, str>>,
     #[serde(rename = "paths-total")]
     pub paths_total: u64,
+    /// Paths carrying I/O now (see [`Path::is_usable`]).
     #[serde(rename = "paths-active")]
     pub paths_active: u64,
-    pub health: Health,
+    #[serde(rename = "paths-expected", skip_serializing_if = "Option::is_none")]
+    pub paths_expected: Option<u64>,
+    #[serde(rename = "expected-from", skip_serializing_if = "Option::is_none")]
+    pub expected_from: Option<ExpectedFrom>,
+    pub health: State,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<Cow<'a, str>>,
+    pub reason: Option<String>,
     /// `on`, `off`, or a retry countdown such as `12 sec`; absent for `-`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queueing: Option<Cow<'a, str>>,
@@ -110,6 +90,12 @@ pub struct Map<'a> {
     pub revision: Option<Cow<'a, str>>,
     #[serde(rename = "write-prot", skip_serializing_if = "Option::is_none")]
     pub write_prot: Option<Cow<'a, str>>,
+    /// Bytes, from sysfs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// The transport when every path has the same one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transport: Option<Transport>,
     #[serde(rename = "path-groups")]
     pub path_groups: Vec<PathGroup<'a>>,
 }
@@ -160,59 +146,16 @@ pub struct Path<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marginal: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub transport: Option<&'static str>,
+    pub transport: Option<Transport>,
 }
 
-// --- the raw shape multipathd prints -------------------------------------
+// --- reading multipathd's output ---------------------------------------------
 
 mod reader;
 
 use reader::Reader;
 
 type Text<'a> = Option<Cow<'a, str>>;
-
-#[derive(Default)]
-struct RawMap<'a> {
-    name: Text<'a>,
-    uuid: Text<'a>,
-    sysfs: Text<'a>,
-    queueing: Text<'a>,
-    write_prot: Text<'a>,
-    dm_st: Text<'a>,
-    features: Text<'a>,
-    path_faults: Option<i64>,
-    vend: Text<'a>,
-    prod: Text<'a>,
-    rev: Text<'a>,
-    path_groups: Vec<RawGroup<'a>>,
-}
-
-#[derive(Default)]
-struct RawGroup<'a> {
-    selector: Text<'a>,
-    pri: Option<i64>,
-    dm_st: Text<'a>,
-    group: Option<i64>,
-    paths: Vec<RawPath<'a>>,
-}
-
-#[derive(Default)]
-struct RawPath<'a> {
-    dev: Text<'a>,
-    dev_t: Text<'a>,
-    dm_st: Text<'a>,
-    dev_st: Text<'a>,
-    chk_st: Text<'a>,
-    checker: Text<'a>,
-    pri: Option<i64>,
-    host_wwnn: Text<'a>,
-    target_wwnn: Text<'a>,
-    host_wwpn: Text<'a>,
-    target_wwpn: Text<'a>,
-    host_adapter: Text<'a>,
-    lun_hex: Text<'a>,
-    marginal_st: Text<'a>,
-}
 
 /// A list that may also be `null` (read as empty).
 fn read_list<'a, T>(
@@ -229,78 +172,190 @@ fn read_list<'a, T>(
     Ok(list)
 }
 
-fn read_path<'a>(reader: &mut Reader<'a>) -> reader::Result<RawPath<'a>> {
-    let mut path = RawPath::default();
+/// The known keys of one object read so far: multipathd does not escape
+/// its strings, so a vendor string can carry `", "uuid" : "...`; a key
+/// given twice is refused, never taken.
+#[derive(Default)]
+struct Seen(u32);
+
+impl Seen {
+    fn mark(&mut self, reader: &Reader, bit: u32, key: &str) -> reader::Result<()> {
+        if self.0 & (1 << bit) != 0 {
+            return Err(reader.duplicate(key));
+        }
+        self.0 |= 1 << bit;
+        Ok(())
+    }
+}
+
+/// A text field, `[undef]` and the like read as unset.
+fn read_text<'a>(reader: &mut Reader<'a>) -> reader::Result<Text<'a>> {
+    Ok(clean(reader.text()?))
+}
+
+/// Read a path straight into its normalised form (the maps are read on
+/// every pass; no intermediate copy of the raw fields is made).
+fn read_path<'a>(reader: &mut Reader<'a>) -> reader::Result<Path<'a>> {
+    let mut path = Path {
+        dev: None,
+        dev_t: None,
+        dm_state: None,
+        dev_state: None,
+        check_state: None,
+        checker: None,
+        priority: None,
+        target_wwpn: None,
+        target_wwnn: None,
+        target_iqn: None,
+        host_wwnn: None,
+        host_wwpn: None,
+        host_adapter: None,
+        lun_hex: None,
+        marginal: None,
+        transport: None,
+    };
+    let mut seen = Seen::default();
     reader.object(|reader, key| {
-        let slot = match key {
-            "dev" => &mut path.dev,
-            "dev_t" => &mut path.dev_t,
-            "dm_st" => &mut path.dm_st,
-            "dev_st" => &mut path.dev_st,
-            "chk_st" => &mut path.chk_st,
-            "checker" => &mut path.checker,
-            "host_wwnn" => &mut path.host_wwnn,
-            "target_wwnn" => &mut path.target_wwnn,
-            "host_wwpn" => &mut path.host_wwpn,
-            "target_wwpn" => &mut path.target_wwpn,
-            "host_adapter" => &mut path.host_adapter,
-            "lun_hex" => &mut path.lun_hex,
-            "marginal_st" => &mut path.marginal_st,
+        let (bit, slot) = match key {
+            "dev" => (0, &mut path.dev),
+            "dev_t" => (1, &mut path.dev_t),
+            "dm_st" => (2, &mut path.dm_state),
+            "dev_st" => (3, &mut path.dev_state),
+            "chk_st" => (4, &mut path.check_state),
+            "checker" => (5, &mut path.checker),
+            "host_wwnn" => (6, &mut path.host_wwnn),
+            "target_wwnn" => (7, &mut path.target_wwnn),
+            "host_wwpn" => (8, &mut path.host_wwpn),
+            "target_wwpn" => (9, &mut path.target_wwpn),
+            "host_adapter" => (10, &mut path.host_adapter),
+            "lun_hex" => (11, &mut path.lun_hex),
+            "marginal_st" => {
+                seen.mark(reader, 12, key)?;
+                // only said when it is so: 4,000 paths of `marginal => 0`
+                // cost time
+                path.marginal = read_text(reader)?
+                    .filter(|state| state == "marginal")
+                    .map(|_| true);
+                return Ok(());
+            }
             "pri" => {
-                path.pri = reader.int()?;
+                seen.mark(reader, 13, key)?;
+                path.priority = reader.int()?;
                 return Ok(());
             }
             _ => return reader.skip(),
         };
-        *slot = reader.text()?;
+        seen.mark(reader, bit, key)?;
+        *slot = read_text(reader)?;
         Ok(())
     })?;
+    // multipathd reports an iSCSI target name as `target_wwnn`
+    if path.target_wwnn.as_deref().is_some_and(is_iscsi_name) {
+        path.target_iqn = path.target_wwnn.take();
+    }
+    // a real WWPN means Fibre Channel; the field's mere presence does not
+    // ('[undef]' on iSCSI and virtio-scsi)
+    path.transport = if path.target_wwpn.as_deref().is_some_and(is_fc_name) {
+        Some(Transport::Fc)
+    } else if path.target_iqn.is_some() {
+        Some(Transport::Iscsi)
+    } else {
+        None
+    };
     Ok(path)
 }
 
-fn read_group<'a>(reader: &mut Reader<'a>) -> reader::Result<RawGroup<'a>> {
-    let mut group = RawGroup::default();
+fn read_group<'a>(reader: &mut Reader<'a>) -> reader::Result<PathGroup<'a>> {
+    let mut group = PathGroup {
+        group: 0,
+        dm_state: None,
+        priority: 0,
+        selector: None,
+        paths: Vec::new(),
+    };
+    let mut seen = Seen::default();
     reader.object(|reader, key| {
-        match key {
-            "selector" => group.selector = reader.text()?,
-            "dm_st" => group.dm_st = reader.text()?,
-            "pri" => group.pri = reader.int()?,
-            "group" => group.group = reader.int()?,
-            "paths" => group.paths = read_list(reader, read_path)?,
-            _ => reader.skip()?,
+        let bit = match key {
+            "selector" => 0,
+            "dm_st" => 1,
+            "pri" => 2,
+            "group" => 3,
+            "paths" => 4,
+            _ => return reader.skip(),
+        };
+        seen.mark(reader, bit, key)?;
+        match bit {
+            0 => group.selector = read_text(reader)?,
+            1 => group.dm_state = read_text(reader)?,
+            2 => group.priority = reader.int()?.unwrap_or(0),
+            3 => group.group = reader.int()?.unwrap_or(0),
+            _ => group.paths = read_list(reader, read_path)?,
         }
         Ok(())
     })?;
     Ok(group)
 }
 
-fn read_map<'a>(reader: &mut Reader<'a>) -> reader::Result<RawMap<'a>> {
-    let mut map = RawMap::default();
+fn read_map<'a>(reader: &mut Reader<'a>) -> reader::Result<Map<'a>> {
+    let mut map = Map {
+        wwid: None,
+        name: None,
+        sysfs: None,
+        dm_state: None,
+        paths_total: 0,
+        paths_active: 0,
+        paths_expected: None,
+        expected_from: None,
+        health: State::Failed,
+        reason: None,
+        queueing: None,
+        features: None,
+        path_faults: None,
+        vendor: None,
+        product: None,
+        revision: None,
+        write_prot: None,
+        size: None,
+        transport: None,
+        path_groups: Vec::new(),
+    };
+    let mut seen = Seen::default();
     reader.object(|reader, key| {
-        let slot = match key {
-            "name" => &mut map.name,
-            "uuid" => &mut map.uuid,
-            "sysfs" => &mut map.sysfs,
-            "queueing" => &mut map.queueing,
-            "write_prot" => &mut map.write_prot,
-            "dm_st" => &mut map.dm_st,
-            "features" => &mut map.features,
-            "vend" => &mut map.vend,
-            "prod" => &mut map.prod,
-            "rev" => &mut map.rev,
+        let (bit, slot) = match key {
+            "name" => (0, &mut map.name),
+            "uuid" => (1, &mut map.wwid),
+            "sysfs" => (2, &mut map.sysfs),
+            "queueing" => {
+                seen.mark(reader, 3, key)?;
+                // `-` is "no queueing configured"
+                map.queueing = read_text(reader)?.filter(|text| text != "-");
+                return Ok(());
+            }
+            "write_prot" => (4, &mut map.write_prot),
+            "dm_st" => (5, &mut map.dm_state),
+            "features" => (6, &mut map.features),
+            "vend" => (7, &mut map.vendor),
+            "prod" => (8, &mut map.product),
+            "rev" => (9, &mut map.revision),
             "path_faults" => {
+                seen.mark(reader, 10, key)?;
                 map.path_faults = reader.int()?;
                 return Ok(());
             }
             "path_groups" => {
+                seen.mark(reader, 11, key)?;
                 map.path_groups = read_list(reader, read_group)?;
                 return Ok(());
             }
             _ => return reader.skip(),
         };
-        *slot = reader.text()?;
+        seen.mark(reader, bit, key)?;
+        *slot = read_text(reader)?;
         Ok(())
     })?;
+    map.paths_total = map.paths().count() as u64;
+    map.paths_active = map.paths().filter(|path| path.is_usable()).count() as u64;
+    map.judge();
     Ok(map)
 }
 
@@ -308,15 +363,15 @@ fn read_map<'a>(reader: &mut Reader<'a>) -> reader::Result<RawMap<'a>> {
 fn read_document(text: &str) -> reader::Result<Option<Vec<Map<'_>>>> {
     let mut reader = Reader::new(text);
     let mut maps = None;
+    let mut seen = Seen::default();
     reader.object(|reader, key| {
         match key {
-            // normalised one by one: no list of raw maps is ever built
-            "maps" => {
-                maps = Some(read_list(reader, |reader| {
-                    read_map(reader).map(normalise_map)
-                })?)
-            }
-            "map" if maps.is_none() => maps = Some(vec![normalise_map(read_map(reader)?)]),
+            "maps" | "map" => seen.mark(reader, 0, "maps")?,
+            _ => {}
+        }
+        match key {
+            "maps" => maps = Some(read_list(reader, read_map)?),
+            "map" => maps = Some(vec![read_map(reader)?]),
             _ => reader.skip()?,
         }
         Ok(())
@@ -330,58 +385,15 @@ fn clean(text: Text<'_>) -> Text<'_> {
     text.filter(|text| !matches!(text.as_ref(), "" | "[undef]" | "undef"))
 }
 
-/// `-` is "no queueing configured" in the `queueing` column.
-fn clean_dash(text: Text<'_>) -> Text<'_> {
-    clean(text).filter(|text| text != "-")
-}
-
 fn is_fc_name(text: &str) -> bool {
-    text.len() > 2
-        && text[..2].eq_ignore_ascii_case("0x")
-        && text[2..].bytes().all(|byte| byte.is_ascii_hexdigit())
+    let bytes = text.as_bytes();
+    bytes.len() > 2
+        && bytes[..2].eq_ignore_ascii_case(b"0x")
+        && bytes[2..].iter().all(u8::is_ascii_hexdigit)
 }
 
 fn is_iscsi_name(text: &str) -> bool {
     text.starts_with("iqn.") || text.starts_with("eui.")
-}
-
-fn normalise_path(raw: RawPath<'_>) -> Path<'_> {
-    let target_wwpn = clean(raw.target_wwpn);
-    let target_wwnn = clean(raw.target_wwnn);
-    let (target_iqn, target_wwnn) = match target_wwnn {
-        Some(name) if is_iscsi_name(&name) => (Some(name), None),
-        other => (None, other),
-    };
-    // a real WWPN means Fibre Channel; the field's mere presence does not
-    // ('[undef]' on iSCSI and virtio-scsi)
-    let transport = if target_wwpn.as_deref().is_some_and(is_fc_name) {
-        Some("fc")
-    } else if target_iqn.is_some() {
-        Some("iscsi")
-    } else {
-        None
-    };
-    Path {
-        dev: clean(raw.dev),
-        dev_t: clean(raw.dev_t),
-        dm_state: clean(raw.dm_st),
-        dev_state: clean(raw.dev_st),
-        check_state: clean(raw.chk_st),
-        checker: clean(raw.checker),
-        priority: raw.pri,
-        target_wwpn,
-        target_wwnn,
-        target_iqn,
-        host_wwnn: clean(raw.host_wwnn),
-        host_wwpn: clean(raw.host_wwpn),
-        host_adapter: clean(raw.host_adapter),
-        lun_hex: clean(raw.lun_hex),
-        // only said when it is so: 4,000 paths of `marginal => 0` cost time
-        marginal: clean(raw.marginal_st)
-            .filter(|state| state == "marginal")
-            .map(|_| true),
-        transport,
-    }
 }
 
 impl Path<'_> {
@@ -398,49 +410,11 @@ impl Path<'_> {
     }
 }
 
-fn normalise_map(raw: RawMap<'_>) -> Map<'_> {
-    let path_groups: Vec<PathGroup> = raw
-        .path_groups
-        .into_iter()
-        .map(|group| PathGroup {
-            group: group.group.unwrap_or(0),
-            dm_state: clean(group.dm_st),
-            priority: group.pri.unwrap_or(0),
-            selector: clean(group.selector),
-            paths: group.paths.into_iter().map(normalise_path).collect(),
-        })
-        .collect();
-    let mut map = Map {
-        wwid: clean(raw.uuid),
-        name: clean(raw.name),
-        sysfs: clean(raw.sysfs),
-        dm_state: clean(raw.dm_st),
-        paths_total: 0,
-        paths_active: 0,
-        health: Health::Failed,
-        reason: None,
-        queueing: clean_dash(raw.queueing),
-        features: clean(raw.features),
-        path_faults: raw.path_faults,
-        vendor: clean(raw.vend),
-        product: clean(raw.prod),
-        revision: clean(raw.rev),
-        write_prot: clean(raw.write_prot),
-        path_groups,
-    };
-    let paths = map.path_groups.iter().flat_map(|group| &group.paths);
-    map.paths_total = paths.clone().count() as u64;
-    map.paths_active = paths
-        .clone()
-        .filter(|path| path.dm_state.as_deref() == Some("active"))
-        .count() as u64;
-    let (health, reason) = judge(&map);
-    map.health = health;
-    map.reason = reason;
-    map
-}
+impl<'a> Map<'a> {
+    pub fn paths(&self) -> impl Iterator<Item = &Path<'a>> + Clone {
+        self.path_groups.iter().flat_map(|group| &group.paths)
+    }
 
-impl Map<'_> {
     /// I/O waits for a path to come back instead of failing.
     pub fn is_queueing(&self) -> bool {
         self.queueing.as_deref() == Some("on")
@@ -449,44 +423,29 @@ impl Map<'_> {
                 .as_deref()
                 .is_some_and(|features| features.contains("queue_if_no_path"))
     }
-}
 
-fn device_list<'a>(paths: impl Iterator<Item = &'a Path<'a>>) -> String {
-    paths
-        .map(|path| path.dev.as_deref().unwrap_or("?"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The verdict and, unless optimal, why.
-fn judge(map: &Map) -> (Health, Option<Cow<'static, str>>) {
-    let paths = || map.path_groups.iter().flat_map(|group| &group.paths);
-    let total = map.paths_total;
-    let usable = paths().filter(|path| path.is_usable()).count() as u64;
-    if total == 0 {
-        return (Health::Failed, Some(Cow::Borrowed("no paths")));
-    }
-    let bad = device_list(paths().filter(|path| !path.is_usable()));
-    if usable == 0 {
-        let mut reason = format!("all {total} paths failed ({bad})");
-        if map.is_queueing() {
-            reason.push_str("; I/O is queued until a path returns");
+    /// What the health rule looks at.
+    pub fn counts(&self) -> Counts {
+        Counts {
+            active: self.paths_active,
+            total: self.paths_total,
+            expected: self.paths_expected,
+            queueing: self.is_queueing(),
         }
-        return (Health::Failed, Some(Cow::Owned(reason)));
     }
-    if usable < total {
-        let failed = total - usable;
-        return (
-            Health::Degraded,
-            Some(Cow::Owned(format!(
-                "{failed} of {total} paths failed ({bad})"
-            ))),
-        );
+
+    /// Set the health and reason by the one rule. A suspended map with
+    /// every path working is degraded too (its I/O waits); only the node
+    /// knows that, so the cluster side shows the node's state for it.
+    fn judge(&mut self) {
+        let mut verdict = health::judge(&self.counts());
+        if verdict.state == State::Optimal && self.dm_state.as_deref() == Some("suspend") {
+            verdict.state = State::Degraded;
+            verdict.reason = Some("map is suspended".into());
+        }
+        self.health = verdict.state;
+        self.reason = verdict.reason;
     }
-    if map.dm_state.as_deref() == Some("suspend") {
-        return (Health::Degraded, Some(Cow::Borrowed("map is suspended")));
-    }
-    (Health::Optimal, None)
 }
 
 /// A short excerpt of the input around a parse error, to say where.
@@ -533,130 +492,102 @@ pub fn parse_maps_json(text: &str) -> Result<Vec<Map<'_>>, Error> {
     maps.ok_or_else(|| format_err!("{WHAT}: neither a 'maps' list nor a 'map' object found"))
 }
 
-// --- expected paths ---------------------------------------------------------
+// --- what only the node knows ----------------------------------------------
 
-/// A number from loosely typed Perl data (an integer or a numeric string);
-/// anything else is `None`.
-pub fn loose_count(value: &Value) -> Option<u64> {
-    match value {
-        Value::Number(number) => number
-            .as_u64()
-            .or_else(|| number.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
-        Value::String(text) => text.trim().parse().ok(),
-        _ => None,
+/// Facts Perl reads from sysfs for the maps: each dm device's size in bytes
+/// (`/sys/block/dm-N/size` x 512) and each path device's transport (where
+/// its `/sys/block/sdX` link points).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SysfsFacts {
+    pub sizes: BTreeMap<String, u64>,
+    pub transports: BTreeMap<String, Transport>,
+}
+
+/// Set each map's size and each path's transport from sysfs (multipathd's
+/// own FC/iSCSI names win), and the map's transport when its paths agree.
+pub fn apply_sysfs(maps: &mut [Map], facts: &SysfsFacts) {
+    for map in maps {
+        if let Some(sysfs) = map.sysfs.as_deref() {
+            map.size = facts.sizes.get(sysfs).copied();
+        }
+        let mut transports = Vec::new();
+        for group in &mut map.path_groups {
+            for path in &mut group.paths {
+                if path.transport.is_none() {
+                    path.transport = path
+                        .dev
+                        .as_deref()
+                        .and_then(|dev| facts.transports.get(dev).copied());
+                }
+                if let Some(transport) = path.transport {
+                    if !transports.contains(&transport) {
+                        transports.push(transport);
+                    }
+                }
+            }
+        }
+        map.transport = match transports[..] {
+            [one] => Some(one),
+            _ => None,
+        };
     }
 }
 
-/// `{ wwid => n }` from untrusted Perl data; unusable entries are skipped.
-pub fn count_table(value: &Value) -> BTreeMap<String, u64> {
-    let Value::Object(table) = value else {
-        return BTreeMap::new();
-    };
-    table
-        .iter()
-        .filter_map(|(wwid, count)| Some((wwid.clone(), loose_count(count)?)))
-        .collect()
-}
-
-fn map_field<'a>(map: &'a Value, key: &str) -> Option<&'a Value> {
-    map.as_object()?.get(key)
-}
+/// Per WWID, the most paths seen on this node, kept across passes.
+pub type HighWater = BTreeMap<String, u64>;
 
 /// The new high-water mark: per WWID the most paths seen, now or before.
 /// With `keep`, WWIDs outside it are forgotten (their LUN left the
 /// allow-list; if it comes back, the mark starts afresh).
 pub fn update_high_water(
-    previous: &BTreeMap<String, u64>,
-    maps: &[Value],
-    keep: Option<&[String]>,
-) -> BTreeMap<String, u64> {
+    previous: &HighWater,
+    maps: &[Map],
+    keep: Option<&BTreeSet<String>>,
+) -> HighWater {
     let mut state = previous.clone();
     for map in maps {
-        let Some(wwid) = map_field(map, "wwid").and_then(Value::as_str) else {
+        let Some(wwid) = map.wwid.as_deref() else {
             continue;
         };
-        let Some(total) = map_field(map, "paths-total").and_then(loose_count) else {
-            continue;
-        };
-        let mark = state.entry(wwid.to_owned()).or_insert(0);
-        *mark = (*mark).max(total);
+        if let Some(mark) = state.get_mut(wwid) {
+            *mark = (*mark).max(map.paths_total);
+        } else {
+            state.insert(wwid.to_owned(), map.paths_total);
+        }
     }
     if let Some(keep) = keep {
-        state.retain(|wwid, _| keep.iter().any(|kept| kept == wwid));
+        state.retain(|wwid, _| keep.contains(wwid));
     }
     state
 }
 
 /// Where a map's expectation comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum ExpectedFrom {
+    #[serde(rename = "config")]
     Config,
+    #[serde(rename = "high-water")]
     HighWater,
 }
 
-impl ExpectedFrom {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ExpectedFrom::Config => "config",
-            ExpectedFrom::HighWater => "high-water",
+/// Set each map's expected path count (the config's `paths-expected`, else
+/// the high-water mark) and judge it again against it.
+pub fn apply_expected(maps: &mut [Map], config: &BTreeMap<String, u64>, high_water: &HighWater) {
+    for map in maps {
+        let Some(wwid) = map.wwid.as_deref() else {
+            continue;
+        };
+        let expected = match (config.get(wwid), high_water.get(wwid)) {
+            (Some(&count), _) => Some((count, ExpectedFrom::Config)),
+            (None, Some(&count)) => Some((count, ExpectedFrom::HighWater)),
+            (None, None) => None,
+        };
+        if let Some((count, from)) = expected {
+            map.paths_expected = Some(count);
+            map.expected_from = Some(from);
+            map.judge();
         }
     }
-}
-
-/// The expectation for one WWID: the config's `paths-expected`, else the
-/// high-water mark.
-pub fn expected_paths(
-    wwid: &str,
-    config: &BTreeMap<String, u64>,
-    high_water: &BTreeMap<String, u64>,
-) -> Option<(u64, ExpectedFrom)> {
-    if let Some(count) = config.get(wwid) {
-        return Some((*count, ExpectedFrom::Config));
-    }
-    high_water
-        .get(wwid)
-        .map(|count| (*count, ExpectedFrom::HighWater))
-}
-
-/// The reason a map with `total` of `expected` paths is below expectation.
-pub fn below_expectation_reason(total: u64, expected: u64, from: ExpectedFrom) -> String {
-    let source = match from {
-        ExpectedFrom::Config => "paths-expected",
-        ExpectedFrom::HighWater => "most paths seen",
-    };
-    format!("{total} of {expected} expected paths present ({source} {expected})")
-}
-
-/// Annotate maps (loose Perl data, extra keys kept) with `paths-expected`
-/// and `expected-from`; a map below its expectation that would otherwise be
-/// optimal becomes degraded with a reason.
-pub fn apply_expected(
-    mut maps: Vec<Value>,
-    config: &BTreeMap<String, u64>,
-    high_water: &BTreeMap<String, u64>,
-) -> Vec<Value> {
-    for map in &mut maps {
-        let Some(object) = map.as_object_mut() else {
-            continue;
-        };
-        let Some(wwid) = object.get("wwid").and_then(Value::as_str) else {
-            continue;
-        };
-        let Some((expected, from)) = expected_paths(wwid, config, high_water) else {
-            continue;
-        };
-        let total = object.get("paths-total").and_then(loose_count).unwrap_or(0);
-        object.insert("paths-expected".into(), expected.into());
-        object.insert("expected-from".into(), from.as_str().into());
-        if total < expected && object.get("health").and_then(Value::as_str) == Some("optimal") {
-            object.insert("health".into(), Health::Degraded.as_str().into());
-            object.insert(
-                "reason".into(),
-                below_expectation_reason(total, expected, from).into(),
-            );
-        }
-    }
-    maps
 }
 
 #[cfg(test)]

@@ -13,18 +13,22 @@
 //!
 //! [`aggregate`] folds every node's value (untrusted: anything a peer sent)
 //! into the per-WWID by per-node matrix of `/cluster/multipath/status`.
-//! The series' JSON summary shape ([`summarize_maps`]) is kept for its API.
+//! [`node`] is the node's pass from multipathd's output to the values it
+//! publishes; [`health`] the one rule both sides judge a map by; [`series`]
+//! what is kept only for the reference series' callers.
 
 pub mod aggregate;
+pub mod health;
+pub mod node;
+pub mod series;
 pub mod wire;
 
 use std::collections::BTreeMap;
 
-use anyhow::{format_err, Error};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::Serialize;
 
-use crate::perl::lenient;
+use crate::maps::Map;
+use health::Counts;
 
 /// A cell of the matrix: a map's health on one node, or why there is none.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -38,7 +42,7 @@ pub enum State {
 }
 
 impl State {
-    /// Anything else a peer sends is clamped to unknown.
+    /// Anything else is clamped to unknown (the series' hashes).
     pub fn parse(text: &str) -> State {
         match text {
             "optimal" => State::Optimal,
@@ -108,119 +112,42 @@ pub struct LunReport {
     pub queueing: bool,
 }
 
-/// A map as Perl hands it over (from `parse_maps_json` plus what `get_maps`
-/// adds); only the fields the summary needs, numbers may be strings.
-#[derive(Deserialize)]
-pub struct MapInput {
-    #[serde(default)]
-    pub wwid: Option<String>,
-    #[serde(default)]
-    pub health: Option<String>,
-    #[serde(
-        rename = "paths-active",
-        default,
-        deserialize_with = "lenient::opt_uint"
-    )]
-    pub paths_active: Option<u64>,
-    #[serde(
-        rename = "paths-total",
-        default,
-        deserialize_with = "lenient::opt_uint"
-    )]
-    pub paths_total: Option<u64>,
-    #[serde(
-        rename = "paths-expected",
-        default,
-        deserialize_with = "lenient::opt_uint"
-    )]
-    pub paths_expected: Option<u64>,
-    #[serde(default)]
-    pub transport: Option<String>,
-    #[serde(default, deserialize_with = "lenient::opt_uint")]
-    pub size: Option<u64>,
-    #[serde(default)]
-    pub queueing: Option<String>,
-    #[serde(default)]
-    pub features: Option<String>,
-}
-
-/// The series' summary entry (`summarize_maps_for_broadcast`).
-#[derive(Serialize)]
-pub struct SeriesEntry {
-    pub state: Option<String>,
-    #[serde(rename = "paths-active")]
-    pub paths_active: u64,
-    #[serde(rename = "paths-total")]
-    pub paths_total: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub transport: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub size: Option<u64>,
-}
-
-fn map_inputs(maps: Vec<Value>) -> Result<Vec<MapInput>, Error> {
-    maps.into_iter()
-        .enumerate()
-        .map(|(index, map)| {
-            serde_json::from_value(map).map_err(|err| format_err!("maps[{index}]: {err}"))
-        })
-        .collect()
-}
-
-/// The series' per-WWID summary: `{ wwid => { state, paths-active,
-/// paths-total, transport?, size? } }`; maps without a WWID are skipped.
-pub fn summarize_maps(maps: Vec<Value>) -> Result<BTreeMap<String, SeriesEntry>, Error> {
-    Ok(map_inputs(maps)?
-        .into_iter()
-        .filter_map(|map| {
-            let wwid = map.wwid?;
-            Some((
-                wwid,
-                SeriesEntry {
-                    state: map.health,
-                    paths_active: map.paths_active.unwrap_or(0),
-                    paths_total: map.paths_total.unwrap_or(0),
-                    transport: map.transport,
-                    size: map.size,
-                },
-            ))
-        })
-        .collect())
-}
-
-impl MapInput {
-    fn report(&self) -> LunReport {
-        let total = self.paths_total.unwrap_or(0);
+impl LunReport {
+    /// A node's report of one of its maps.
+    pub fn from_map(map: &Map) -> LunReport {
         LunReport {
-            state: self.health.as_deref().map_or(State::Unknown, State::parse),
-            paths_active: self.paths_active.unwrap_or(0).min(total),
-            paths_total: total,
-            paths_expected: self.paths_expected,
-            transport: self.transport.as_deref().and_then(Transport::parse),
-            size: self.size,
-            queueing: self.queueing.as_deref() == Some("on")
-                || self
-                    .features
-                    .as_deref()
-                    .is_some_and(|features| features.contains("queue_if_no_path")),
+            state: map.health,
+            paths_active: map.paths_active.min(map.paths_total),
+            paths_total: map.paths_total,
+            paths_expected: map.paths_expected,
+            transport: map.transport,
+            size: map.size,
+            queueing: map.is_queueing(),
+        }
+    }
+
+    /// What the health rule looks at, with the config's expectation (if
+    /// any) before the node's own.
+    pub fn counts(&self, config_expected: Option<u64>) -> Counts {
+        Counts {
+            active: self.paths_active,
+            total: self.paths_total,
+            expected: config_expected.or(self.paths_expected),
+            queueing: self.queueing,
         }
     }
 }
 
-/// The node's broadcast value(s) for its maps, see [`wire`].
-pub fn encode_broadcast(
-    maps: Vec<Value>,
-    now: u64,
-    apply_error: Option<&str>,
-    max_bytes: usize,
-) -> Result<Vec<String>, Error> {
+/// One report per WWID: maps without a WWID are left out; two maps with
+/// one WWID cannot both exist, if they do the worse one is kept.
+pub fn reports<'m>(
+    maps: impl Iterator<Item = (&'m str, LunReport)>,
+) -> BTreeMap<String, LunReport> {
     let mut luns: BTreeMap<String, LunReport> = BTreeMap::new();
-    for map in map_inputs(maps)? {
-        let Some(wwid) = map.wwid.as_deref().filter(|wwid| !wwid.is_empty()) else {
+    for (wwid, report) in maps {
+        if wwid.is_empty() {
             continue;
-        };
-        let report = map.report();
-        // two maps with one WWID cannot both exist; keep the worse if so
+        }
         match luns.get(wwid) {
             Some(known) if known.state.rank() >= report.state.rank() => {}
             _ => {
@@ -228,12 +155,7 @@ pub fn encode_broadcast(
             }
         }
     }
-    let broadcast = wire::Broadcast {
-        time: now,
-        apply_error: apply_error.map(str::to_owned),
-        luns,
-    };
-    wire::encode(&broadcast, max_bytes)
+    luns
 }
 
 #[cfg(test)]

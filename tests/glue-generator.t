@@ -245,7 +245,7 @@ is_deeply(listed(), ['boot-lun-foreign'], 'the WWIDs PVE added are removed, the 
     my $cfg = PVE::Multipath::ClusterConfig::read_config();
     PVE::Multipath::broadcast_health($cfg);
     is(scalar(@sent), 1, 'the first broadcast is sent');
-    like($sent[0]->[1], qr/^pmp1 /, 'in the compact versioned format');
+    like($sent[0]->[1], qr/^pmp2 [0-9]+ 1\/1 0 \S+\n/, 'in the compact versioned format');
     PVE::Multipath::broadcast_health($cfg) for 1 .. 5;
     is(scalar(@sent), 1, 'an unchanged summary is not re-sent within the interval');
     local $ENV{MULTIPATHD_STANDIN_MAPS} = "$ROOT/fixtures/maps/scsi-02-one-path-offline.json";

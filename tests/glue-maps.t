@@ -109,6 +109,19 @@ for my $case (@cases) {
 }
 
 {
+    # the installed version, from dpkg: epoch and Debian revision off, asked once
+    local $PVE::Multipath::DPKG_QUERY = "$tmp/dpkg-query";
+    file_set_contents("$tmp/dpkg-query", "#!/bin/sh\nprintf '1:0.11.1-2+b1'\n");
+    chmod(0755, "$tmp/dpkg-query");
+    is(PVE::Multipath::multipath_tools_version(), '0.11.1', 'multipath-tools version from dpkg');
+    file_set_contents("$tmp/dpkg-query", "#!/bin/sh\nprintf '0.9.4-3'\n");
+    is(PVE::Multipath::multipath_tools_version(),
+        '0.11.1', 'asked once while multipath is unchanged');
+    local $PVE::Multipath::MULTIPATH = "$tmp/none";
+    is(PVE::Multipath::multipath_tools_version(), undef, 'none without multipath');
+}
+
+{
     local $PVE::Multipath::MULTIPATHD = "$tmp/none";
     ok(!PVE::Multipath::is_supported(), 'not supported without multipathd');
     ok(!PVE::Multipath::is_running(), 'and not running');

@@ -97,7 +97,7 @@ my ($offline) =
 is($offline->{vendor}, 'LAB', 'vendor');
 is($offline->{product}, 'MPATH-LUN', 'product');
 is($offline->{'path-faults'}, 1, 'path fault counter');
-is($offline->{reason}, '1 of 2 paths failed (sdb)', 'the reason names the failed path');
+is($offline->{reason}, '1 of 2 paths failed', 'the reason says how many failed');
 my $sdb = $offline->{'path-groups'}->[1]->{paths}->[0];
 is_deeply(
     [$sdb->@{qw(dev dm-state dev-state check-state)}],

@@ -8,6 +8,7 @@ use warnings;
 
 use Test::More;
 
+use PVE::RS::Multipath::Config;
 use PVE::RS::Multipath::Status;
 
 my $NOW = 1_764_043_200;
@@ -34,7 +35,7 @@ my sub value {
 }
 
 my $good = value($NOW - 5, [['wA', 'optimal', 2, 2]]);
-(my $future_version = $good) =~ s/^pmp1 /pmp9 /;
+(my $future_version = $good) =~ s/^pmp2 /pmp9 /;
 (my $odd_state = $good) =~ s/^(\S+ )O/$1Z/m;
 my @parts = PVE::RS::Multipath::Status::encode_broadcast(
     [
@@ -62,10 +63,18 @@ my @hostile = (
     ['bad counts', "pmp1 $NOW 1/1 0\n0xwA O3/2f\n", qr/3 of 2 paths active/],
     [
         'parts from different reports',
-        [$parts[0], $parts[1] =~ s/^pmp1 \d+/pmp1 1/r],
+        [$parts[0], $parts[1] =~ s/^pmp2 \d+/pmp2 1/r],
         qr/not received/
     ],
     ['a list of junk', [1, 2], qr/./],
+    [
+        'a report from the future',
+        value($NOW + 4 * $INTERVAL, [['wA', 'optimal', 2, 2]]),
+        qr/40 s in the future/
+    ],
+    ['a million parts claimed', "pmp2 $NOW 1/1000000 0 -\n0xwA O2f\nend 1\n", qr/bad part/],
+    ['a WWID we would refuse', "pmp2 $NOW 1/1 0 -\n0xw%0A%3Cscript%3E O2f\nend 1\n", qr/bad WWID/],
+    ['a WWID with a NUL', "pmp2 $NOW 1/1 0 -\n0xb%00c O2f\nend 1\n", qr/bad WWID 'b\?c'/],
 );
 for my $case (@hostile) {
     my ($name, $raw, $reason) = $case->@*;
@@ -142,7 +151,7 @@ my %row = map { $_->{wwid} => $_ } $status->{luns}->@*;
 my @cells = (
     # wwid, node, state, reason pattern
     ['wA', 'n1', 'optimal', undef],
-    ['wA', 'n2', 'degraded', qr/^1 of 2 paths active$/],
+    ['wA', 'n2', 'degraded', qr/^1 of 2 paths failed$/],
     ['wA', 'n3', 'unknown', qr/31 s old \(more than 3 refresh intervals of 10 s\)/],
     ['wA', 'n4', 'unknown', qr/node is offline/],
     ['wA', 'n5', 'missing', qr/publishes no multipath summary/],
@@ -199,6 +208,64 @@ is(ref($raw_series), 'ARRAY', 'series form returns the rows');
 is($raw_series->[0]->{nodes}->{n1}->{state}, 'optimal', 'raw value decoded');
 is($raw_series->[0]->{nodes}->{n2}->{state}, 'missing', 'series: a reporting node lacks it');
 is($raw_series->[0]->{nodes}->{n3}->{state}, 'unknown', 'series: junk reads unknown');
+
+# each node's multipath-tools version reaches its node row
+{
+    my $v = PVE::RS::Multipath::Status::encode_broadcast(
+        [{ wwid => 'wA', health => 'optimal', 'paths-active' => 1, 'paths-total' => 1 }],
+        $NOW, undef, undef, '0.11.1');
+    my $old = value($NOW, [['wA', 'optimal', 1, 1]]);
+    my $st = PVE::RS::Multipath::Status::aggregate_status({
+        allow_list => ['wA'],
+        kv => { n1 => $v->[0], n2 => $old },
+        online => { n1 => 1, n2 => 1 },
+        now => $NOW,
+    });
+    is($st->{nodes}->{n1}->{'multipath-tools'}, '0.11.1', 'the version a node reports');
+    ok(!exists $st->{nodes}->{n2}->{'multipath-tools'}, 'none when the node did not say');
+}
+
+# the parsed config in one argument: allow-list, aliases, paths-expected
+{
+    my $cfg = PVE::RS::Multipath::Config::parse_section_config('multipath.cfg',
+        "wwid: wA\n\talias lun-a\n\tpaths-expected 4\n\nwwid: wC\n");
+    my $st = PVE::RS::Multipath::Status::aggregate_status({
+        config => $cfg,
+        kv => { n1 => value($NOW, [['wA', 'optimal', 2, 2]]) },
+        online => { n1 => 1 },
+        now => $NOW,
+    });
+    my %rows = map { $_->{wwid} => $_ } $st->{luns}->@*;
+    is_deeply([sort keys %rows], ['wA', 'wC'], 'config: the allow-list makes the rows');
+    is($rows{wA}->{alias}, 'lun-a', 'config: the alias');
+    is($rows{wA}->{nodes}->{n1}->{'paths-expected'}, 4, 'config: paths-expected');
+    is($rows{wA}->{nodes}->{n1}->{reason}, '2 of 4 expected paths present', 'config: judged by it');
+}
+
+# a value claiming more parts than the limit never asks for more keys
+{
+    my $ask = PVE::RS::Multipath::Status::parts_to_fetch({
+        n1 => "pmp2 $NOW 1/1000000 0 -\n",
+        n2 => "pmp2 $NOW 1/3 0 0.11.1\n",
+        n3 => "pmp1 $NOW 1/16 0\n",
+        n4 => 'junk',
+        n5 => undef,
+    });
+    is_deeply(
+        $ask,
+        { n2 => ['multipath-2', 'multipath-3'], n3 => [map { "multipath-$_" } 2 .. 16] },
+        'further parts only up to the part limit'
+    );
+}
+
+for my $bad ([], 'x', undef) {
+    eval { PVE::RS::Multipath::Status::aggregate_status($bad) };
+    like(
+        $@,
+        qr/^aggregate_status: the options must be a hash .*, got (a list|a scalar|undef)\n/,
+        'options that are no hash: ' . ($bad // 'undef')
+    );
+}
 
 # mistakes of the caller are errors, not silence
 eval { PVE::RS::Multipath::Status::aggregate_status({ expected => {} }) };

@@ -143,23 +143,27 @@ for my $error ("multipath-tools not installed", "reload failed:\nline 2 \"quoted
 {
     my $slurp = sub { open(my $fh, '<', $_[0]) or die "$_[0]: $!\n"; local $/; <$fh> };
     my $input = JSON::PP::decode_json($slurp->('fixtures/status/pmp1-maps.json'));
-    my $golden = $slurp->('fixtures/status/pmp1-value.txt');
+    my $golden = $slurp->('fixtures/status/pmp2-value.txt');
     is_deeply(
         PVE::RS::Multipath::Status::encode_broadcast(
-            $input->{maps}, $input->{now}, $input->{'apply-error'}
+            $input->{maps}, $input->{now}, $input->{'apply-error'},
+            undef, '0.11.1'
         ),
         [$golden],
         'the golden value is what this version writes',
     );
-    my $part = PVE::RS::Multipath::Status::decode_broadcast($golden);
-    is($part->{'apply-error'}, $input->{'apply-error'}, 'golden: apply error');
-    for my $map ($input->{maps}->@*) {
-        my $lun = $part->{luns}->{ $map->{wwid} };
-        is_deeply(
-            [$lun->@{qw(state paths-active paths-total paths-expected size)}],
-            [$map->@{qw(health paths-active paths-total paths-expected size)}],
-            "golden: $map->{wwid}",
-        );
+    # pmp1, the previous version, is still read
+    for my $file ('pmp1-value.txt', 'pmp2-value.txt') {
+        my $part = PVE::RS::Multipath::Status::decode_broadcast($slurp->("fixtures/status/$file"));
+        is($part->{'apply-error'}, $input->{'apply-error'}, "golden $file: apply error");
+        for my $map ($input->{maps}->@*) {
+            my $lun = $part->{luns}->{ $map->{wwid} };
+            is_deeply(
+                [$lun->@{qw(state paths-active paths-total paths-expected size)}],
+                [$map->@{qw(health paths-active paths-total paths-expected size)}],
+                "golden $file: $map->{wwid}",
+            );
+        }
     }
 }
 

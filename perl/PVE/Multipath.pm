@@ -31,8 +31,7 @@ our $STATE_DIR = '/var/lib/pve-multipath';
 # pvestatd's update interval; a broadcast is renewed at least this often so a
 # healthy node never reads as stale (three missed intervals do).
 our $BROADCAST_INTERVAL = 10;
-my $KV_KEY = 'multipath';
-my $KV_MAX_PARTS = 16;
+our $DPKG_QUERY = 'dpkg-query';
 
 sub is_supported {
     return -x $MULTIPATH && -x $MULTIPATHD ? 1 : 0;
@@ -82,13 +81,6 @@ sub parse_maps_json {
     return PVE::RS::Multipath::Maps::parse_maps_json($text);
 }
 
-my sub dm_size_bytes {
-    my ($sysfs_name) = @_;
-    my $sectors = file_read_firstline("$SYSFS/block/$sysfs_name/size");
-    return undef if !defined($sectors) || $sectors !~ m/^[0-9]+$/;
-    return $sectors * 512;
-}
-
 my sub list_dir {
     my ($dir) = @_;
     opendir(my $dh, $dir) or return [];
@@ -118,35 +110,83 @@ my sub mounted_devices {
     return $mounts;
 }
 
-# The maps with what only this node knows: size, the stable by-id path, the
-# holders (LVM, partitions) and mounts that make a map "in use", transports.
-sub get_maps {
-    my $maps = parse_maps_json(query_multipathd_json('show', 'maps'));
-    my $mounts = mounted_devices();
+# What the library needs from sysfs: the size of each dm device and the
+# transport of each other block device (the maps' paths among them).
+my sub sysfs_facts {
+    my ($sizes, $transports) = ({}, {});
+    for my $name (list_dir("$SYSFS/block")->@*) {
+        if ($name =~ m/^dm-[0-9]+$/) {
+            my $sectors = file_read_firstline("$SYSFS/block/$name/size");
+            $sizes->{$name} = $sectors * 512 if defined($sectors) && $sectors =~ m/^[0-9]+$/;
+        } elsif (defined(my $transport = path_transport($name))) {
+            $transports->{$name} = $transport;
+        }
+    }
+    return { sizes => $sizes, transports => $transports };
+}
 
-    for my $map ($maps->@*) {
+my sub read_state {
+    my ($name) = @_;
+    my $raw = eval { file_get_contents("$STATE_DIR/$name") } // return undef;
+    return eval { decode_json($raw) };
+}
+
+my sub write_state {
+    my ($name, $data) = @_;
+    mkdir($STATE_DIR) if !-d $STATE_DIR;
+    file_set_contents("$STATE_DIR/$name", encode_json($data));
+}
+
+# The maps as the node's API shows them, judged against the config's
+# expectations and the kept high-water mark, with what only this node
+# knows: size, transports, the stable by-id path, and the holders (LVM,
+# partitions) and mounts that make a map "in use".
+sub get_maps {
+    my ($cfg) = @_;
+    my $result = PVE::RS::Multipath::Maps::node_maps({
+        maps_json => query_multipathd_json('show', 'maps'),
+        sysfs => sysfs_facts(),
+        config => $cfg,
+        high_water => read_state('high-water.json'),
+    });
+    my $mounts = mounted_devices();
+    for my $map ($result->{maps}->@*) {
         my $sysfs_name = $map->{sysfs};
         $map->{path} = "/dev/disk/by-id/dm-uuid-mpath-$map->{wwid}" if defined($map->{wwid});
-        if (defined($sysfs_name)) {
-            $map->{size} = dm_size_bytes($sysfs_name);
-            $map->{holders} = list_dir("$SYSFS/block/$sysfs_name/holders");
-            my @names = ("/dev/$sysfs_name", "/dev/mapper/$map->{name}", $map->{path} // ());
-            my ($mountpoint) = grep { defined } map { $mounts->{$_} } @names;
-            $map->{mountpoint} = $mountpoint if defined($mountpoint);
-            $map->{used} = (scalar($map->{holders}->@*) || defined($mountpoint)) ? 1 : 0;
-        }
-
-        my %transports;
-        for my $group ($map->{'path-groups'}->@*) {
-            for my $path ($group->{paths}->@*) {
-                $path->{transport} //= path_transport($path->{dev});
-                $transports{ $path->{transport} } = 1 if defined($path->{transport});
-            }
-        }
-        my @transports = keys %transports;
-        $map->{transport} = $transports[0] if scalar(@transports) == 1;
+        next if !defined($sysfs_name);
+        $map->{holders} = list_dir("$SYSFS/block/$sysfs_name/holders");
+        my @names = ("/dev/$sysfs_name", "/dev/mapper/$map->{name}", $map->{path} // ());
+        my ($mountpoint) = grep { defined } map { $mounts->{$_} } @names;
+        $map->{mountpoint} = $mountpoint if defined($mountpoint);
+        $map->{used} = (scalar($map->{holders}->@*) || defined($mountpoint)) ? 1 : 0;
     }
-    return $maps;
+    return $result->{maps};
+}
+
+my $tools_version_cache = { stamp => '' };
+
+# The installed multipath-tools version (upstream part, e.g. "0.11.1"), asked
+# of dpkg once and again only after the multipath binary changed.
+sub multipath_tools_version {
+    my @stat = stat($MULTIPATH);
+    my $stamp = @stat ? "$stat[1]:$stat[9]" : 'none';
+    return $tools_version_cache->{version} if $tools_version_cache->{stamp} eq $stamp;
+    my $version;
+    if (@stat) {
+        eval {
+            run_command(
+                [$DPKG_QUERY, '-W', '-f', '${Version}', 'multipath-tools'],
+                outfunc => sub { $version //= $_[0] },
+                errfunc => sub { },
+                timeout => 10,
+            );
+        };
+        $version = undef if $@;
+        # epoch and Debian revision off: "1:0.11.1-2+b1" is 0.11.1
+        $version = $1 if defined($version) && $version =~ m/^(?:[0-9]+:)?([0-9][^-\s]*)/;
+    }
+    $tools_version_cache = { stamp => $stamp, version => $version };
+    return $version;
 }
 
 sub get_map_for_wwid {
@@ -213,6 +253,7 @@ sub reconfigure {
     run_command([$MULTIPATHD, 'reconfigure'], outfunc => sub { }, timeout => 60);
 }
 
+# The series' JSON summary, kept for its callers.
 sub summarize_maps_for_broadcast {
     my ($maps) = @_;
     return PVE::RS::Multipath::Status::summarize_maps($maps);
@@ -230,38 +271,14 @@ sub aggregate_status {
     return PVE::RS::Multipath::Status::aggregate_status($options);
 }
 
-my sub read_state {
-    my ($name) = @_;
-    my $raw = eval { file_get_contents("$STATE_DIR/$name") } // return undef;
-    return eval { decode_json($raw) };
-}
-
-my sub write_state {
-    my ($name, $data) = @_;
-    mkdir($STATE_DIR) if !-d $STATE_DIR;
-    file_set_contents("$STATE_DIR/$name", encode_json($data));
-}
-
 sub read_node_state { return read_state($_[0]); }
 
 sub write_node_state { write_state($_[0], $_[1]); }
 
-# Fold the maps into the node's high-water mark of paths seen per WWID and
-# set each map's expectation (config first, else that mark).
-sub apply_expected_paths {
-    my ($maps, $cfg) = @_;
-    my $allow = $cfg ? PVE::Multipath::Config::wwid_list($cfg) : undef;
-    my $previous = read_state('high-water.json');
-    my $high_water = PVE::RS::Multipath::Maps::update_high_water($previous, $maps, $allow);
-    write_state('high-water.json', $high_water)
-        if encode_json($high_water // {}) ne encode_json($previous // {});
-    my $expected = $cfg ? PVE::Multipath::Config::paths_expected($cfg) : {};
-    return PVE::RS::Multipath::Maps::apply_expected($maps, $expected, $high_water);
-}
-
-# Publish this node's health under the KV key 'multipath' ('multipath-N' for
-# further parts of a very large summary). Sent when the content changed or
-# the last send is one interval old. Never throws: pvestatd calls it.
+# Publish this node's health under the KV key 'multipath' (further parts of a
+# very large summary under 'multipath-N'; the library names the keys). Sent
+# when the content changed or the last send is one interval old. Never
+# throws: pvestatd calls it.
 sub broadcast_health {
     my ($cfg, $apply_error) = @_;
     eval {
@@ -272,38 +289,33 @@ sub broadcast_health {
         }
         $apply_error //= (read_state('apply-error.json') // {})->{error};
 
-        my $maps = [];
+        my $maps_json;
         if (is_running()) {
-            $maps = apply_expected_paths(get_maps(), $cfg);
+            $maps_json = query_multipathd_json('show', 'maps');
         } elsif ($cfg && PVE::Multipath::Config::wwid_list($cfg)->@*) {
             $apply_error //=
                 is_supported() ? 'multipathd is not running' : 'multipath-tools not installed';
         }
 
-        my $values = [];
-        if ($maps->@* || defined($apply_error)) {
-            $values = PVE::RS::Multipath::Status::encode_broadcast($maps, time(), $apply_error);
-        }
-        my $content = join("\n", map { s/^[^\n]*\n//r } $values->@*);
         my $last = read_state('broadcast.json') // {};
-        return
-               if defined($last->{content})
-            && $last->{content} eq $content
-            && time() - ($last->{time} // 0) < $BROADCAST_INTERVAL;
+        my $high_water = read_state('high-water.json');
+        my $pass = PVE::RS::Multipath::Status::node_pass({
+            maps_json => $maps_json,
+            defined($maps_json) ? (sysfs => sysfs_facts()) : (),
+            config => $cfg,
+            high_water => $high_water,
+            now => time(),
+            apply_error => $apply_error,
+            multipath_tools => multipath_tools_version(),
+            last => $last,
+        });
+        write_state('high-water.json', $pass->{'high-water'}) if $pass->{'high-water-changed'};
+        return if !$pass->{changed} && time() - ($last->{time} // 0) < $BROADCAST_INTERVAL;
 
-        for my $part (1 .. $KV_MAX_PARTS) {
-            my $key = $part == 1 ? $KV_KEY : "$KV_KEY-$part";
-            my $value = $values->[$part - 1];
-            last if !defined($value) && $part > ($last->{parts} // 1);
-            PVE::Cluster::broadcast_node_kv($key, $value);
-        }
-        write_state(
-            'broadcast.json',
-            {
-                content => $content,
-                time => time(),
-                parts => scalar($values->@*),
-            }
+        PVE::Cluster::broadcast_node_kv($_->[0], $_->[1]) for $pass->{publish}->@*;
+        PVE::Cluster::broadcast_node_kv($_, undef) for $pass->{clear}->@*;
+        write_state('broadcast.json',
+            { 'content-key' => $pass->{'content-key'}, time => time(), parts => $pass->{parts} },
         );
     };
     warn "multipath: health broadcast failed - $@" if $@;

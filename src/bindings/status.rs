@@ -1,56 +1,6 @@
-//! Exports of `PVE::RS::Multipath::Status`: the per-node broadcast summary
-//! and the cluster health matrix.
-//!
-//! Signatures as Perl sees them (all pure, no I/O):
-//!
-//! - `summarize_maps($maps) -> { wwid => { state, 'paths-active',
-//!   'paths-total', transport?, size? } }`: the series'
-//!   `summarize_maps_for_broadcast` shape (maps without WWID are skipped).
-//! - `summarize_maps_for_broadcast($maps)`: the same, under the series' name.
-//! - `encode_broadcast($maps, $now, $apply_error?, $max_bytes?) -> [ $value,
-//!   ... ]`: the compact, versioned KV value(s) (format `pmp1`, see
-//!   `src/status/wire.rs`). `$maps` as from `get_maps` (after
-//!   `Maps::apply_expected`, so `paths-expected` travels along; `transport`,
-//!   `size` and `queueing` are taken when present), `$now` the report time
-//!   (unix seconds), `$apply_error` the last config-apply error (undef for
-//!   none). Normally ONE value: about 30 bytes per LUN, >= 1,000 LUNs fit in
-//!   32 KiB. More LUNs are split into several values, each a complete part
-//!   (`part i of n` in its header): publish value 1 under `multipath` and
-//!   value i under `multipath-i`, clear the higher keys no longer used, and
-//!   hand all of a node's values to the aggregation as an array ref. Past 16
-//!   parts the healthiest LUNs are left out and counted in the header; the
-//!   matrix then shows them `unknown` ("summary truncated"), never
-//!   `missing`. `$max_bytes` (default and maximum 32767) is for tests.
-//! - `decode_broadcast($value) -> { version, time, part, parts, dropped,
-//!   'apply-error'?, luns => { wwid => { state, 'paths-active',
-//!   'paths-total', 'paths-expected'?, transport?, size?, queueing? } } }`:
-//!   one value; dies with a message naming the line on a malformed one.
-//! - `aggregate_cluster_status($allow, $aliases, $used_by, $node_kv, $online,
-//!   $expected?) -> [ rows ]`: the series' 6-argument form and result (no
-//!   staleness check: it has no `now`). `$node_kv->{$node}` may be the
-//!   series' decoded hash or the raw KV string (or an array ref of a node's
-//!   values) as `PVE::Cluster::get_node_kv` returns it; `$expected` is
-//!   `{ node => 1 }` (keys count) or `[ nodes ]`.
-//! - `aggregate_status({ allow_list, aliases, used_by, kv, online,
-//!   expected_by_lun, expected_nodes, paths_expected, now, interval })
-//!   -> { luns => [ rows ], nodes => { node => { online, stale,
-//!   'report-time'?, 'apply-error'?, error?, luns? } } }`: the v2 form.
-//!   `kv` is `{ node => $raw }` (string, or array ref of a node's values),
-//!   `online` `{ node => bool }` (absent = offline), `expected_by_lun`
-//!   `{ wwid => [ nodes ] }` (the nodes whose storage chain consumes it),
-//!   `expected_nodes` `[ nodes ]` (for allow-listed WWIDs without an
-//!   `expected_by_lun` entry; cheaper than the same list for every LUN),
-//!   `paths_expected` `{ wwid => n }` (config; overrides the node's own),
-//!   `now` unix seconds, `interval` the refresh interval in seconds (default
-//!   10; a report older than three intervals reads `unknown`). Without
-//!   `expected_by_lun` and `expected_nodes` the series' rule applies (every
-//!   online reporting node should carry every LUN). An unknown option key
-//!   dies. A row: `{ wwid, alias?, 'used-by'?, size?, transport?,
-//!   'cluster-state', nodes => { node => { state, 'paths-active'?,
-//!   'paths-total'?, 'paths-expected'?, transport?, reason? } } }`; the row
-//!   carries `transport` when every reporting node agrees, else the cells
-//!   do. Never dies because of a KV value: a bad one makes that node's cells
-//!   `unknown` with the reason (also in `nodes->{node}->{error}`).
+//! Exports of `PVE::RS::Multipath::Status`: the node pass, the broadcast
+//! values and the cluster health matrix. Each export's `///` doc says its
+//! signature as Perl sees it.
 
 use std::collections::BTreeMap;
 
@@ -58,35 +8,64 @@ use anyhow::{bail, Error};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::maps::FactsOptions;
 use crate::export;
-use crate::maps::count_table;
 use crate::perl::lenient::{self, UInt};
 use crate::perl::Export;
-use crate::status::aggregate::{ExpectedNodes, Request};
-use crate::status::{self, wire, LunReport, SeriesEntry};
+use crate::render;
+use crate::section_config::Config;
+use crate::status::aggregate::{ExpectedNodes, KvValue, NodeValue, Request};
+use crate::status::node::{self, LastPass, Pass, PassInput};
+use crate::status::series::{self, MapInput, SeriesEntry};
+use crate::status::{reports, wire, LunReport};
 
-fn summarize_maps(maps: Vec<Value>) -> Result<BTreeMap<String, SeriesEntry>, Error> {
-    status::summarize_maps(maps)
+/// `summarize_maps($maps) -> { wwid => { state, 'paths-active',
+/// 'paths-total', transport?, size? } }`: the series' summary shape.
+fn summarize_maps(maps: Vec<MapInput>) -> Result<BTreeMap<String, SeriesEntry>, Error> {
+    Ok(series::summarize_maps(maps))
 }
 
-fn summarize_maps_for_broadcast(maps: Vec<Value>) -> Result<BTreeMap<String, SeriesEntry>, Error> {
-    status::summarize_maps(maps)
+/// `summarize_maps_for_broadcast($maps)`: the same, under the series' name.
+fn summarize_maps_for_broadcast(
+    maps: Vec<MapInput>,
+) -> Result<BTreeMap<String, SeriesEntry>, Error> {
+    Ok(series::summarize_maps(maps))
 }
 
-fn encode_broadcast(
-    maps: Vec<Value>,
-    now: UInt,
-    apply_error: Option<String>,
-    max_bytes: Option<UInt>,
-) -> Result<Vec<String>, Error> {
-    let max_bytes = max_bytes.map_or(wire::MAX_VALUE_BYTES, |UInt(max)| max as usize);
-    if max_bytes > wire::MAX_VALUE_BYTES {
+fn max_bytes(max_bytes: Option<UInt>) -> Result<usize, Error> {
+    let max_bytes = max_bytes.map_or(wire::MAX_VALUE_BYTES as u64, |UInt(max)| max);
+    if max_bytes > wire::MAX_VALUE_BYTES as u64 {
         bail!(
             "max_bytes {max_bytes} exceeds the KV limit of {}",
             wire::MAX_VALUE_BYTES
         );
     }
-    status::encode_broadcast(maps, now.0, apply_error.as_deref(), max_bytes)
+    Ok(max_bytes as usize)
+}
+
+/// `encode_broadcast($reports, $now, $apply_error?, $max_bytes?,
+/// $tools_version?) -> [ $value, ... ]`: the KV value(s) for per-WWID
+/// reports given as `{ wwid, health, 'paths-active', 'paths-total',
+/// 'paths-expected'?, transport?, size?, queueing? }` (tests, benchmarks;
+/// a node publishes through `node_pass`).
+fn encode_broadcast(
+    maps: Vec<MapInput>,
+    now: UInt,
+    apply_error: Option<String>,
+    max_bytes: Option<UInt>,
+    tools_version: Option<String>,
+) -> Result<Vec<String>, Error> {
+    let luns = reports(
+        maps.iter()
+            .filter_map(|map| Some((map.wwid.as_deref()?, map.report()))),
+    );
+    let broadcast = wire::Broadcast {
+        time: now.0,
+        apply_error,
+        tools_version,
+        luns,
+    };
+    Ok(wire::encode(&broadcast, self::max_bytes(max_bytes)?)?.values)
 }
 
 #[derive(Serialize)]
@@ -96,11 +75,16 @@ struct DecodedPart {
     part: usize,
     parts: usize,
     dropped: u64,
+    #[serde(rename = "multipath-tools", skip_serializing_if = "Option::is_none")]
+    tools_version: Option<String>,
     #[serde(rename = "apply-error", skip_serializing_if = "Option::is_none")]
     apply_error: Option<String>,
     luns: BTreeMap<String, LunReport>,
 }
 
+/// `decode_broadcast($value) -> { version, time, part, parts, dropped,
+/// 'multipath-tools'?, 'apply-error'?, luns => { wwid => { state, ... } } }`:
+/// one value; dies naming the line of a malformed one.
 fn decode_broadcast(value: String) -> Result<DecodedPart, Error> {
     let part = wire::decode(&value)?;
     Ok(DecodedPart {
@@ -109,9 +93,90 @@ fn decode_broadcast(value: String) -> Result<DecodedPart, Error> {
         part: part.part,
         parts: part.parts,
         dropped: part.dropped,
+        tools_version: part.tools_version,
         apply_error: part.apply_error,
         luns: part.luns.into_iter().collect(),
     })
+}
+
+/// What the node kept of its last pass.
+#[derive(Default, Deserialize)]
+struct LastOption {
+    #[serde(default, rename = "content-key")]
+    content_key: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_uint")]
+    parts: Option<u64>,
+    #[serde(default, deserialize_with = "lenient::opt_uint")]
+    #[allow(dead_code)]
+    time: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct PassOptions {
+    #[serde(flatten)]
+    facts: FactsOptions,
+    #[serde(deserialize_with = "lenient::uint")]
+    now: u64,
+    #[serde(default)]
+    apply_error: Option<String>,
+    #[serde(default)]
+    multipath_tools: Option<String>,
+    /// Read back from a file the node wrote; a damaged one reads as none.
+    #[serde(default)]
+    last: Option<Value>,
+    #[serde(default, deserialize_with = "lenient::opt_uint")]
+    max_bytes: Option<u64>,
+}
+
+/// `node_pass({ maps_json?, sysfs?, config?, high_water?, now,
+/// apply_error?, multipath_tools?, last?, max_bytes? }) -> { publish =>
+/// [[key, value], ...], clear => [key, ...], 'content-key', changed,
+/// 'high-water', 'high-water-changed', parts }`: one pvestatd pass from
+/// multipathd's output to what to broadcast (`maps_json` undef: multipathd
+/// is not running). `last` is what the node kept of the last pass (`{
+/// 'content-key', parts, time }`); `changed` compares the content keys.
+fn node_pass(options: PassOptions) -> Result<Pass, Error> {
+    let (text, facts) = options.facts.split()?;
+    let last: LastOption = options
+        .last
+        .and_then(|last| serde_json::from_value(last).ok())
+        .unwrap_or_default();
+    node::node_pass(&PassInput {
+        maps_json: text.as_deref(),
+        facts,
+        now: options.now,
+        apply_error: options.apply_error.as_deref(),
+        tools_version: options.multipath_tools.as_deref(),
+        last: LastPass {
+            content_key: last.content_key.as_deref(),
+            parts: last.parts.unwrap_or(0).min(wire::MAX_PARTS as u64) as usize,
+        },
+        max_bytes: max_bytes(options.max_bytes.map(UInt))?,
+    })
+}
+
+/// `broadcast_key() -> 'multipath'`: the KV key of a node's first value.
+fn broadcast_key() -> Result<&'static str, Error> {
+    Ok(wire::KV_KEY)
+}
+
+/// `parts_to_fetch({ node => $value }) -> { node => [key, ...] }`: for each
+/// node's first value, the keys of its further parts (at most up to the
+/// part limit; none for a value that is not a readable header).
+fn parts_to_fetch(
+    first: BTreeMap<String, Option<String>>,
+) -> Result<BTreeMap<String, Vec<String>>, Error> {
+    Ok(first
+        .into_iter()
+        .filter_map(|(node, value)| {
+            let header = wire::decode_header(value.as_deref()?).ok()?;
+            Some((
+                node,
+                (2..=header.parts).map(wire::kv_key).collect::<Vec<_>>(),
+            ))
+        })
+        .filter(|(_, keys)| !keys.is_empty())
+        .collect())
 }
 
 /// Perl truth of a loose value.
@@ -154,13 +219,35 @@ fn online_table(value: &Value) -> BTreeMap<String, bool> {
         .unwrap_or_default()
 }
 
-fn kv_table(value: Value) -> BTreeMap<String, Value> {
+/// `{ wwid => name }` where a name is a string or a number; others are
+/// left out.
+fn name_table(value: &Value) -> BTreeMap<String, String> {
+    value
+        .as_object()
+        .map(|map| {
+            map.iter()
+                .filter_map(|(wwid, value)| Some((wwid.clone(), name(value)?)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn kv_table(value: Value) -> BTreeMap<String, NodeValue> {
     match value {
-        Value::Object(map) => map.into_iter().collect(),
+        Value::Object(map) => map
+            .into_iter()
+            .filter_map(|(node, value)| {
+                Some((node, serde_json::from_value::<KvValue>(value).ok()?.0?))
+            })
+            .collect(),
         _ => BTreeMap::new(),
     }
 }
 
+/// `aggregate_cluster_status($allow, $aliases, $used_by, $node_kv,
+/// $online, $expected?) -> [ rows ]`: the series' 6-argument form and
+/// result (no staleness check: it has no `now`). `$node_kv->{$node}` is the
+/// series' decoded hash or the raw KV value(s).
 fn aggregate_cluster_status(
     allow_list: Value,
     aliases: Value,
@@ -171,8 +258,8 @@ fn aggregate_cluster_status(
 ) -> Result<Request, Error> {
     Ok(Request {
         allow_list: names(&allow_list),
-        aliases,
-        used_by,
+        aliases: name_table(&aliases),
+        used_by: name_table(&used_by),
         kv: kv_table(node_kv),
         online: online_table(&online),
         expected: ExpectedNodes::Series(expected.as_ref().map(names).unwrap_or_default()),
@@ -234,13 +321,15 @@ impl<'de> Deserialize<'de> for Names {
 #[serde(deny_unknown_fields)]
 struct Options {
     #[serde(default)]
+    config: Option<Value>,
+    #[serde(default)]
     allow_list: Names,
     #[serde(default)]
     aliases: Value,
     #[serde(default)]
     used_by: Value,
     #[serde(default)]
-    kv: Option<BTreeMap<String, Value>>,
+    kv: Option<BTreeMap<String, KvValue>>,
     #[serde(default)]
     online: Value,
     #[serde(default)]
@@ -248,14 +337,42 @@ struct Options {
     #[serde(default)]
     expected_nodes: Option<Names>,
     #[serde(default)]
-    paths_expected: Value,
+    paths_expected: Option<BTreeMap<String, UInt>>,
     #[serde(default, deserialize_with = "lenient::opt_uint")]
     now: Option<u64>,
     #[serde(default, deserialize_with = "lenient::opt_uint")]
     interval: Option<u64>,
 }
 
-fn aggregate_status(options: Options) -> Result<Request, Error> {
+/// `aggregate_status({ config?, allow_list?, aliases?, used_by, kv, online,
+/// expected_by_lun?, expected_nodes?, paths_expected?, now, interval? })
+/// -> { luns => [ rows ], nodes => { node => { online, stale,
+/// 'report-time'?, 'multipath-tools'?, 'apply-error'?, error?, luns? } } }`.
+/// `config` is the parsed cluster config; the allow-list, aliases and
+/// `paths-expected` are taken from it (the separate keys are for callers
+/// without one). `kv` is `{ node => $value | [ $values ] }` as
+/// `get_node_kv` returns them (see `parts_to_fetch`), `online` `{ node =>
+/// bool }`, `expected_by_lun` `{ wwid => [ nodes ] }`, `expected_nodes` `[
+/// nodes ]` for allow-listed WWIDs without an entry (neither: the series'
+/// rule), `now` unix seconds, `interval` the refresh interval (default 10; a
+/// report older, or further in the future, than three intervals reads
+/// `unknown`). A row: `{ wwid, alias?, 'used-by'?, size?, transport?,
+/// 'cluster-state', nodes => { node => { state, 'paths-active'?,
+/// 'paths-total'?, 'paths-expected'?, transport?, reason? } } }`. Never dies
+/// because of a KV value: a bad one makes that node's cells `unknown` with
+/// the reason (also in `nodes->{node}->{error}`).
+fn aggregate_status(options: Value) -> Result<Request, Error> {
+    let kind = match &options {
+        Value::Object(_) => None,
+        Value::Array(_) => Some("a list"),
+        Value::Null => Some("undef"),
+        _ => Some("a scalar"),
+    };
+    if let Some(kind) = kind {
+        bail!("aggregate_status: the options must be a hash ({{ config, kv, online, ... }}), got {kind}");
+    }
+    let options: Options = serde_json::from_value(options)
+        .map_err(|err| anyhow::format_err!("aggregate_status: {err}"))?;
     let expected = match (options.expected_by_lun, options.expected_nodes) {
         (None, None) => ExpectedNodes::Series(Vec::new()),
         (by_lun, default) => ExpectedNodes::PerLun {
@@ -267,14 +384,37 @@ fn aggregate_status(options: Options) -> Result<Request, Error> {
             default: default.unwrap_or_default().0,
         },
     };
+    let mut paths_expected: BTreeMap<String, u64> = options
+        .paths_expected
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(wwid, UInt(count))| (wwid, count))
+        .collect();
+    let (mut allow_list, mut aliases) = (options.allow_list.0, name_table(&options.aliases));
+    if let Some(cfg) = options.config.filter(|cfg| !cfg.is_null()) {
+        let config = Config::from_perl(&cfg)?;
+        let opts = render::wwid_opts(&config);
+        allow_list.extend(opts.keys().cloned());
+        for (wwid, props) in &opts {
+            if let Some(alias) = props.get("alias").and_then(name) {
+                aliases.insert(wwid.clone(), alias);
+            }
+        }
+        paths_expected.extend(render::paths_expected(&config));
+    }
     Ok(Request {
-        allow_list: options.allow_list.0,
-        aliases: options.aliases,
-        used_by: options.used_by,
-        kv: options.kv.unwrap_or_default(),
+        allow_list,
+        aliases,
+        used_by: name_table(&options.used_by),
+        kv: options
+            .kv
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(node, KvValue(value))| Some((node, value?)))
+            .collect(),
         online: online_table(&options.online),
         expected,
-        paths_expected: count_table(&options.paths_expected),
+        paths_expected,
         now: options.now,
         interval: options.interval.unwrap_or(DEFAULT_INTERVAL).max(1),
         series_result: false,
@@ -282,15 +422,19 @@ fn aggregate_status(options: Options) -> Result<Request, Error> {
 }
 
 pub const EXPORTS: &[Export] = &[
-    export!(summarize_maps(maps: Vec<Value>)),
-    export!(summarize_maps_for_broadcast(maps: Vec<Value>)),
+    export!(summarize_maps(maps: Vec<MapInput>)),
+    export!(summarize_maps_for_broadcast(maps: Vec<MapInput>)),
     export!(encode_broadcast(
-        maps: Vec<Value>,
+        maps: Vec<MapInput>,
         now: UInt,
         apply_error: Option<String>,
-        max_bytes: Option<UInt>
+        max_bytes: Option<UInt>,
+        tools_version: Option<String>
     )),
     export!(decode_broadcast(value: String)),
+    export!(node_pass(options: PassOptions)),
+    export!(broadcast_key()),
+    export!(parts_to_fetch(first: BTreeMap<String, Option<String>>)),
     export!(aggregate_cluster_status(
         allow_list: Value,
         aliases: Value,
@@ -299,5 +443,5 @@ pub const EXPORTS: &[Export] = &[
         online: Value,
         expected: Option<Value>
     )),
-    export!(aggregate_status(options: Options)),
+    export!(aggregate_status(options: Value)),
 ];

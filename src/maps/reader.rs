@@ -52,6 +52,42 @@ impl fmt::Display for Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// The length of the plain run at the start of a string's body: up to the
+/// first `"`, `\\` or control byte (`None`: none before the end). Eight
+/// bytes at a time: on little-endian words the first such byte is the
+/// lowest flagged one.
+fn string_run(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    let mut at = 0;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let special = has_zero(word ^ (ONES * u64::from(b'"')))
+            | has_zero(word ^ (ONES * u64::from(b'\\')))
+            // a byte below 0x20 (bytes of 0x80 and above are never flagged)
+            | (word.wrapping_sub(ONES * 0x20) & !word & HIGHS);
+        if special != 0 {
+            // the lowest flagged byte is a true match (false flags only
+            // ever follow one)
+            return Some(at + (special.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    bytes[at..]
+        .iter()
+        .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20)
+        .map(|run| at + run)
+}
+
+/// At most 40 characters of `text`, for a message.
+fn quote(text: &str) -> String {
+    match text.char_indices().nth(40) {
+        Some((end, _)) => format!("{}...", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
 /// A scalar where a string is expected: multipathd prints numbers for some.
 pub enum Scalar<'a> {
     Null,
@@ -96,6 +132,14 @@ impl<'a> Reader<'a> {
     }
 
     fn skip_space(&mut self) {
+        // multipathd indents every line by a dozen spaces: eight at a time
+        const SPACES: u64 = u64::from_le_bytes(*b"        ");
+        while let Some(chunk) = self.bytes.get(self.pos..self.pos + 8) {
+            if u64::from_le_bytes(chunk.try_into().expect("eight bytes")) != SPACES {
+                break;
+            }
+            self.pos += 8;
+        }
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.pos) {
             self.pos += 1;
         }
@@ -161,6 +205,11 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
+    /// The error for a key given twice in one object, at its value.
+    pub fn duplicate(&self, key: &str) -> Error {
+        self.error(format!("duplicate key '{}'", quote(key)))
+    }
+
     /// Walk an array, `item` consuming each element.
     pub fn array(&mut self, mut item: impl FnMut(&mut Self) -> Result<()>) -> Result<()> {
         if !self.eat(b'[') {
@@ -210,9 +259,7 @@ impl<'a> Reader<'a> {
             return Err(self.unexpected("a string"));
         }
         let start = self.pos;
-        let run = self.bytes[start..]
-            .iter()
-            .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20);
+        let run = string_run(&self.bytes[start..]);
         let Some(run) = run else {
             self.pos = self.bytes.len();
             return Err(self.error("output ends inside a string"));
@@ -317,8 +364,13 @@ impl<'a> Reader<'a> {
         if self.bytes.get(self.pos) == Some(&b'-') {
             self.pos += 1;
         }
+        let first = self.pos;
         if !digits(self) {
             return Err(self.unexpected("a digit"));
+        }
+        if self.bytes[first] == b'0' && self.pos > first + 1 {
+            self.pos = first;
+            return Err(self.error("number with a leading zero"));
         }
         if self.bytes.get(self.pos) == Some(&b'.') {
             self.pos += 1;
@@ -379,6 +431,42 @@ impl<'a> Reader<'a> {
             Some(b'{') => self.object(|reader, _| reader.skip()),
             Some(b'[') => self.array(|reader| reader.skip()),
             _ => self.scalar().map(|_| ()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::string_run;
+
+    #[test]
+    fn the_word_scan_finds_what_the_byte_scan_finds() {
+        let naive = |bytes: &[u8]| {
+            bytes
+                .iter()
+                .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20)
+        };
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let alphabet = [
+            b'a', b' ', b'"', b'\\', 0x1f, 0x20, 0x21, 0x7f, 0x80, 0xc3, 0xff, 0,
+        ];
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 40) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|index| {
+                    let pick = (seed >> (index % 60)) as usize;
+                    // mostly plain text, now and then a special byte
+                    if pick % 7 < 1 {
+                        alphabet[pick / 7 % alphabet.len()]
+                    } else {
+                        b'a' + (pick % 26) as u8
+                    }
+                })
+                .collect();
+            assert_eq!(string_run(&bytes), naive(&bytes), "{bytes:?}");
         }
     }
 }

@@ -1,5 +1,4 @@
 use super::*;
-use serde_json::json;
 
 /// The fixture's text, kept for the whole test run so parsed maps may
 /// borrow from it.
@@ -49,7 +48,7 @@ fn real_fields_are_normalised() {
     assert_eq!(map.product.as_deref(), Some("MPATH-LUN"));
     assert_eq!(map.path_faults, Some(1));
     assert_eq!(map.queueing, None, "'-' is no queueing");
-    assert_eq!(map.reason.as_deref(), Some("1 of 2 paths failed (sdb)"));
+    assert_eq!(map.reason.as_deref(), Some("1 of 2 paths failed"));
     let failed = &map.path_groups[1].paths[0];
     assert_eq!(failed.dev.as_deref(), Some("sdb"));
     assert_eq!(failed.dm_state.as_deref(), Some("failed"));
@@ -69,7 +68,7 @@ fn real_fields_are_normalised() {
 fn iscsi_paths_carry_the_target_name() {
     let maps = parse_maps_json(fixture("synthetic-iscsi-one-session-down.json")).unwrap();
     let path = &maps[0].path_groups[0].paths[0];
-    assert_eq!(path.transport, Some("iscsi"));
+    assert_eq!(path.transport, Some(Transport::Iscsi));
     assert_eq!(
         path.target_iqn.as_deref(),
         Some("iqn.2026-11.lab.mpath:lun1")
@@ -90,18 +89,18 @@ fn fibre_channel_from_a_real_wwpn_only() {
     ]}]}]}"#;
     let maps = parse_maps_json(text).unwrap();
     let paths = &maps[0].path_groups[0].paths;
-    assert_eq!(paths[0].transport, Some("fc"));
+    assert_eq!(paths[0].transport, Some(Transport::Fc));
     assert_eq!(paths[0].target_wwpn.as_deref(), Some("0x500a0980"));
     assert_eq!(paths[1].transport, None);
-    assert_eq!(maps[0].health, Health::Optimal);
+    assert_eq!(maps[0].health, State::Optimal);
 }
 
 #[test]
 fn queueing_without_paths_is_failed_and_says_so() {
     let maps = parse_maps_json(fixture("edge-02-queue-all-failed.json")).unwrap();
-    assert_eq!(maps[0].health, Health::Failed);
+    assert_eq!(maps[0].health, State::Failed);
     let reason = maps[0].reason.as_deref().unwrap();
-    assert!(reason.contains("all 2 paths failed (sda, sdb)"), "{reason}");
+    assert!(reason.contains("all 2 paths failed"), "{reason}");
     assert!(reason.contains("queued"), "{reason}");
     let maps = parse_maps_json(fixture("edge-03-queue-disabled.json")).unwrap();
     assert!(!maps[0].reason.as_deref().unwrap().contains("queued"));
@@ -117,17 +116,17 @@ fn checker_and_kernel_state_count_too() {
     ]}]}]}"#;
     let map = &parse_maps_json(text).unwrap()[0];
     assert_eq!(
-        map.paths_active, 3,
-        "paths-active counts dm's view, as the series"
+        map.paths_active, 2,
+        "paths-active counts the paths carrying I/O, which the health rule judges"
     );
-    assert_eq!(map.health, Health::Degraded);
-    assert_eq!(map.reason.as_deref(), Some("1 of 3 paths failed (sdb)"));
+    assert_eq!(map.health, State::Degraded);
+    assert_eq!(map.reason.as_deref(), Some("1 of 3 paths failed"));
 }
 
 #[test]
 fn a_map_without_paths_is_failed() {
     let map = &parse_maps_json(r#"{"maps":[{"uuid":"w","paths":0,"path_groups":[]}]}"#).unwrap()[0];
-    assert_eq!(map.health, Health::Failed);
+    assert_eq!(map.health, State::Failed);
     assert_eq!(map.reason.as_deref(), Some("no paths"));
 }
 
@@ -168,16 +167,10 @@ fn escaped_strings_still_parse() {
     );
 }
 
-fn loose(maps: &[Map]) -> Vec<Value> {
-    maps.iter()
-        .map(|map| serde_json::to_value(map).unwrap())
-        .collect()
-}
-
 #[test]
 fn high_water_mark_keeps_the_most_paths_seen() {
-    let optimal = loose(&parse_maps_json(fixture("scsi-01-optimal.json")).unwrap());
-    let removed = loose(&parse_maps_json(fixture("scsi-04-one-path-removed.json")).unwrap());
+    let optimal = parse_maps_json(fixture("scsi-01-optimal.json")).unwrap();
+    let removed = parse_maps_json(fixture("scsi-04-one-path-removed.json")).unwrap();
     let state = update_high_water(&BTreeMap::new(), &optimal, None);
     assert_eq!(state.get("35000c50015ea71ac"), Some(&2));
     let state = update_high_water(&state, &removed, None);
@@ -187,50 +180,114 @@ fn high_water_mark_keeps_the_most_paths_seen() {
     let state = update_high_water(&previous, &removed, None);
     assert_eq!(state.get("gone"), Some(&4));
     assert_eq!(state.get("35000c50015ea71ac"), Some(&1));
-    let keep = vec!["35000c50015ea71ac".to_string()];
+    let keep = BTreeSet::from(["35000c50015ea71ac".to_string()]);
     let state = update_high_water(&previous, &removed, Some(&keep));
     assert_eq!(state.get("gone"), None, "dropped outside the allow-list");
 }
 
 #[test]
 fn removed_path_is_degraded_against_its_expectation() {
-    let removed = loose(&parse_maps_json(fixture("scsi-04-one-path-removed.json")).unwrap());
+    let removed = parse_maps_json(fixture("scsi-04-one-path-removed.json")).unwrap();
     let mut high_water = BTreeMap::new();
     high_water.insert("35000c50015ea71ac".to_string(), 2);
-    let maps = apply_expected(removed.clone(), &BTreeMap::new(), &high_water);
-    assert_eq!(maps[0]["health"], "degraded");
-    assert_eq!(maps[0]["paths-expected"], 2);
-    assert_eq!(maps[0]["expected-from"], "high-water");
+    let mut maps = removed.clone();
+    apply_expected(&mut maps, &BTreeMap::new(), &high_water);
+    assert_eq!(maps[0].health, State::Degraded);
+    assert_eq!(maps[0].paths_expected, Some(2));
+    assert_eq!(maps[0].expected_from, Some(ExpectedFrom::HighWater));
     assert_eq!(
-        maps[0]["reason"],
-        "1 of 2 expected paths present (most paths seen 2)"
+        maps[0].reason.as_deref(),
+        Some("1 of 2 expected paths present")
     );
     // the config wins over the mark, also when it expects fewer
     let mut config = BTreeMap::new();
     config.insert("35000c50015ea71ac".to_string(), 1);
-    let maps = apply_expected(removed.clone(), &config, &high_water);
-    assert_eq!(maps[0]["health"], "optimal");
-    assert_eq!(maps[0]["expected-from"], "config");
+    let mut maps = removed.clone();
+    apply_expected(&mut maps, &config, &high_water);
+    assert_eq!(maps[0].health, State::Optimal);
+    assert_eq!(maps[0].expected_from, Some(ExpectedFrom::Config));
     // a failed map stays failed
-    let failed = loose(&parse_maps_json(fixture("scsi-06-all-paths-failed.json")).unwrap());
+    let mut failed = parse_maps_json(fixture("scsi-06-all-paths-failed.json")).unwrap();
     config.insert("35000c50015ea71ac".to_string(), 4);
-    let maps = apply_expected(failed, &config, &high_water);
-    assert_eq!(maps[0]["health"], "failed");
-    assert_eq!(maps[0]["paths-expected"], 4);
-    // extra keys the Perl side added survive
-    let enriched = vec![json!({"wwid": "w", "health": "optimal", "paths-total": "2", "size": 42})];
-    config.insert("w".to_string(), 2);
-    let maps = apply_expected(enriched, &config, &BTreeMap::new());
-    assert_eq!(maps[0]["size"], 42);
-    assert_eq!(maps[0]["health"], "optimal");
+    apply_expected(&mut failed, &config, &high_water);
+    assert_eq!(failed[0].health, State::Failed);
+    assert_eq!(failed[0].paths_expected, Some(4));
 }
 
 #[test]
-fn count_tables_skip_garbage() {
-    let table = count_table(&json!({"a": 2, "b": "3", "c": "x", "d": [1], "e": -1}));
-    assert_eq!(table.len(), 2);
-    assert_eq!(table["b"], 3);
-    assert!(count_table(&json!("nope")).is_empty());
+fn sysfs_facts_set_size_and_transports() {
+    let mut maps = parse_maps_json(fixture("scsi-02-one-path-offline.json")).unwrap();
+    let facts = SysfsFacts {
+        sizes: BTreeMap::from([("dm-0".to_string(), 4096)]),
+        transports: BTreeMap::from([
+            ("sda".to_string(), Transport::Sas),
+            ("sdb".to_string(), Transport::Sas),
+        ]),
+    };
+    apply_sysfs(&mut maps, &facts);
+    assert_eq!(maps[0].size, Some(4096));
+    assert_eq!(maps[0].transport, Some(Transport::Sas));
+    let facts = SysfsFacts {
+        transports: BTreeMap::from([("sda".to_string(), Transport::Sas)]),
+        ..SysfsFacts::default()
+    };
+    let mut maps = parse_maps_json(fixture("scsi-02-one-path-offline.json")).unwrap();
+    apply_sysfs(&mut maps, &facts);
+    assert_eq!(
+        maps[0].transport,
+        Some(Transport::Sas),
+        "the one transport known"
+    );
+    assert_eq!(maps[0].size, None);
+    let facts = SysfsFacts {
+        transports: BTreeMap::from([
+            ("sda".to_string(), Transport::Sas),
+            ("sdb".to_string(), Transport::Iscsi),
+        ]),
+        ..SysfsFacts::default()
+    };
+    let mut maps = parse_maps_json(fixture("scsi-02-one-path-offline.json")).unwrap();
+    apply_sysfs(&mut maps, &facts);
+    assert_eq!(maps[0].transport, None, "paths of two transports");
+}
+
+#[test]
+fn a_forged_key_is_refused() {
+    // multipathd prints the product string unescaped: this one forges `uuid`
+    let text = r#"{"maps":[{"uuid":"3600a","prod":"X","uuid":"3600b","path_groups":[]}]}"#;
+    let err = parse_maps_json(text).unwrap_err().to_string();
+    assert!(err.contains("duplicate key 'uuid'"), "{err}");
+    let nested = r#"{"maps":[{"uuid":"w","path_groups":[{"paths":[{"dev":"sda","dev":"sdb"}]}]}]}"#;
+    assert!(parse_maps_json(nested)
+        .unwrap_err()
+        .to_string()
+        .contains("duplicate key 'dev'"));
+}
+
+#[test]
+fn leading_zeros_are_refused() {
+    for number in ["01", "-01", "007", "00.5"] {
+        let text =
+            format!(r#"{{"maps":[{{"uuid":"w","path_faults":{number},"path_groups":[]}}]}}"#);
+        let err = parse_maps_json(&text).unwrap_err().to_string();
+        assert!(err.contains("leading zero"), "{number}: {err}");
+    }
+    for number in ["0", "-0", "0.5", "10", "0e1"] {
+        let text =
+            format!(r#"{{"maps":[{{"uuid":"w","path_faults":{number},"path_groups":[]}}]}}"#);
+        assert!(parse_maps_json(&text).is_ok(), "{number}");
+    }
+}
+
+#[test]
+fn a_target_wwpn_starting_with_a_multi_byte_character_is_no_fc_name() {
+    for wwpn in ["é0", "0é1", "ü", "0xé", "€€€"] {
+        let text = format!(
+            r#"{{"maps":[{{"uuid":"w","path_groups":[{{"paths":[{{"dev":"sda","target_wwpn":"{wwpn}"}}]}}]}}]}}"#
+        );
+        let maps = parse_maps_json(&text).unwrap();
+        assert_eq!(maps[0].path_groups[0].paths[0].transport, None, "{wwpn}");
+    }
 }
 
 mod fuzz {
@@ -280,6 +337,22 @@ fn parse_timing() {
         let _ = parse_maps_json(&text).unwrap();
     }
     eprintln!("parse + normalise: {:?}", start.elapsed() / 20);
+    let facts = crate::status::node::NodeFacts::default();
+    let start = std::time::Instant::now();
+    for _ in 0..20 {
+        let _ = crate::status::node::node_pass(&crate::status::node::PassInput {
+            maps_json: Some(&text),
+            facts: crate::status::node::NodeFacts::default(),
+            now: 1,
+            apply_error: None,
+            tools_version: None,
+            last: crate::status::node::LastPass::default(),
+            max_bytes: crate::status::wire::MAX_VALUE_BYTES,
+        })
+        .unwrap();
+    }
+    eprintln!("node pass: {:?}", start.elapsed() / 20);
+    let _ = facts;
 }
 
 mod reading {

@@ -19,58 +19,132 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 
-use super::wire;
+use super::series::{MapInput, SeriesSummary};
+use super::{health, wire};
 use super::{LunReport, State, Transport};
-use crate::maps::loose_count;
+use crate::schema;
 
 /// What a node published, as Perl got it from `get_node_kv` (a raw string,
 /// an array of the parts) or as the series passed it (a decoded hash).
-pub enum NodeValue<'a> {
-    Raw(Vec<&'a str>),
-    Series(&'a serde_json::Map<String, Value>),
+pub enum NodeValue {
+    Raw(Vec<String>),
+    Series(SeriesSummary),
     Invalid(String),
 }
 
-impl<'a> NodeValue<'a> {
+impl NodeValue {
     /// `None`: nothing published (undef or an empty string, a cleared key).
-    pub fn from_value(value: &'a Value) -> Option<NodeValue<'a>> {
-        Some(match value {
-            Value::Null => return None,
-            Value::String(text) if text.is_empty() => return None,
-            Value::String(text) => NodeValue::Raw(vec![text]),
-            Value::Array(parts) => {
-                if parts.iter().any(|part| !part.is_string()) {
-                    return Some(NodeValue::Invalid(
-                        "a list with parts that are no strings".into(),
-                    ));
-                }
-                let parts: Vec<&str> = parts
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .filter(|part| !part.is_empty())
-                    .collect();
-                if parts.is_empty() {
-                    return None;
-                }
-                NodeValue::Raw(parts)
-            }
-            Value::Object(map) => NodeValue::Series(map),
-            other => NodeValue::Invalid(format!("a {} instead of a summary", kind(other))),
-        })
+    pub fn from_parts(parts: Vec<String>) -> Option<NodeValue> {
+        let parts: Vec<String> = parts.into_iter().filter(|part| !part.is_empty()).collect();
+        (!parts.is_empty()).then_some(NodeValue::Raw(parts))
     }
 }
 
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "list",
-        Value::Object(_) => "hash",
+/// A KV value as Perl passed it; anything but a string, a list of strings
+/// or (the series) a hash of reports reads as invalid, never as an error of
+/// the whole call.
+pub struct KvValue(pub Option<NodeValue>);
+
+impl<'de> Deserialize<'de> for KvValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        fn invalid(what: &str) -> KvValue {
+            KvValue(Some(NodeValue::Invalid(format!(
+                "a {what} instead of a summary"
+            ))))
+        }
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = KvValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a KV value")
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<KvValue, E> {
+                Ok(KvValue(None))
+            }
+            fn visit_none<E: serde::de::Error>(self) -> Result<KvValue, E> {
+                Ok(KvValue(None))
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<KvValue, E> {
+                Ok(invalid("boolean"))
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<KvValue, E> {
+                Ok(invalid("number"))
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<KvValue, E> {
+                Ok(invalid("number"))
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<KvValue, E> {
+                Ok(invalid("number"))
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<KvValue, E> {
+                Ok(KvValue(NodeValue::from_parts(vec![text.to_owned()])))
+            }
+            fn visit_string<E: serde::de::Error>(self, text: String) -> Result<KvValue, E> {
+                Ok(KvValue(NodeValue::from_parts(vec![text])))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<KvValue, A::Error> {
+                #[derive(Deserialize)]
+                #[serde(untagged)]
+                enum Part {
+                    Text(String),
+                    Null(()),
+                    Other(serde::de::IgnoredAny),
+                }
+                // at most the parts a node may publish, plus one to tell
+                let mut parts = Vec::new();
+                let mut bad = false;
+                while let Some(part) = seq.next_element::<Part>()? {
+                    match part {
+                        Part::Text(text) if parts.len() <= wire::MAX_PARTS => parts.push(text),
+                        Part::Text(_) | Part::Null(()) => {}
+                        Part::Other(_) => bad = true,
+                    }
+                }
+                if bad {
+                    return Ok(KvValue(Some(NodeValue::Invalid(
+                        "a list with parts that are no strings".into(),
+                    ))));
+                }
+                Ok(KvValue(NodeValue::from_parts(parts)))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<KvValue, A::Error> {
+                #[derive(Deserialize)]
+                #[serde(untagged)]
+                enum Entry {
+                    Report(MapInput),
+                    Other(serde::de::IgnoredAny),
+                }
+                let mut summary = SeriesSummary::new();
+                let mut bad = None;
+                // every entry is read: a reader may insist on that
+                while let Some((wwid, entry)) = map.next_entry::<String, Entry>()? {
+                    match entry {
+                        Entry::Report(report) => {
+                            summary.insert(wwid, report);
+                        }
+                        Entry::Other(_) => {
+                            bad.get_or_insert(wwid);
+                        }
+                    }
+                }
+                Ok(KvValue(Some(match bad {
+                    Some(wwid) => NodeValue::Invalid(format!(
+                        "summary entry '{}' is not a report",
+                        wire::excerpt(&wwid)
+                    )),
+                    None => NodeValue::Series(summary),
+                })))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
     }
 }
 
@@ -78,6 +152,8 @@ fn kind(value: &Value) -> &'static str {
 #[derive(Debug, Default, PartialEq)]
 pub struct NodeSummary {
     pub time: Option<u64>,
+    /// The node's multipath-tools version, when it said.
+    pub tools_version: Option<String>,
     pub apply_error: Option<String>,
     /// Sorted by WWID, unique.
     pub luns: Vec<(String, LunReport)>,
@@ -85,39 +161,29 @@ pub struct NodeSummary {
     pub incomplete: Option<String>,
 }
 
-fn series_report(entry: &Value) -> LunReport {
-    let field = |key: &str| entry.as_object().and_then(|map| map.get(key));
-    let total = field("paths-total").and_then(loose_count).unwrap_or(0);
-    LunReport {
-        state: field("state")
-            .and_then(Value::as_str)
-            .map_or(State::Unknown, State::parse),
-        paths_active: field("paths-active")
-            .and_then(loose_count)
-            .unwrap_or(0)
-            .min(total),
-        paths_total: total,
-        paths_expected: field("paths-expected").and_then(loose_count),
-        transport: field("transport")
-            .and_then(Value::as_str)
-            .and_then(Transport::parse),
-        size: field("size").and_then(loose_count),
-        queueing: false,
-    }
-}
-
 /// Decode what one node published; `Err` is the reason it is unusable.
 pub fn decode_node(value: &NodeValue) -> Result<NodeSummary, String> {
     let parts = match value {
         NodeValue::Invalid(reason) => return Err(reason.clone()),
         NodeValue::Series(map) => {
+            let mut luns = Vec::with_capacity(map.len());
+            for (wwid, entry) in map {
+                if !schema::is_wwid(wwid) {
+                    return Err(format!(
+                        "invalid summary: bad WWID '{}'",
+                        wire::excerpt(wwid)
+                    ));
+                }
+                let mut report = entry.report();
+                report.paths_total = report.paths_total.min(wire::MAX_PATHS);
+                report.paths_active = report.paths_active.min(report.paths_total);
+                report.queueing = false;
+                luns.push((wwid.clone(), report));
+            }
             return Ok(NodeSummary {
-                luns: map
-                    .iter()
-                    .map(|(wwid, entry)| (wwid.clone(), series_report(entry)))
-                    .collect(),
+                luns,
                 ..Default::default()
-            })
+            });
         }
         NodeValue::Raw(parts) => parts,
     };
@@ -136,6 +202,7 @@ pub fn decode_node(value: &NodeValue) -> Result<NodeSummary, String> {
     let parts = decoded[0].parts;
     let mut summary = NodeSummary {
         time: Some(time),
+        tools_version: decoded[0].tools_version.clone(),
         ..Default::default()
     };
     let mut seen = BTreeSet::new();
@@ -168,7 +235,7 @@ pub fn decode_node(value: &NodeValue) -> Result<NodeSummary, String> {
         ));
     } else if dropped > 0 {
         summary.incomplete = Some(format!(
-            "summary truncated: {dropped} of the node's healthiest LUNs left out"
+            "summary truncated: {dropped} of the node's LUNs left out"
         ));
     }
     Ok(summary)
@@ -191,17 +258,17 @@ pub enum Expectation<'a> {
 pub struct NodeInput<'a> {
     pub online: bool,
     /// `None`: the node published nothing.
-    pub value: Option<NodeValue<'a>>,
+    pub value: Option<&'a NodeValue>,
 }
 
 pub struct Input<'a> {
     pub allow_list: Vec<&'a str>,
-    pub aliases: Option<&'a serde_json::Map<String, Value>>,
-    pub used_by: Option<&'a serde_json::Map<String, Value>>,
+    pub aliases: &'a BTreeMap<String, String>,
+    pub used_by: &'a BTreeMap<String, String>,
     pub nodes: BTreeMap<&'a str, NodeInput<'a>>,
     pub expectation: Expectation<'a>,
     /// `paths-expected` from the config, per WWID.
-    pub paths_expected: BTreeMap<String, u64>,
+    pub paths_expected: &'a BTreeMap<String, u64>,
     /// With `now`, a report older than three `interval`s is stale.
     pub now: Option<u64>,
     pub interval: u64,
@@ -239,9 +306,9 @@ impl<'a> Cell<'a> {
 pub struct Row<'a> {
     pub wwid: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub alias: Option<&'a Value>,
+    pub alias: Option<&'a str>,
     #[serde(rename = "used-by", skip_serializing_if = "Option::is_none")]
-    pub used_by: Option<&'a Value>,
+    pub used_by: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
     /// The transport when every reporting node agrees; else per cell.
@@ -260,6 +327,9 @@ pub struct NodeStatus<'a> {
     pub report_time: Option<u64>,
     #[serde(rename = "apply-error", skip_serializing_if = "Option::is_none")]
     pub apply_error: Option<&'a str>,
+    /// The node's installed multipath-tools version, as it reports it.
+    #[serde(rename = "multipath-tools", skip_serializing_if = "Option::is_none")]
+    pub tools_version: Option<&'a str>,
     /// Why the node's cells read unknown (or may lack LUNs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<&'a str>,
@@ -292,7 +362,7 @@ fn prepare(input: &NodeInput, now: Option<u64>, interval: u64) -> Node {
         unusable: None,
         stale: false,
     };
-    let Some(value) = &input.value else {
+    let Some(value) = input.value else {
         return node;
     };
     match decode_node(value) {
@@ -304,6 +374,14 @@ fn prepare(input: &NodeInput, now: Option<u64>, interval: u64) -> Node {
                     None => {
                         node.stale = true;
                         node.unusable = Some("summary carries no report time".into());
+                    }
+                    // a clock ahead by more than that is no fresher report
+                    Some(time) if time.saturating_sub(now) > limit => {
+                        node.stale = true;
+                        node.unusable = Some(format!(
+                            "report time is {} s in the future (clock skew?)",
+                            time - now
+                        ));
                     }
                     Some(time) if now.saturating_sub(time) > limit => {
                         node.stale = true;
@@ -326,36 +404,15 @@ const SILENT: &str = "node publishes no multipath summary";
 const NOT_REPORTED: &str = "not assembled on this node";
 
 fn report_cell<'a>(report: &LunReport, config_expected: Option<u64>) -> Cell<'a> {
-    let expected = config_expected.or(report.paths_expected);
-    let (active, total) = (report.paths_active, report.paths_total);
-    let below = expected.filter(|&expected| total < expected);
-    let mut state = report.state;
-    if state == State::Optimal && below.is_some() {
-        state = State::Degraded;
-    }
-    let mut why = Vec::new();
-    match state {
-        State::Degraded | State::Failed if active < total || total == 0 => {
-            why.push(format!("{active} of {total} paths active"))
-        }
-        _ => {}
-    }
-    if let (Some(expected), State::Degraded | State::Failed) = (below, state) {
-        why.push(format!("{total} of {expected} expected paths present"));
-    }
-    if state == State::Failed && report.queueing {
-        why.push("I/O is queued".into());
-    }
-    if state == State::Degraded && why.is_empty() {
-        why.push("paths not usable".into());
-    }
+    let counts = report.counts(config_expected);
+    let verdict = health::judge_report(&counts, report.state);
     Cell {
-        state,
-        paths_active: Some(active),
-        paths_total: Some(total),
-        paths_expected: expected,
+        state: verdict.state,
+        paths_active: Some(report.paths_active),
+        paths_total: Some(report.paths_total),
+        paths_expected: counts.expected,
         transport: report.transport,
-        reason: (!why.is_empty()).then(|| Cow::Owned(why.join(", "))),
+        reason: verdict.reason.map(Cow::Owned),
     }
 }
 
@@ -530,14 +587,8 @@ pub fn aggregate<'a>(input: &'a Input<'a>, nodes: &'a BTreeMap<&'a str, Node>) -
             .unwrap_or(State::Unknown);
         rows.push(Row {
             wwid,
-            alias: input
-                .aliases
-                .and_then(|map| map.get(wwid))
-                .filter(|v| !v.is_null()),
-            used_by: input
-                .used_by
-                .and_then(|map| map.get(wwid))
-                .filter(|v| !v.is_null()),
+            alias: input.aliases.get(wwid).map(String::as_str),
+            used_by: input.used_by.get(wwid).map(String::as_str),
             size,
             transport,
             cluster_state,
@@ -560,6 +611,7 @@ pub fn aggregate<'a>(input: &'a Input<'a>, nodes: &'a BTreeMap<&'a str, Node>) -
                     stale: node.stale,
                     report_time: summary.and_then(|s| s.time),
                     apply_error: summary.and_then(|s| s.apply_error.as_deref()),
+                    tools_version: summary.and_then(|s| s.tools_version.as_deref()),
                     error,
                     luns: summary.map(|s| s.luns.len()),
                 },
@@ -618,9 +670,9 @@ pub enum ExpectedNodes {
 /// The owned arguments of one aggregation call, as Perl passed them.
 pub struct Request {
     pub allow_list: Vec<String>,
-    pub aliases: Value,
-    pub used_by: Value,
-    pub kv: BTreeMap<String, Value>,
+    pub aliases: BTreeMap<String, String>,
+    pub used_by: BTreeMap<String, String>,
+    pub kv: BTreeMap<String, NodeValue>,
     pub online: BTreeMap<String, bool>,
     pub expected: ExpectedNodes,
     pub paths_expected: BTreeMap<String, u64>,
@@ -631,12 +683,12 @@ pub struct Request {
 }
 
 impl Request {
-    fn input(&self) -> Input<'_> {
+    pub fn input(&self) -> Input<'_> {
         let mut nodes: BTreeMap<&str, NodeInput> = BTreeMap::new();
         for name in self.kv.keys().chain(self.online.keys()) {
             nodes.entry(name).or_insert_with(|| NodeInput {
                 online: self.online.get(name).copied().unwrap_or(false),
-                value: self.kv.get(name).and_then(NodeValue::from_value),
+                value: self.kv.get(name),
             });
         }
         let expectation = match &self.expected {
@@ -651,11 +703,11 @@ impl Request {
         };
         Input {
             allow_list: self.allow_list.iter().map(String::as_str).collect(),
-            aliases: self.aliases.as_object(),
-            used_by: self.used_by.as_object(),
+            aliases: &self.aliases,
+            used_by: &self.used_by,
             nodes,
             expectation,
-            paths_expected: self.paths_expected.clone(),
+            paths_expected: &self.paths_expected,
             now: self.now,
             interval: self.interval,
         }

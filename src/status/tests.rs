@@ -2,7 +2,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::aggregate::{ExpectedNodes, Request};
+use super::aggregate::{ExpectedNodes, KvValue, NodeValue, Request};
+use super::series::{self, MapInput};
 use super::wire::{self, Broadcast, MAX_VALUE_BYTES};
 use super::*;
 
@@ -52,8 +53,30 @@ fn broadcast(luns: BTreeMap<String, LunReport>) -> Broadcast {
     Broadcast {
         time: 1_764_043_200,
         apply_error: None,
+        tools_version: None,
         luns,
     }
+}
+
+/// Per-WWID reports from loose maps, encoded (what `encode_broadcast` does).
+fn encode_loose(
+    maps: Vec<Value>,
+    now: u64,
+    apply_error: Option<&str>,
+    max_bytes: usize,
+) -> Result<Vec<String>, anyhow::Error> {
+    let maps: Vec<MapInput> = maps
+        .into_iter()
+        .map(serde_json::from_value)
+        .collect::<Result<_, _>>()?;
+    let luns = reports(
+        maps.iter()
+            .filter_map(|map| Some((map.wwid.as_deref()?, map.report()))),
+    );
+    let mut sent = broadcast(luns);
+    sent.time = now;
+    sent.apply_error = apply_error.map(str::to_string);
+    Ok(wire::encode(&sent, max_bytes)?.values)
 }
 
 fn map_of(luns: &[(String, LunReport)]) -> BTreeMap<String, LunReport> {
@@ -61,8 +84,7 @@ fn map_of(luns: &[(String, LunReport)]) -> BTreeMap<String, LunReport> {
 }
 
 fn decode_all(values: &[String]) -> aggregate::NodeSummary {
-    let parts: Vec<&str> = values.iter().map(String::as_str).collect();
-    aggregate::decode_node(&aggregate::NodeValue::Raw(parts)).unwrap()
+    aggregate::decode_node(&NodeValue::Raw(values.to_vec())).unwrap()
 }
 
 #[test]
@@ -82,7 +104,7 @@ fn a_thousand_luns_with_four_paths_fit_one_value() {
         ),
     ] {
         let sent = broadcast(luns);
-        let values = wire::encode(&sent, MAX_VALUE_BYTES).unwrap();
+        let values = wire::encode(&sent, MAX_VALUE_BYTES).unwrap().values;
         assert_eq!(values.len(), 1, "{shape}: one value");
         assert!(
             values[0].len() < 32 * 1024,
@@ -99,7 +121,7 @@ fn a_thousand_luns_with_four_paths_fit_one_value() {
 #[test]
 fn more_luns_split_into_complete_parts() {
     let sent = broadcast(lio_luns(2500, 3));
-    let values = wire::encode(&sent, MAX_VALUE_BYTES).unwrap();
+    let values = wire::encode(&sent, MAX_VALUE_BYTES).unwrap().values;
     assert!(values.len() >= 2, "{} values", values.len());
     for value in &values {
         assert!(value.len() <= MAX_VALUE_BYTES);
@@ -123,7 +145,7 @@ fn past_the_part_limit_the_healthiest_are_left_out_and_counted() {
     }
     let sent = broadcast(luns);
     // a tiny value size forces the limit of MAX_PARTS values
-    let values = wire::encode(&sent, 400).unwrap();
+    let values = wire::encode(&sent, 400).unwrap().values;
     assert_eq!(values.len(), wire::MAX_PARTS, "as many as may be");
     let back = decode_all(&values);
     assert!(back.luns.len() < 300);
@@ -147,7 +169,8 @@ fn fields_round_trip() {
         size: None,
         queueing: true,
     };
-    luns.insert("SATA_disk with space%".to_string(), odd.clone());
+    luns.insert("SATA_ST4000NM0035_ZC1A2B3C".to_string(), odd.clone());
+    luns.insert("eui.0025385b71b0a7e2".to_string(), odd.clone());
     luns.insert(
         "3600a098038303053453f463045727a6f".to_string(),
         report(State::Failed, 0, 2),
@@ -162,7 +185,7 @@ fn fields_round_trip() {
     );
     let mut sent = broadcast(luns);
     sent.apply_error = Some("reload failed:\n50% \"done\" – ünïcode".into());
-    let values = wire::encode(&sent, MAX_VALUE_BYTES).unwrap();
+    let values = wire::encode(&sent, MAX_VALUE_BYTES).unwrap().values;
     assert!(values[0].is_ascii());
     let back = wire::decode(&values[0]).unwrap();
     assert_eq!(map_of(&back.luns), sent.luns);
@@ -180,17 +203,38 @@ impl wire::Part {
 fn hostile_values_are_refused_with_a_reason() {
     let good = wire::encode(&broadcast(lio_luns(3, 1)), MAX_VALUE_BYTES)
         .unwrap()
+        .values
         .remove(0);
     let huge = format!("pmp1 1 1/1 0\n{}", "0x".repeat(20_000));
     let cases: Vec<(String, &str)> = vec![
         ("".into(), "no 'pmp' header"),
         ("garbage".into(), "no 'pmp' header"),
         (r#"{"w":{"state":"optimal"}}"#.into(), "series JSON"),
-        ("pmp2 1 1/1 0\n".into(), "unsupported summary version '2'"),
+        ("pmp3 1 1/1 0\n".into(), "unsupported summary version '3'"),
+        ("pmp2 1 1/1 0\n".into(), "header of pmp2 needs 5 fields"),
+        (
+            "pmp2 1 1/1 0 0.11.1 x\n".into(),
+            "header of pmp2 needs 5 fields",
+        ),
+        ("pmp2 1 1/1 0 <b>\n".into(), "bad multipath-tools version"),
+        // peer WWIDs are held to our own WWID rule
+        (
+            "pmp1 1 1/1 0\n0x%0A%3Cscript%3E O2n\nend 1\n".into(),
+            "bad WWID '?<script>'",
+        ),
+        (
+            "pmp1 1 1/1 0\n0xb%00c O2n\nend 1\n".into(),
+            "bad WWID 'b?c'",
+        ),
+        (
+            format!("pmp1 1 1/1 0\n0x{} O2n\nend 1\n", "a".repeat(300)),
+            "bad WWID",
+        ),
+        (format!("pmp1 1 1/{} 0\n", 1_000_000), "bad part"),
         ("pmp1 x 1/1 0\n".into(), "bad report time"),
         ("pmp1 1 2/1 0\n".into(), "bad part"),
         ("pmp1 1 1/99 0\n".into(), "bad part"),
-        ("pmp1 1 1/1\n".into(), "header needs 4 fields"),
+        ("pmp1 1 1/1\n".into(), "header of pmp1 needs 4 fields"),
         (
             "pmp1 1 1/1 0\n0xw O2n\n0xw O2n\n".into(),
             "line 3: WWIDs out of order",
@@ -221,6 +265,10 @@ fn hostile_values_are_refused_with_a_reason() {
     for (value, expect) in cases {
         let err = wire::decode(&value).unwrap_err().to_string();
         assert!(err.contains(expect), "{value:.40?}: {err}");
+        assert!(
+            err.chars().count() < 160,
+            "the message quotes little: {err}"
+        );
     }
 }
 
@@ -232,13 +280,13 @@ fn unknown_state_letters_are_clamped() {
 
 #[test]
 fn summary_keeps_the_series_shape() {
-    let maps: Vec<Value> =
+    let maps: Vec<MapInput> =
         crate::maps::parse_maps_json(&fixture("maps/scsi-02-one-path-offline.json"))
             .unwrap()
             .iter()
-            .map(|map| serde_json::to_value(map).unwrap())
+            .map(|map| serde_json::from_value(serde_json::to_value(map).unwrap()).unwrap())
             .collect();
-    let summary = summarize_maps(maps).unwrap();
+    let summary = series::summarize_maps(maps);
     let entry = serde_json::to_value(&summary["35000c50015ea71ac"]).unwrap();
     assert_eq!(
         entry,
@@ -255,7 +303,7 @@ fn encode_from_maps_carries_expectation_and_queueing() {
                "queueing": "on"}),
         json!({"name": "no-wwid", "health": "optimal"}),
     ];
-    let values = encode_broadcast(maps, 100, Some("boom"), MAX_VALUE_BYTES).unwrap();
+    let values = encode_loose(maps, 100, Some("boom"), MAX_VALUE_BYTES).unwrap();
     let part = wire::decode(&values[0]).unwrap();
     assert_eq!(part.time, 100);
     assert_eq!(part.apply_error.as_deref(), Some("boom"));
@@ -268,7 +316,7 @@ fn encode_from_maps_carries_expectation_and_queueing() {
     );
     assert_eq!((a.transport, a.size), (Some(Transport::Fc), Some(1024)));
     assert!(luns["3600b"].queueing);
-    assert!(encode_broadcast(vec![json!({"wwid": [1]})], 1, None, MAX_VALUE_BYTES).is_err());
+    assert!(encode_loose(vec![json!({"wwid": [1]})], 1, None, MAX_VALUE_BYTES).is_err());
 }
 
 // --- aggregation ---------------------------------------------------------
@@ -284,15 +332,19 @@ fn value_for(luns: &[(&str, State, u64, u64)], time: u64) -> Value {
         .collect();
     let mut sent = broadcast(luns);
     sent.time = time;
-    json!(wire::encode(&sent, MAX_VALUE_BYTES).unwrap()[0])
+    json!(wire::encode(&sent, MAX_VALUE_BYTES).unwrap().values[0])
 }
 
 fn request(kv: Value, online: &[&str], expected: Value, now: u64) -> Request {
     Request {
         allow_list: vec!["wA".into(), "wB".into()],
-        aliases: json!({"wA": "lun-a"}),
-        used_by: Value::Null,
-        kv: serde_json::from_value(kv).unwrap(),
+        aliases: BTreeMap::from([("wA".to_string(), "lun-a".to_string())]),
+        used_by: BTreeMap::new(),
+        kv: serde_json::from_value::<BTreeMap<String, KvValue>>(kv)
+            .unwrap()
+            .into_iter()
+            .filter_map(|(node, KvValue(value))| Some((node, value?)))
+            .collect(),
         online: online.iter().map(|node| (node.to_string(), true)).collect(),
         expected: ExpectedNodes::PerLun {
             by_lun: serde_json::from_value(expected).unwrap(),
@@ -350,7 +402,7 @@ fn v2_matrix_with_stale_hostile_and_unexpected_nodes() {
     assert_eq!(rows["wA"]["cluster-state"], "missing");
     let b = &rows["wB"]["nodes"];
     assert_eq!(b["n1"]["state"], "degraded");
-    assert_eq!(b["n1"]["reason"], "1 of 2 paths active");
+    assert_eq!(b["n1"]["reason"], "1 of 2 paths failed");
     assert!(
         b.get("n4").is_none(),
         "n4 is not expected to carry wB: no missing cell"
@@ -387,7 +439,10 @@ fn the_apply_error_reaches_the_node_view() {
     let mut sent = broadcast(BTreeMap::new());
     sent.time = 10;
     sent.apply_error = Some("multipath-tools not installed".into());
-    let value = wire::encode(&sent, MAX_VALUE_BYTES).unwrap().remove(0);
+    let value = wire::encode(&sent, MAX_VALUE_BYTES)
+        .unwrap()
+        .values
+        .remove(0);
     let status = run(&request(
         json!({"n1": value}),
         &["n1"],
@@ -413,7 +468,7 @@ mod fuzz {
         #[test]
         fn decoding_arbitrary_text_never_panics(text in "(pmp1 [0-9]{1,3} [0-9]/[0-9] [0-9]\n)?[ -~\n]{0,300}") {
             let _ = wire::decode(&text);
-            let _ = aggregate::decode_node(&aggregate::NodeValue::Raw(vec![&text, &text]));
+            let _ = aggregate::decode_node(&NodeValue::Raw(vec![text.clone(), text.clone()]));
         }
 
         #[test]
@@ -451,45 +506,191 @@ mod fuzz {
                     })
                 })
                 .collect();
-            let sent = Broadcast { time: 9, apply_error: error.filter(|e| !e.is_empty()), luns };
-            let values = wire::encode(&sent, 2000).unwrap();
+            let sent = Broadcast { time: 9, apply_error: error.filter(|e| !e.is_empty()), tools_version: None, luns };
+            let values = wire::encode(&sent, 2000).unwrap().values;
             let back = decode_all(&values);
-            prop_assert_eq!(map_of(&back.luns), sent.luns);
+            // what the format cannot carry is left out, never refused by peers
+            let carried: BTreeMap<String, LunReport> = sent
+                .luns
+                .iter()
+                .filter(|(wwid, report)| wire::carries(wwid, report))
+                .map(|(wwid, report)| (wwid.clone(), report.clone()))
+                .collect();
+            prop_assert_eq!(back.luns.len() + wire::decode(&values[0]).unwrap().dropped as usize, sent.luns.len());
+            prop_assert_eq!(map_of(&back.luns), carried);
             prop_assert_eq!(back.apply_error.map(|e| e.trim_end_matches("...").to_string()).is_some(), sent.apply_error.is_some());
         }
     }
 }
 
 /// The wire format is shared by nodes running different versions: the
-/// golden value must stay byte for byte what this version writes and reads.
+/// golden values must stay byte for byte what this version writes (pmp2)
+/// and reads (pmp2 and the previous pmp1).
 #[test]
-fn golden_value_is_stable() {
+fn golden_values_are_stable() {
     let input: Value = serde_json::from_str(&fixture("status/pmp1-maps.json")).unwrap();
-    let golden = fixture("status/pmp1-value.txt");
     let maps = input["maps"].as_array().unwrap().clone();
-    let values = encode_broadcast(
-        maps.clone(),
-        input["now"].as_u64().unwrap(),
-        input["apply-error"].as_str(),
-        MAX_VALUE_BYTES,
-    )
-    .unwrap();
-    assert_eq!(values, vec![golden.clone()]);
-    let part = wire::decode(&golden).unwrap();
-    assert_eq!(part.time, 1_764_043_200);
-    assert_eq!(part.apply_error.as_deref(), input["apply-error"].as_str());
-    let luns = map_of(&part.luns);
-    assert_eq!(luns.len(), maps.len());
-    for map in &maps {
-        let lun = &luns[map["wwid"].as_str().unwrap()];
-        assert_eq!(lun.state.as_str(), map["health"]);
-        assert_eq!(lun.paths_active, map["paths-active"]);
-        assert_eq!(lun.paths_total, map["paths-total"]);
-        assert_eq!(
-            lun.paths_expected.map(Value::from),
-            map.get("paths-expected").cloned()
-        );
-        assert_eq!(lun.size.map(Value::from), map.get("size").cloned());
-        assert_eq!(lun.queueing, map.get("queueing").is_some());
+    let loose: Vec<MapInput> = maps
+        .iter()
+        .map(|map| serde_json::from_value(map.clone()).unwrap())
+        .collect();
+    let mut sent = broadcast(reports(
+        loose
+            .iter()
+            .filter_map(|map| Some((map.wwid.as_deref()?, map.report()))),
+    ));
+    sent.time = input["now"].as_u64().unwrap();
+    sent.apply_error = input["apply-error"].as_str().map(str::to_string);
+    sent.tools_version = Some("0.11.1".into());
+    let golden = fixture("status/pmp2-value.txt");
+    assert_eq!(
+        wire::encode(&sent, MAX_VALUE_BYTES).unwrap().values,
+        vec![golden.clone()]
+    );
+    for (file, tools) in [("pmp1-value.txt", None), ("pmp2-value.txt", Some("0.11.1"))] {
+        let part = wire::decode(&fixture(&format!("status/{file}"))).unwrap();
+        assert_eq!(part.time, 1_764_043_200);
+        assert_eq!(part.tools_version.as_deref(), tools);
+        assert_eq!(part.apply_error.as_deref(), input["apply-error"].as_str());
+        let luns = map_of(&part.luns);
+        assert_eq!(luns.len(), maps.len(), "{file}");
+        for map in &maps {
+            let lun = &luns[map["wwid"].as_str().unwrap()];
+            assert_eq!(lun.state.as_str(), map["health"]);
+            assert_eq!(lun.paths_active, map["paths-active"]);
+            assert_eq!(lun.paths_total, map["paths-total"]);
+            assert_eq!(
+                lun.paths_expected.map(Value::from),
+                map.get("paths-expected").cloned()
+            );
+            assert_eq!(lun.size.map(Value::from), map.get("size").cloned());
+            assert_eq!(lun.queueing, map.get("queueing").is_some());
+        }
     }
+}
+
+#[test]
+fn what_peers_would_refuse_is_not_published_but_counted() {
+    let mut luns = lio_luns(2, 5);
+    luns.insert("a".repeat(300), report(State::Optimal, 4, 4));
+    luns.insert("w\n<script>".into(), report(State::Optimal, 4, 4));
+    luns.insert("3600many".into(), report(State::Optimal, 5000, 5000));
+    let values = wire::encode(&broadcast(luns), MAX_VALUE_BYTES)
+        .unwrap()
+        .values;
+    let part = wire::decode(&values[0]).expect("peers accept what we publish");
+    assert_eq!(part.luns.len(), 2);
+    assert_eq!(part.dropped, 3);
+    let why = decode_all(&values).incomplete.unwrap();
+    assert!(why.contains("3 of the node's LUNs left out"), "{why}");
+}
+
+#[test]
+fn the_content_key_ignores_only_the_report_time() {
+    let mut sent = broadcast(lio_luns(3, 2));
+    let first = wire::encode(&sent, MAX_VALUE_BYTES).unwrap();
+    sent.time += 10;
+    let later = wire::encode(&sent, MAX_VALUE_BYTES).unwrap();
+    assert_ne!(first.values, later.values);
+    assert_eq!(first.content_key, later.content_key);
+    sent.tools_version = Some("0.11.1".into());
+    assert_ne!(
+        wire::encode(&sent, MAX_VALUE_BYTES).unwrap().content_key,
+        first.content_key
+    );
+}
+
+#[test]
+fn a_report_from_the_future_is_not_fresh() {
+    let now = 1000;
+    let request = request(
+        json!({
+            "n1": value_for(&[("wA", State::Optimal, 2, 2)], now + 31),
+            "n2": value_for(&[("wA", State::Optimal, 2, 2)], u64::MAX / 2),
+            "n3": value_for(&[("wA", State::Optimal, 2, 2)], now + 5),
+        }),
+        &["n1", "n2", "n3"],
+        json!({"wA": ["n1", "n2", "n3"]}),
+        now,
+    );
+    let status = run(&request);
+    let cells = &status["luns"][0]["nodes"];
+    for node in ["n1", "n2"] {
+        assert_eq!(cells[node]["state"], "unknown", "{node}");
+        assert!(cells[node]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("in the future"));
+        assert_eq!(status["nodes"][node]["stale"], true);
+    }
+    assert_eq!(cells["n3"]["state"], "optimal", "a little skew is fine");
+}
+
+/// The node's view of a map and the matrix cell of its report say the same,
+/// in the same words: both come from the one health rule.
+#[test]
+fn node_reason_and_cell_reason_are_one_text_for_every_fixture() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/maps");
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.ends_with(".json") && !name.starts_with("malformed"))
+        .collect();
+    files.sort();
+    let mut compared = 0;
+    for file in &files {
+        let text = fixture(&format!("maps/{file}"));
+        for mark in [None, Some(4)] {
+            let mut facts = node::NodeFacts::default();
+            let (maps, _) = node::node_maps(Some(&text), &facts).unwrap();
+            if let Some(mark) = mark {
+                for map in &maps {
+                    facts
+                        .high_water
+                        .insert(map.wwid.clone().unwrap().into_owned(), mark);
+                }
+            }
+            let (maps, _) = node::node_maps(Some(&text), &facts).unwrap();
+            let pass = node::node_pass(&node::PassInput {
+                maps_json: Some(&text),
+                facts,
+                now: 100,
+                apply_error: None,
+                tools_version: None,
+                last: node::LastPass::default(),
+                max_bytes: MAX_VALUE_BYTES,
+            })
+            .unwrap();
+            let kv = pass
+                .publish
+                .first()
+                .map_or(json!({}), |(_, value)| json!({ "n1": value }));
+            let wwids: Vec<String> = maps
+                .iter()
+                .filter_map(|m| m.wwid.clone().map(|w| w.into_owned()))
+                .collect();
+            let mut request = request(kv, &["n1"], json!({}), 100);
+            request.allow_list = wwids;
+            request.expected = ExpectedNodes::Series(vec!["n1".into()]);
+            let status = run(&request);
+            for map in &maps {
+                let wwid = map.wwid.as_deref().unwrap();
+                let row = status["luns"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|row| row["wwid"] == wwid)
+                    .unwrap();
+                let cell = &row["nodes"]["n1"];
+                assert_eq!(cell["state"], map.health.as_str(), "{file} {mark:?}");
+                assert_eq!(
+                    cell["reason"].as_str(),
+                    map.reason.as_deref(),
+                    "{file} {mark:?}"
+                );
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared >= 36, "{compared} maps compared");
 }

@@ -1,7 +1,7 @@
 //! The broadcast value: a node's per-WWID health, compact and versioned.
 //!
 //! ```text
-//! pmp1 1764043200 1/1 0
+//! pmp2 1764043200 1/1 0 0.11.1
 //! !multipathd reload failed: exit code 1
 //! 0hDW0K1QZ3qUBqjQQNY7V6rU O4i G000000
 //! Vj71 D2/2/4i =
@@ -9,9 +9,12 @@
 //! end 3
 //! ```
 //!
-//! Line 1 is the header: format `pmp1`, the report time (unix seconds),
-//! `part/parts` and how many LUNs were left out because even `parts` values
-//! could not hold them (`0` normally). An optional `!` line (part 1 only)
+//! Line 1 is the header: format `pmp2`, the report time (unix seconds),
+//! `part/parts`, how many LUNs were left out (`0` normally: because even
+//! `parts` values could not hold them, or because this format cannot carry
+//! them, see [`carries`]) and the node's multipath-tools version (`-` when
+//! unknown). `pmp1`, the previous version, is the same without the version
+//! field; it is still read. An optional `!` line (part 1 only)
 //! is the node's last config-apply error (`%`, control and non-ASCII bytes
 //! percent-escaped, so the value is plain ASCII). Then one line per LUN,
 //! sorted by WWID:
@@ -42,19 +45,68 @@ use std::collections::BTreeMap;
 
 use anyhow::{bail, format_err, Error};
 
+use sha1::Digest;
+
 use super::{LunReport, State, Transport};
+use crate::schema;
 
 /// The format tag of this version.
-pub const TAG: &str = "pmp1";
+pub const TAG: &str = "pmp2";
 /// pmxcfs refuses a KV value of 32 KiB or more.
 pub const MAX_VALUE_BYTES: usize = 32 * 1024 - 1;
 /// More parts than this are not published; the rest is left out, counted.
 pub const MAX_PARTS: usize = 16;
+/// The KV key of part 1; part N is published as `multipath-N`.
+pub const KV_KEY: &str = "multipath";
 /// An apply error longer than this (escaped) is cut.
 const MAX_ERROR_BYTES: usize = 1024;
-const MAX_WWID_BYTES: usize = 256;
-/// Counts above this are nonsense from a broken peer.
-const MAX_PATHS: u64 = 4096;
+/// Counts above this are nonsense from a broken peer (and not published).
+pub const MAX_PATHS: u64 = 4096;
+/// A multipath-tools version longer than this is not published.
+const MAX_VERSION_BYTES: usize = 32;
+
+/// The KV key of a part (1-based).
+pub fn kv_key(part: usize) -> String {
+    if part == 1 {
+        KV_KEY.to_string()
+    } else {
+        format!("{KV_KEY}-{part}")
+    }
+}
+
+/// At most about 80 characters of untrusted text, for a message.
+pub fn excerpt(text: &str) -> String {
+    const MAX_CHARS: usize = 80;
+    let text: String = text
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .take(MAX_CHARS + 1)
+        .collect();
+    match text.char_indices().nth(MAX_CHARS) {
+        Some((end, _)) => format!("{}...", &text[..end]),
+        None => text,
+    }
+}
+
+/// Whether this format carries a LUN: the same rule the decoder applies to
+/// a peer's value, so a node never publishes what its peers refuse.
+pub fn carries(wwid: &str, report: &LunReport) -> bool {
+    schema::is_wwid(wwid)
+        && report.paths_total <= MAX_PATHS
+        && report.paths_active <= report.paths_total
+        && report
+            .paths_expected
+            .is_none_or(|expected| expected <= MAX_PATHS)
+}
+
+/// A version as `multipath -V` or dpkg print it (`0.11.1`, `0.9.4-3+deb12u1`).
+pub fn is_tools_version(text: &str) -> bool {
+    (1..=MAX_VERSION_BYTES).contains(&text.len())
+        && text.starts_with(|c: char| c.is_ascii_digit())
+        && text
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || b".+~:-_".contains(&byte))
+}
 
 /// The 64 digits of the compact numbers, in value order.
 pub const DIGITS: &[u8; 64] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
@@ -118,7 +170,7 @@ fn unescape(text: &str) -> Result<String, Error> {
             let hex = text
                 .get(index + 1..index + 3)
                 .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-                .ok_or_else(|| format_err!("bad escape at '{}'", &text[index..]))?;
+                .ok_or_else(|| format_err!("bad escape at '{}'", excerpt(&text[index..])))?;
             out.push(hex);
             index += 3;
         } else {
@@ -182,7 +234,7 @@ fn push_wwid(out: &mut String, wwid: &str, previous: &str) {
 fn parse_wwid(field: &str, previous: &str) -> Result<String, Error> {
     let bytes = field.as_bytes();
     if bytes.len() < 2 || !field.is_ascii() {
-        bail!("bad WWID field '{field}'");
+        bail!("bad WWID field '{}'", excerpt(field));
     }
     let shared = digit_value(bytes[0]).ok_or_else(|| format_err!("bad WWID prefix length"))?;
     let shared = shared as usize;
@@ -225,8 +277,8 @@ fn parse_wwid(field: &str, previous: &str) -> Result<String, Error> {
             }
         }
     }
-    if wwid.is_empty() || wwid.len() > MAX_WWID_BYTES {
-        bail!("WWID of {} bytes", wwid.len());
+    if !schema::is_wwid(&wwid) {
+        bail!("bad WWID '{}'", excerpt(&wwid));
     }
     Ok(wwid)
 }
@@ -260,7 +312,7 @@ fn push_report(out: &mut String, report: &LunReport) {
 fn parse_count(text: &str) -> Result<u64, Error> {
     let count: u64 = text
         .parse()
-        .map_err(|_| format_err!("bad path count '{text}'"))?;
+        .map_err(|_| format_err!("bad path count '{}'", excerpt(text)))?;
     if count > MAX_PATHS {
         bail!("path count {count} out of range");
     }
@@ -275,12 +327,12 @@ fn parse_report(field: &str) -> Result<LunReport, Error> {
         Some('F') => State::Failed,
         // a state this version does not know is clamped, not refused
         Some(letter) if letter.is_ascii_alphabetic() => State::Unknown,
-        _ => bail!("bad state in '{field}'"),
+        _ => bail!("bad state in '{}'", excerpt(field)),
     };
     let rest = chars.as_str();
     let counts_end = rest
         .find(|c: char| !(c.is_ascii_digit() || c == '/'))
-        .ok_or_else(|| format_err!("no transport in '{field}'"))?;
+        .ok_or_else(|| format_err!("no transport in '{}'", excerpt(field)))?;
     let (counts, flags) = rest.split_at(counts_end);
     // at most three counts; no list is built for this on every line
     let mut split = counts.split('/');
@@ -302,7 +354,7 @@ fn parse_report(field: &str) -> Result<LunReport, Error> {
             parse_count(total)?,
             Some(parse_count(expected)?),
         ),
-        _ => bail!("bad path counts in '{field}'"),
+        _ => bail!("bad path counts in '{}'", excerpt(field)),
     };
     if active > total {
         bail!("{active} of {total} paths active");
@@ -313,12 +365,12 @@ fn parse_report(field: &str) -> Result<LunReport, Error> {
         Some('i') => Some(Transport::Iscsi),
         Some('f') => Some(Transport::Fc),
         Some('s') => Some(Transport::Sas),
-        _ => bail!("bad transport in '{field}'"),
+        _ => bail!("bad transport in '{}'", excerpt(field)),
     };
     let queueing = match flags.as_str() {
         "" => false,
         "q" => true,
-        other => bail!("unknown flags '{other}'"),
+        other => bail!("unknown flags '{}'", excerpt(other)),
     };
     Ok(LunReport {
         state,
@@ -336,11 +388,23 @@ fn parse_report(field: &str) -> Result<LunReport, Error> {
 pub struct Broadcast {
     pub time: u64,
     pub apply_error: Option<String>,
+    /// The node's multipath-tools version; left out unless
+    /// [`is_tools_version`].
+    pub tools_version: Option<String>,
     pub luns: BTreeMap<String, LunReport>,
 }
 
-fn header(time: u64, part: usize, parts: usize, dropped: usize) -> String {
-    format!("{TAG} {time} {part}/{parts} {dropped}\n")
+fn header(time: u64, part: usize, parts: usize, dropped: usize, tools: &str) -> String {
+    format!("{TAG} {time} {part}/{parts} {dropped} {tools}\n")
+}
+
+/// The values to publish and what identifies their content.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Encoded {
+    pub values: Vec<String>,
+    /// Equal for two encodings that differ at most in the report time:
+    /// "nothing changed since the last broadcast".
+    pub content_key: String,
 }
 
 fn error_line(apply_error: Option<&str>) -> String {
@@ -389,14 +453,32 @@ fn line_bound(wwid: &str, report: &LunReport) -> usize {
     line.len()
 }
 
-/// Encode into one or more values of at most `max_bytes` each.
-pub fn encode(broadcast: &Broadcast, max_bytes: usize) -> Result<Vec<String>, Error> {
+/// Encode into one or more values of at most `max_bytes` each. LUNs the
+/// format cannot carry (see [`carries`]) are left out and counted.
+pub fn encode(broadcast: &Broadcast, max_bytes: usize) -> Result<Encoded, Error> {
     let error_line = error_line(broadcast.apply_error.as_deref());
-    // header and trailer, at their longest
-    let header_bound = header(broadcast.time, MAX_PARTS, MAX_PARTS, broadcast.luns.len()).len()
-        + format!("end {}\n", broadcast.luns.len()).len();
-    let widest = broadcast
+    let tools = broadcast
+        .tools_version
+        .as_deref()
+        .filter(|version| is_tools_version(version))
+        .unwrap_or("-");
+    let all: Vec<(&String, &LunReport)> = broadcast
         .luns
+        .iter()
+        .filter(|(wwid, report)| carries(wwid, report))
+        .collect();
+    let unfit = broadcast.luns.len() - all.len();
+    // header and trailer, at their longest
+    let header_bound = header(
+        broadcast.time,
+        MAX_PARTS,
+        MAX_PARTS,
+        broadcast.luns.len(),
+        tools,
+    )
+    .len()
+        + format!("end {}\n", broadcast.luns.len()).len();
+    let widest = all
         .iter()
         .map(|(wwid, report)| line_bound(wwid, report))
         .max()
@@ -425,9 +507,8 @@ pub fn encode(broadcast: &Broadcast, max_bytes: usize) -> Result<Vec<String>, Er
         bodies
     };
 
-    let all: Vec<(&String, &LunReport)> = broadcast.luns.iter().collect();
     let mut bodies = pack(&all);
-    let mut dropped = 0;
+    let mut dropped = unfit;
     if bodies.len() > MAX_PARTS {
         // leave out the healthiest LUNs: find the most of the worst that fit
         let mut by_severity = all.clone();
@@ -447,23 +528,101 @@ pub fn encode(broadcast: &Broadcast, max_bytes: usize) -> Result<Vec<String>, Er
             }
         }
         bodies = pack(&subset(fits));
-        dropped = all.len() - fits;
+        dropped += all.len() - fits;
     }
     let parts = bodies.len();
     if parts > MAX_PARTS {
         bail!("broadcast needs {parts} parts, more than {MAX_PARTS}");
     }
-    Ok(bodies
+    let mut key = sha1::Sha1::new();
+    let values = bodies
         .into_iter()
         .enumerate()
         .map(|(index, body)| {
             let count = body.lines().filter(|line| !line.starts_with('!')).count();
-            format!(
-                "{}{body}end {count}\n",
-                header(broadcast.time, index + 1, parts, dropped)
-            )
+            let header = header(broadcast.time, index + 1, parts, dropped, tools);
+            let trailer = format!("end {count}\n");
+            // everything but the report time
+            key.update(
+                header
+                    .split_once(' ')
+                    .map_or("", |(_, rest)| rest)
+                    .split_once(' ')
+                    .map_or("", |(_, rest)| rest),
+            );
+            key.update(&body);
+            key.update(&trailer);
+            format!("{header}{body}{trailer}")
         })
-        .collect())
+        .collect();
+    let content_key = key
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    Ok(Encoded {
+        values,
+        content_key,
+    })
+}
+
+/// The header of a value: what a reader needs before the body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Header {
+    pub version: u32,
+    pub time: u64,
+    pub part: usize,
+    pub parts: usize,
+    pub dropped: u64,
+    pub tools_version: Option<String>,
+}
+
+/// Read the header line of a value (`parts` is at most [`MAX_PARTS`]).
+pub fn decode_header(value: &str) -> Result<Header, Error> {
+    let head = value.split('\n').next().unwrap_or_default();
+    let mut fields = head.split(' ');
+    let tag = fields.next().unwrap_or_default();
+    let version = match tag.strip_prefix("pmp") {
+        Some("1") => 1,
+        Some("2") => 2,
+        Some(other) => bail!("unsupported summary version '{}'", excerpt(other)),
+        None if head.starts_with('{') => bail!("series JSON summary (no report time)"),
+        None => bail!("not a multipath summary (no 'pmp' header)"),
+    };
+    let fields: Vec<&str> = fields.take(6).collect();
+    let (time, part, dropped, tools) = match (version, &fields[..]) {
+        (1, [time, part, dropped]) => (time, part, dropped, None),
+        (2, [time, part, dropped, tools]) => (time, part, dropped, Some(*tools)),
+        _ => bail!(
+            "line 1: header of pmp{version} needs {} fields, has {}",
+            version + 3,
+            fields.len() + 1
+        ),
+    };
+    let time: u64 = time
+        .parse()
+        .map_err(|_| format_err!("line 1: bad report time '{}'", excerpt(time)))?;
+    let (part, parts) = part
+        .split_once('/')
+        .and_then(|(part, parts)| Some((part.parse::<usize>().ok()?, parts.parse::<usize>().ok()?)))
+        .filter(|&(part, parts)| part >= 1 && part <= parts && parts <= MAX_PARTS)
+        .ok_or_else(|| format_err!("line 1: bad part '{}'", excerpt(part)))?;
+    let dropped: u64 = dropped
+        .parse()
+        .map_err(|_| format_err!("line 1: bad dropped count '{}'", excerpt(dropped)))?;
+    let tools_version = match tools {
+        None | Some("-") => None,
+        Some(version) if is_tools_version(version) => Some(version.to_string()),
+        Some(version) => bail!("line 1: bad multipath-tools version '{}'", excerpt(version)),
+    };
+    Ok(Header {
+        version,
+        time,
+        part,
+        parts,
+        dropped,
+        tools_version,
+    })
 }
 
 /// One decoded value (one part).
@@ -474,6 +633,7 @@ pub struct Part {
     pub part: usize,
     pub parts: usize,
     pub dropped: u64,
+    pub tools_version: Option<String>,
     pub apply_error: Option<String>,
     /// Sorted by WWID, unique.
     pub luns: Vec<(String, LunReport)>,
@@ -488,39 +648,16 @@ pub fn decode(value: &str) -> Result<Part, Error> {
     if let Some(at) = value.bytes().position(|byte| !byte.is_ascii()) {
         bail!("non-ASCII byte at offset {at}");
     }
+    let header = decode_header(value)?;
     let mut lines = value.split('\n').enumerate();
-    let (_, head) = lines.next().unwrap_or((0, ""));
-    let fields: Vec<&str> = head.split(' ').collect();
-    let version = match fields[0].strip_prefix("pmp") {
-        Some("1") => 1,
-        Some(other) => bail!(
-            "unsupported summary version '{}'",
-            other.chars().take(16).collect::<String>()
-        ),
-        None if head.starts_with('{') => bail!("series JSON summary (no report time)"),
-        None => bail!("not a multipath summary (no 'pmp' header)"),
-    };
-    let [_, time, part, dropped] = fields[..] else {
-        bail!("line 1: header needs 4 fields, has {}", fields.len());
-    };
-    let time: u64 = time
-        .parse()
-        .map_err(|_| format_err!("line 1: bad report time '{time}'"))?;
-    let (part, parts) = part
-        .split_once('/')
-        .and_then(|(part, parts)| Some((part.parse::<usize>().ok()?, parts.parse::<usize>().ok()?)))
-        .filter(|&(part, parts)| part >= 1 && part <= parts && parts <= MAX_PARTS)
-        .ok_or_else(|| format_err!("line 1: bad part '{part}'"))?;
-    let dropped: u64 = dropped
-        .parse()
-        .map_err(|_| format_err!("line 1: bad dropped count '{dropped}'"))?;
-
+    lines.next();
     let mut decoded = Part {
-        version,
-        time,
-        part,
-        parts,
-        dropped,
+        version: header.version,
+        time: header.time,
+        part: header.part,
+        parts: header.parts,
+        dropped: header.dropped,
+        tools_version: header.tools_version,
         ..Default::default()
     };
     let mut previous = (String::new(), None::<u64>);

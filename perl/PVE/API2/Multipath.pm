@@ -23,10 +23,9 @@ use PVE::Tools qw(extract_param);
 use PVE::Multipath;
 use PVE::Multipath::ClusterConfig;
 use PVE::Multipath::Config;
+use PVE::RS::Multipath::Status;
 
 use base qw(PVE::RESTHandler);
-
-my $KV_KEY = 'multipath';
 
 my $WWID_PARAM = PVE::Multipath::Config::wwid_schema("The LUN's WWID, as multipath reports it.");
 
@@ -69,20 +68,15 @@ my sub expected_nodes {
     return ($by_lun, %anywhere ? [sort keys %anywhere] : undef);
 }
 
-# Each node's broadcast: one KV value, or all parts of a large summary.
+# Each node's broadcast: one KV value, or all parts of a large summary (the
+# library says which further keys a node's first value calls for).
 my sub node_broadcasts {
-    my $first = PVE::Cluster::get_node_kv($KV_KEY);
-    my $kv = {};
-    for my $node (keys $first->%*) {
-        my $value = $first->{$node};
-        my ($parts) = $value =~ m{^pmp1 [0-9]+ 1/([0-9]+)};
-        if (!$parts || $parts < 2) {
-            $kv->{$node} = $value;
-            next;
-        }
+    my $kv = PVE::Cluster::get_node_kv(PVE::RS::Multipath::Status::broadcast_key());
+    my $further = PVE::RS::Multipath::Status::parts_to_fetch($kv);
+    for my $node (keys $further->%*) {
         $kv->{$node} = [
-            $value,
-            map { PVE::Cluster::get_node_kv("$KV_KEY-$_", $node)->{$node} // '' } 2 .. $parts,
+            $kv->{$node},
+            map { PVE::Cluster::get_node_kv($_, $node)->{$node} // '' } $further->{$node}->@*,
         ];
     }
     return $kv;
@@ -561,14 +555,12 @@ sub cluster_status {
     my ($by_lun, $anywhere) = expected_nodes($storage_cfg, $all_nodes);
 
     return PVE::Multipath::aggregate_status({
-        allow_list => PVE::Multipath::Config::wwid_list($cfg),
-        aliases => PVE::Multipath::Config::aliases($cfg),
+        config => $cfg,
         used_by => PVE::Storage::MultipathPlugin::consumers($storage_cfg),
         kv => node_broadcasts(),
         online => { map { $_ => ($members->{$_}->{online} ? 1 : 0) } $all_nodes->@* },
         expected_by_lun => $by_lun,
         defined($anywhere) ? (expected_nodes => $anywhere) : (),
-        paths_expected => PVE::Multipath::Config::paths_expected($cfg),
         now => $now // time(),
         interval => $PVE::Multipath::BROADCAST_INTERVAL,
     });

@@ -53,7 +53,7 @@ __PACKAGE__->register_method({
     code => sub {
         return [] if !PVE::Multipath::is_running();
         my $cfg = eval { PVE::Multipath::ClusterConfig::read_config() };
-        my $maps = PVE::Multipath::apply_expected_paths(PVE::Multipath::get_maps(), $cfg);
+        my $maps = PVE::Multipath::get_maps($cfg);
         my $used = PVE::Storage::MultipathPlugin::consumers(PVE::Storage::config());
         for my $map ($maps->@*) {
             $map->{'used-by'} = $used->{ $map->{wwid} } if defined($used->{ $map->{wwid} // '' });

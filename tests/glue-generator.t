@@ -161,14 +161,20 @@ is(PVE::Multipath::Generator::last_apply_error(), undef, 'the apply error is cle
     $result = PVE::Multipath::Generator::sync();
     is(calls(qr/^multipathd reconfigure/), $reloads + 2, 'the next pass reloads again');
     like($result->{error}, qr/reloading multipathd failed/, 'and reports the failure again');
-    like(PVE::Multipath::Generator::last_apply_error(),
-        qr/reloading multipathd failed/, 'the apply error is kept while the reload fails');
+    like(
+        PVE::Multipath::Generator::last_apply_error(),
+        qr/reloading multipathd failed/,
+        'the apply error is kept while the reload fails'
+    );
 }
 {
     local $ENV{MULTIPATHD_STANDIN_STOPPED} = 1;
     $result = PVE::Multipath::Generator::sync();
-    like($result->{error}, qr/multipathd is not running - reload pending/,
-        'with multipathd stopped the reload stays pending');
+    like(
+        $result->{error},
+        qr/multipathd is not running - reload pending/,
+        'with multipathd stopped the reload stays pending'
+    );
 }
 my $reloads = calls(qr/^multipathd reconfigure/);
 $result = PVE::Multipath::Generator::sync();

@@ -93,7 +93,8 @@ file_set_contents("$dir{'conf.d'}/pve-defaults.conf", "defaults {\n\tpolling_int
 
 my sub propose {
     my ($param) = @_;
-    return PVE::Multipath::TestEnv::api_call('PVE::API2::Disks::Multipath', 'GET', 'import', { node => 'n1', ($param // {})->%* });
+    return PVE::Multipath::TestEnv::api_call('PVE::API2::Disks::Multipath', 'GET', 'import',
+        { node => 'n1', ($param // {})->%* });
 }
 
 my sub import_proposal {

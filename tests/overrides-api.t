@@ -14,6 +14,7 @@ use warnings;
 use File::Temp qw(tempdir);
 use Test::More;
 
+use PVE::Multipath::TestEnv;
 use PVE::Cluster;
 use PVE::Tools qw(file_set_contents);
 
@@ -24,10 +25,10 @@ use PVE::Multipath::Config;
 
 my $tmp = tempdir(CLEANUP => 1);
 mkdir("$tmp/state");
-$PVE::Cluster::BASE = $tmp;
 $PVE::Multipath::STATE_DIR = "$tmp/state";
-file_set_contents("$tmp/.members", '{"n1":{"online":1},"n2":{"online":1},"n3":{"online":1}}');
-file_set_contents("$tmp/storage.cfg", "multipath: san\n\tnodes n1,n2,n3\n\n");
+PVE::Multipath::TestEnv::set_members({ map { $_ => { online => 1 } } qw(n1 n2 n3) });
+file_set_contents(PVE::Multipath::TestEnv::cfs_dir() . "/storage.cfg",
+    "multipath: san\n\tnodes n1,n2,n3\n\n");
 
 # The versions the nodes report. Until the broadcast carries them (helper
 # `pipeline`), they are put into the node rows the status matrix returns,
@@ -47,11 +48,17 @@ my %reported;
 
 my sub put {
     my ($text) = @_;
-    eval { PVE::API2::Multipath->call('PUT', 'overrides', { text => $text }) };
+    eval {
+        PVE::Multipath::TestEnv::api_call('PVE::API2::Multipath', 'PUT', 'overrides',
+            { text => $text });
+    };
     return $@;
 }
 
-my sub stored { return PVE::API2::Multipath->call('GET', 'overrides', {})->{text} }
+my sub stored {
+    return PVE::Multipath::TestEnv::api_call('PVE::API2::Multipath', 'GET', 'overrides', {})
+        ->{text};
+}
 
 my $tpg = "defaults {\n\tdetect_pgpolicy yes\n}\n";
 my $flush_yes = "defaults {\n\tflush_on_last_del yes\n}\n";

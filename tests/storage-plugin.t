@@ -102,9 +102,11 @@ my @cases = (
     [path => $BASE, "$by_id-$BASE"],
     [activate_volume => $BASE, 1],
     [deactivate_volume => $BASE, 1],
-    (map { [$_ => $BASE, $CONSUMED] }
-        qw(parse_volname volume_size_info volume_has_feature alloc_image free_image
-        create_base clone_image volume_resize)),
+    (
+        map { [$_ => $BASE, $CONSUMED] }
+            qw(parse_volname volume_size_info volume_has_feature alloc_image free_image
+            create_base clone_image volume_resize)
+    ),
     # a map this node has that the cluster did not allow-list
     (map { [$_ => $BOOT, $NOT_LISTED] } sort keys %entry),
     # odd names: one rule (no `$` that lets a trailing newline through)
@@ -112,12 +114,15 @@ my @cases = (
         map {
             my $name = $_;
             map { [$_ => $name, $ODD] } sort keys %entry
-        } ("$FREE\n", "$FREE\n\n", "\n$FREE", "$FREE\0", "$FREE/../x", '../etc/passwd',
-            '', '-f', "$FREE ", "3600\x{e9}", $FREE . ('0' x 200))
+        } (
+            "$FREE\n", "$FREE\n\n", "\n$FREE", "$FREE\0",
+            "$FREE/../x", '../etc/passwd', '', '-f',
+            "$FREE ", "3600\x{e9}", $FREE . ('0' x 200)
+        )
     ),
     (
         map { [$_ => undef, qr/^multipath volume name missing\n\z/] }
-            grep { $_ ne 'alloc_image' } sort keys %entry
+        grep { $_ ne 'alloc_image' } sort keys %entry
     ),
     [alloc_image => undef, $UNSUPPORTED],    # a new disk, which a LUN never is
 );
@@ -150,7 +155,8 @@ is_deeply([map { $_->{volid} } $listed->@*],
     ["san:$FREE"], 'list_images offers only the allow-listed LUN nobody consumes');
 is_deeply(
     [map { $_->{volid} } $PLUGIN->list_images('san', $scfg, undef, ["san:$BASE", "san:$BOOT"])->@*],
-    [], 'not even when asked for the others by name',
+    [],
+    'not even when asked for the others by name',
 );
 is_deeply($PLUGIN->list_images('san', $scfg, 100), [], 'no LUN belongs to a guest');
 is_deeply(
@@ -164,8 +170,11 @@ is_deeply(
 
 # once the LVM storage is gone, its LUN is a guest disk candidate again
 file_set_contents("$pve/storage.cfg", "multipath: san\n\n");
-is_deeply([map { $_->{volid} } $PLUGIN->list_images('san', $scfg)->@*],
-    ["san:$FREE", "san:$BASE"], 'an unconsumed LUN is offered');
+is_deeply(
+    [map { $_->{volid} } $PLUGIN->list_images('san', $scfg)->@*],
+    ["san:$FREE", "san:$BASE"],
+    'an unconsumed LUN is offered'
+);
 is(($PLUGIN->parse_volname($BASE))[1], $BASE, 'and parses');
 
 # the consumers lookup is the one the API's used-by shows

@@ -138,7 +138,11 @@ is(propose({ 'use-bindings' => 1 })->{proposal}->{wwids}->{$SAN}->{alias},
     'mpatha', 'bindings names only when asked');
 
 eval { PVE::Multipath::Config::import_propose({ files => 'x' }, 0) };
-like($@, qr/^node setup: invalid type/, 'a malformed node setup is refused with a clear error');
+like(
+    $@,
+    qr/^import_propose: argument 'setup' at \{'files'\}: expected an array reference, got the string 'x'\n\z/,
+    'a malformed node setup is refused with a clear error'
+);
 
 my $proposal_json = encode_json($first->{proposal});
 my @steps = (

@@ -10,9 +10,9 @@ use warnings;
 
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
-use File::Temp qw(tempdir);
 use Test::More;
 
+use PVE::Multipath::TestEnv;
 use PVE::Cluster;
 use PVE::Notify;
 use PVE::Tools qw(file_get_contents file_set_contents);
@@ -29,9 +29,8 @@ my @NODES = qw(n1 n2 n3);
 my $T0 = 1_764_043_200;
 my $HOLD = 60;    # notify::RECOVERY_HOLD
 
-my $tmp = tempdir(CLEANUP => 1);
+my $tmp = PVE::Multipath::TestEnv::cfs_dir();
 mkdir("$tmp/priv");
-$PVE::Cluster::BASE = $tmp;
 $PVE::Notify::TEMPLATE_DIR = "$ROOT/templates";
 file_set_contents("$tmp/storage.cfg", "multipath: san\n\tnodes n1,n2,n3\n\n");
 
@@ -40,12 +39,12 @@ $SIG{__WARN__} = sub { push @warnings, $_[0] };
 
 my sub members {
     my (%online) = @_;
-    file_set_contents("$tmp/.members",
-        '{' . join(',', map { "\"$_\":{\"online\":" . ($online{$_} // 1) . '}' } @NODES) . '}');
+    PVE::Multipath::TestEnv::set_members({ map { $_ => { online => $online{$_} // 1 } } @NODES });
 }
 members();
 
-PVE::API2::Multipath->call('POST', 'wwid', { wwid => $LUN, alias => 'vmstore' });
+PVE::Multipath::TestEnv::api_call('PVE::API2::Multipath', 'POST', 'wwid',
+    { wwid => $LUN, alias => 'vmstore' });
 
 my %MAPS = map {
     my ($state, $file) = @$_;
@@ -149,7 +148,7 @@ like(
 );
 
 # --- switched off in the defaults section ---
-PVE::API2::Multipath->call('PUT', 'defaults', { notify => 'no' });
+PVE::Multipath::TestEnv::api_call('PVE::API2::Multipath', 'PUT', 'defaults', { notify => 'no' });
 $count = scalar(@PVE::Notify::SENT);
 cluster_pass($now += 10, n1 => 'one-path-offline', n3 => 'one-path-offline');
 for my $step (1 .. 10) {
@@ -158,7 +157,8 @@ for my $step (1 .. 10) {
 is_deeply(sent_since($count), [], 'notify no: nothing sent');
 
 # --- the minimum severity ---
-PVE::API2::Multipath->call('PUT', 'defaults', { notify => 'yes', 'notify-severity' => 'error' });
+PVE::Multipath::TestEnv::api_call('PVE::API2::Multipath', 'PUT', 'defaults',
+    { notify => 'yes', 'notify-severity' => 'error' });
 cluster_pass($now += 10, n3 => 'one-path-offline');
 is_deeply(sent_since($count), [], 'a warning below the minimum severity is not sent');
 
@@ -193,7 +193,10 @@ is(
     "notify-reminders: '1x' is not a duration like 30m, 6h or 1d\n",
     'a bad reminder schedule is named'
 );
-eval { PVE::API2::Multipath->call('PUT', 'defaults', { 'notify-reminders' => '5m' }) };
+eval {
+    PVE::Multipath::TestEnv::api_call('PVE::API2::Multipath', 'PUT', 'defaults',
+        { 'notify-reminders' => '5m' });
+};
 like("$@", qr/notify-reminders: /, 'and the API refuses it');
 
 # --- the stand-in is as strict as PVE::Notify ---

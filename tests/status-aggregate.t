@@ -262,7 +262,7 @@ for my $bad ([], 'x', undef) {
     eval { PVE::RS::Multipath::Status::aggregate_status($bad) };
     like(
         $@,
-        qr/^aggregate_status: the options must be a hash .*, got (a list|a scalar|undef)\n/,
+        qr/^aggregate_status: argument 'options': expected a hash reference, got (an array reference|the string 'x'|undef)\n\z/,
         'options that are no hash: ' . ($bad // 'undef')
     );
 }

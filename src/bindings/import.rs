@@ -18,7 +18,7 @@
 //!   node's own files contradict the cluster config, each message naming
 //!   the file and line.
 
-use anyhow::{format_err, Error};
+use anyhow::Error;
 use serde_json::{json, Value};
 
 use crate::export;
@@ -27,17 +27,12 @@ use crate::perl::lenient::Bool;
 use crate::perl::Export;
 use crate::section_config::Config;
 
-fn typed<T: serde::de::DeserializeOwned>(what: &str, value: Value) -> Result<T, Error> {
-    serde_json::from_value(value).map_err(|err| format_err!("{what}: {err}\n"))
-}
-
 fn import_propose(
-    setup: Value,
+    setup: NodeSetup,
     use_bindings: Option<Bool>,
     cfg: Option<Value>,
     overrides: Option<String>,
 ) -> Result<import::Import, Error> {
-    let setup: NodeSetup = typed("node setup", setup)?;
     let mut result = import::propose(&setup, use_bindings.is_some_and(|flag| flag.0))?;
     if let Some(cfg) = cfg.filter(|cfg| !cfg.is_null()) {
         let config = Config::from_perl(&cfg)?;
@@ -53,8 +48,8 @@ fn import_propose(
 fn import_apply(
     cfg: Option<Value>,
     overrides: Option<String>,
-    proposal: Value,
-    parts: Option<Value>,
+    proposal: Proposal,
+    parts: Option<Parts>,
     overwrite: Option<Bool>,
     digest: Option<String>,
 ) -> Result<Value, Error> {
@@ -62,11 +57,7 @@ fn import_apply(
         Some(cfg) => Config::from_perl(&cfg)?,
         None => Config::default(),
     };
-    let proposal: Proposal = typed("proposal", proposal)?;
-    let parts: Parts = match parts.filter(|parts| !parts.is_null()) {
-        Some(parts) => typed("parts", parts)?,
-        None => Parts::default(),
-    };
+    let parts = parts.unwrap_or_default();
     let (config, overrides) = import::apply(
         &config,
         overrides.as_deref().unwrap_or_default(),
@@ -78,14 +69,13 @@ fn import_apply(
     Ok(json!({ "config": config.to_perl(), "overrides": overrides }))
 }
 
-fn import_conflicts(files: Value, cfg: Value) -> Result<Vec<String>, Error> {
-    let files: Vec<NodeFile> = typed("node files", files)?;
+fn import_conflicts(files: Vec<NodeFile>, cfg: Value) -> Result<Vec<String>, Error> {
     Ok(import::conflicts(&files, &Config::from_perl(&cfg)?))
 }
 
 pub const EXPORTS: &[Export] = &[
     export!(import_propose(
-        setup: Value,
+        setup: NodeSetup,
         use_bindings: Option<Bool>,
         cfg: Option<Value>,
         overrides: Option<String>,
@@ -93,10 +83,10 @@ pub const EXPORTS: &[Export] = &[
     export!(import_apply(
         cfg: Option<Value>,
         overrides: Option<String>,
-        proposal: Value,
-        parts: Option<Value>,
+        proposal: Proposal,
+        parts: Option<Parts>,
         overwrite: Option<Bool>,
         digest: Option<String>,
     )),
-    export!(import_conflicts(files: Value, cfg: Value)),
+    export!(import_conflicts(files: Vec<NodeFile>, cfg: Value)),
 ];

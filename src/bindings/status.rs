@@ -361,18 +361,7 @@ struct Options {
 /// 'paths-total'?, 'paths-expected'?, transport?, reason? } } }`. Never dies
 /// because of a KV value: a bad one makes that node's cells `unknown` with
 /// the reason (also in `nodes->{node}->{error}`).
-fn aggregate_status(options: Value) -> Result<Request, Error> {
-    let kind = match &options {
-        Value::Object(_) => None,
-        Value::Array(_) => Some("a list"),
-        Value::Null => Some("undef"),
-        _ => Some("a scalar"),
-    };
-    if let Some(kind) = kind {
-        bail!("aggregate_status: the options must be a hash ({{ config, kv, online, ... }}), got {kind}");
-    }
-    let options: Options = serde_json::from_value(options)
-        .map_err(|err| anyhow::format_err!("aggregate_status: {err}"))?;
+fn aggregate_status(options: Options) -> Result<Request, Error> {
     let expected = match (options.expected_by_lun, options.expected_nodes) {
         (None, None) => ExpectedNodes::Series(Vec::new()),
         (by_lun, default) => ExpectedNodes::PerLun {
@@ -443,5 +432,5 @@ pub const EXPORTS: &[Export] = &[
         online: Value,
         expected: Option<Value>
     )),
-    export!(aggregate_status(options: Value)),
+    export!(aggregate_status(options: Options)),
 ];

@@ -179,10 +179,10 @@ is(($PLUGIN->parse_volname($BASE))[1], $BASE, 'and parses');
 
 # the consumers lookup is the one the API's used-by shows
 file_set_contents("$pve/storage.cfg",
-          "multipath: san\n\nmultipath: san2\n\nlvm: vmdata\n\tbase san2:$BASE\n\tvgname v\n\n"
+          "multipath: san\n\nmultipath: san2\n\nlvm: vmdata\n\tbase san2:$BASE\n\tvgname vg1\n\n"
         . "lvm: local-lvm\n\tvgname pve\n\n"
         . "iscsi: tgt\n\tportal 192.0.2.1\n\ttarget iqn.2000-01.test:t\n\n"
-        . "lvm: oniscsi\n\tbase tgt:0.0.1.scsi-3600b\n\tvgname w\n\n");
+        . "lvm: oniscsi\n\tbase tgt:0.0.1.scsi-3600b\n\tvgname vg2\n\n");
 is_deeply(
     PVE::Storage::MultipathPlugin::consumers(PVE::Storage::config()),
     { $BASE => 'vmdata' },

@@ -54,7 +54,7 @@ sub consumers {
     my $ids = $storage_cfg->{ids};
     for my $storeid (sort keys $ids->%*) {
         my $scfg = $ids->{$storeid};
-        next if $scfg->{type} ne 'lvm' || !defined($scfg->{base});
+        next if ($scfg->{type} // '') ne 'lvm' || !defined($scfg->{base});
         my ($base_id, $wwid) = PVE::Storage::parse_volume_id($scfg->{base}, 1);
         next if !defined($wwid) || ($ids->{$base_id}->{type} // '') ne 'multipath';
         $consumers->{$wwid} = $storeid;

@@ -1600,4 +1600,25 @@ mod tests {
         };
         assert!(apply(&empty, "", &import.proposal, &unknown, false, None).is_err());
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn any_node_files_propose_and_compare_without_panic(
+            conf in "((defaults|devices|device|blacklist|multipaths|multipath|wwid|alias|vendor|product|[a-z_]{1,12}|\"[^\"\n]{0,8}\"|[{}#!]|3600a[0-9a-f]{0,6})[ \t\n]{1,2}){0,40}",
+            wwids in "(/?3600a[0-9a-f]{0,6}/?\n){0,4}",
+            bindings in "(mpath[a-z] 3600a[0-9a-f]{0,6}\n){0,3}",
+        ) {
+            let files = vec![NodeFile { name: "/etc/multipath.conf".into(), text: conf }];
+            let setup = NodeSetup {
+                files: files.clone(),
+                wwids: Some(wwids),
+                bindings: Some(bindings),
+                maps: Vec::new(),
+            };
+            let _ = propose(&setup, true);
+            let _ = conflicts(&files, &Config::default());
+        }
+    }
 }

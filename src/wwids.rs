@@ -251,4 +251,26 @@ mod tests {
         let err = parse(&format!("{long}\n")).unwrap_err().to_string();
         assert!(err.len() < 200, "{err}");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_reads_without_panic_and_what_it_lists_round_trips(
+            text in "(#?/?[0-9a-f:._\\-]{0,40}/?[ \t]*\r?\n){0,8}|\\PC{0,200}"
+        ) {
+            // the node's file may list anything multipath-tools took; we
+            // write only WWIDs by our rule, and read back what we wrote
+            if let Ok(file) = parse(&text) {
+                let mut ours: Vec<String> = file
+                    .listed
+                    .into_iter()
+                    .filter(|wwid| schema::check_wwid(wwid).is_ok())
+                    .collect();
+                let written = format(&ours).expect("WWIDs by our rule are writable");
+                let mut again = parse(&written).unwrap().listed;
+                ours.sort();
+                again.sort();
+                proptest::prop_assert_eq!(again, ours);
+            }
+        }
+    }
 }

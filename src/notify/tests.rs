@@ -818,3 +818,14 @@ fn a_node_that_published_nothing_yet_makes_no_missing_luns() {
     sender.pass(&missing, T0 + 20);
     assert_eq!(sender.sent.last().unwrap().1, Severity::Error);
 }
+
+proptest::proptest! {
+    #[test]
+    fn any_kept_state_and_reminder_text_is_read_without_panic(
+        state in "\\PC{0,300}",
+        reminders in "[0-9a-z, ]{0,20}",
+    ) {
+        let _ = parse_reminders(&reminders);
+        let _ = pass(Some(&state), &Matrix::default(), &Settings::default(), 1_764_043_200);
+    }
+}

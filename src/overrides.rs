@@ -113,25 +113,9 @@ pub const TOP_LEVEL: &[&str] = &[
 ];
 
 /// The most characters of the input a message quotes.
-pub const QUOTED_MAX: usize = 80;
+pub const QUOTED_MAX: usize = crate::text::QUOTE_MAX_CHARS;
 
-/// At most [`QUOTED_MAX`] characters of `text`, control characters escaped,
-/// `...` where it was cut.
-pub fn shorten(text: &str) -> String {
-    let mut out = String::new();
-    for (count, c) in text.chars().enumerate() {
-        if count == QUOTED_MAX {
-            out.push_str("...");
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+pub use crate::text::excerpt as shorten;
 
 /// [`shorten`] in double quotes, as values are shown.
 pub fn quoted(text: &str) -> String {

@@ -153,25 +153,7 @@ pub fn is_wwid(text: &str) -> bool {
         && text.chars().all(|c| is_word_char(c) || c == ':')
 }
 
-/// How a message quotes input: at most [`EXCERPT_CHARS`] characters, with
-/// control characters escaped, so no input can stretch or split a message.
-pub fn excerpt(text: &str) -> String {
-    let mut out = String::new();
-    for (index, c) in text.chars().enumerate() {
-        if index == EXCERPT_CHARS {
-            out.push_str("...");
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-pub const EXCERPT_CHARS: usize = 80;
+pub use crate::text::excerpt;
 
 /// Why a text is no WWID, in the API's wording.
 fn wwid_problem(text: &str) -> String {
@@ -183,7 +165,7 @@ fn wwid_problem(text: &str) -> String {
 }
 
 /// A WWID from anywhere (API, Perl caller, peer): the one rule, or an error
-/// quoting at most [`EXCERPT_CHARS`] of it.
+/// quoting at most [`crate::text::QUOTE_MAX_CHARS`] of it.
 pub fn check_wwid(text: &str) -> Result<(), String> {
     if is_wwid(text) {
         Ok(())

@@ -8,6 +8,25 @@
 /// The most characters of input a message shows.
 pub const QUOTE_MAX_CHARS: usize = 80;
 
+/// At most [`QUOTE_MAX_CHARS`] characters of `text`, control characters
+/// escaped (`\n`), `...` where it was cut: how every message shows input
+/// inside its own quotes.
+pub fn excerpt(text: &str) -> String {
+    let mut out = String::new();
+    for (index, c) in text.chars().enumerate() {
+        if index == QUOTE_MAX_CHARS {
+            out.push_str("...");
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// `text` in single quotes for an error message: control characters escaped
 /// (`\n`, `\t`, `\x{1b}`), cut before the quote grows past
 /// [`QUOTE_MAX_CHARS`] characters, with `...` and the input's full length.

@@ -220,11 +220,11 @@ fn hostile_values_are_refused_with_a_reason() {
         // peer WWIDs are held to our own WWID rule
         (
             "pmp1 1 1/1 0\n0x%0A%3Cscript%3E O2n\nend 1\n".into(),
-            "bad WWID '?<script>'",
+            "bad WWID '\\n<script>'",
         ),
         (
             "pmp1 1 1/1 0\n0xb%00c O2n\nend 1\n".into(),
-            "bad WWID 'b?c'",
+            "bad WWID 'b\\u{0}c'",
         ),
         (
             format!("pmp1 1 1/1 0\n0x{} O2n\nend 1\n", "a".repeat(300)),

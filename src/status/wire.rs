@@ -74,19 +74,7 @@ pub fn kv_key(part: usize) -> String {
     }
 }
 
-/// At most about 80 characters of untrusted text, for a message.
-pub fn excerpt(text: &str) -> String {
-    const MAX_CHARS: usize = 80;
-    let text: String = text
-        .chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .take(MAX_CHARS + 1)
-        .collect();
-    match text.char_indices().nth(MAX_CHARS) {
-        Some((end, _)) => format!("{}...", &text[..end]),
-        None => text,
-    }
-}
+pub use crate::text::excerpt;
 
 /// Whether this format carries a LUN: the same rule the decoder applies to
 /// a peer's value, so a node never publishes what its peers refuse.

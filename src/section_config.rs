@@ -26,7 +26,6 @@
 //! not block writes (rendering the drop-ins names it, see [`validate`]).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write;
 
 use anyhow::{bail, Error};
 use serde::Serialize;
@@ -66,13 +65,7 @@ pub struct Config {
 
 /// SHA-1 of the raw bytes, as `Digest::SHA::sha1_hex($raw)`.
 pub fn digest(raw: &[u8]) -> String {
-    Sha1::digest(raw)
-        .iter()
-        .fold(String::with_capacity(40), |mut hex, byte| {
-            // writing to a String cannot fail
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        })
+    crate::text::hex(&Sha1::digest(raw))
 }
 
 /// Perl's `\s` on a byte string: space, `\t`, `\n`, `\v`, `\f`, `\r`.

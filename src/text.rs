@@ -8,6 +8,18 @@
 /// The most characters of input a message shows.
 pub const QUOTE_MAX_CHARS: usize = 80;
 
+/// Lower-case hex of `bytes`, as Perl's `*_hex` digests print them.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut hex, byte| {
+            // writing to a String cannot fail
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
+}
+
 /// At most [`QUOTE_MAX_CHARS`] characters of `text`, control characters
 /// escaped (`\n`), `...` where it was cut: how every message shows input
 /// inside its own quotes.

@@ -74,7 +74,7 @@ my @hostile = (
     ],
     ['a million parts claimed', "pmp2 $NOW 1/1000000 0 -\n0xwA O2f\nend 1\n", qr/bad part/],
     ['a WWID we would refuse', "pmp2 $NOW 1/1 0 -\n0xw%0A%3Cscript%3E O2f\nend 1\n", qr/bad WWID/],
-    ['a WWID with a NUL', "pmp2 $NOW 1/1 0 -\n0xb%00c O2f\nend 1\n", qr/bad WWID 'b\?c'/],
+    ['a WWID with a NUL', "pmp2 $NOW 1/1 0 -\n0xb%00c O2f\nend 1\n", qr/bad WWID 'b\\u\{0\}c'/],
 );
 for my $case (@hostile) {
     my ($name, $raw, $reason) = $case->@*;

@@ -543,11 +543,7 @@ pub fn encode(broadcast: &Broadcast, max_bytes: usize) -> Result<Encoded, Error>
             format!("{header}{body}{trailer}")
         })
         .collect();
-    let content_key = key
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
+    let content_key = crate::text::hex(&key.finalize());
     Ok(Encoded {
         values,
         content_key,

@@ -78,11 +78,19 @@ my sub allowed_wwid {
     return $wwid;
 }
 
+# The storage config. PVE::Storage loads this plugin, so it cannot be `use`d
+# here; it is loaded whenever PVE runs a plugin, but not for a caller that
+# loads the plugin alone.
+my sub storage_config {
+    require PVE::Storage;
+    return PVE::Storage::config();
+}
+
 # Allow-listed and consumed by no other storage: what may be a guest disk.
 my sub guest_disk_wwid {
     my ($volname) = @_;
     my $wwid = allowed_wwid($volname);
-    my $consumer = consumers(PVE::Storage::config())->{$wwid};
+    my $consumer = consumers(storage_config())->{$wwid};
     die "WWID '$wwid' is the base of storage '$consumer' and cannot be used as a guest disk\n"
         if defined($consumer);
     return $wwid;
@@ -143,7 +151,7 @@ sub list_images {
     my ($class, $storeid, $scfg, $vmid, $vollist) = @_;
     return [] if defined($vmid);
     my $allowed = allow_list();
-    my $consumed = consumers(PVE::Storage::config());
+    my $consumed = consumers(storage_config());
     my $wanted = $vollist ? { map { $_ => 1 } $vollist->@* } : undef;
     my $images = [];
     for my $map (PVE::Multipath::get_maps()->@*) {

@@ -20,6 +20,7 @@ const LUN_A = '35000c50015ea71ac'; // the real captures' WWID, alias san-a-lun0,
 const LUN_B = '3600a098038314e6a4f5d4e6f4b2f3a41'; // 33 characters, paths-expected 2
 const LUN_C = '36001405c0ffee0000000000000000042'; // allow-listed, assembled nowhere
 const NEW_LUN = '3600a0980383150000000000000000abc';
+const LUN_D = '3600a0980383150000000000000000d01'; // only in pve1's own multipath.conf
 const OVERRIDES_TEXT =
     'devices {\n    device {\n        vendor "X"\n        no_such_keyword 1\n    }\n}\n';
 
@@ -56,6 +57,26 @@ async function api(path) {
         headers: { Cookie: 'PVEAuthCookie=PVE%3Aroot%40pam%3Astandin' },
     });
     return (await response.json()).data;
+}
+
+// a write to our API as root, with the ticket and CSRF token a login gives
+async function apiWrite(method, path, params) {
+    let login = await fetch(`${globalThis.baseUrl}api2/json/access/ticket`, {
+        method: 'POST',
+        body: new URLSearchParams({ username: 'root@pam' }),
+    });
+    let ticket = (await login.json()).data;
+    let response = await fetch(`${globalThis.baseUrl}api2/json/${path}`, {
+        method,
+        headers: {
+            Cookie: `PVEAuthCookie=${encodeURIComponent(ticket.ticket)}`,
+            CSRFPreventionToken: ticket.CSRFPreventionToken,
+        },
+        body: new URLSearchParams(params),
+    });
+    if (response.status !== 200) {
+        throw new Error(`${method} ${path}: ${response.status} ${response.statusText}`);
+    }
 }
 
 // --- reading the page ---
@@ -97,7 +118,7 @@ async function header(page, node) {
             return null;
         }
         return {
-            text: col.el.dom.innerText.trim(),
+            text: col.el.dom.innerText.replace(/\s+/g, ' ').trim(),
             icon: col.el.dom.querySelector('i')?.className ?? '',
             id: col.id,
         };
@@ -202,12 +223,19 @@ async function typeInto(page, windowQuery, name, text, replace) {
         windowQuery,
         name,
     );
+    const value = (q, name) =>
+        Ext.ComponentQuery.query(`${q} field[name=${name}]`)[0].inputEl.dom.value;
     await clickAt(page, box, replace ? { clickCount: 3 } : undefined);
-    if (replace) {
+    // under load a key can land before the selection does: clear until the field is empty
+    for (let attempt = 0; replace && attempt < 3; attempt++) {
         await page.keyboard.down('Control');
         await page.keyboard.press('KeyA');
         await page.keyboard.up('Control');
         await page.keyboard.press('Backspace');
+        if ((await page.evaluate(value, windowQuery, name)) === '') {
+            break;
+        }
+        await clickAt(page, box);
     }
     await page.keyboard.type(text);
 }
@@ -273,7 +301,7 @@ async function matrix(browser, cluster, errors) {
     is(c?.text, 'missing', 'a LUN assembled nowhere is missing');
 
     c = await cell(page, LUN_A, 'size');
-    is(c?.text, '100.00 GiB', 'size from the node reports');
+    is(c?.text, '100.00 GiB iscsi', 'size and transport from the node reports');
     c = await cell(page, LUN_A, 'wwid');
     is(c?.text, `san-a-lun0 vmdata ${LUN_A}`, 'the LUN cell has alias, storage and WWID');
     c = await cell(page, LUN_A, 'cluster-state');
@@ -314,6 +342,23 @@ async function matrix(browser, cluster, errors) {
             version,
         });
     }
+    // the node's coexistence conflicts: counted in the header, each in its tooltip
+    let conflicts = (await api('cluster/multipath/status')).nodes.pve2.conflicts ?? [];
+    is(conflicts.length, 2, "pve2's own files contradict the cluster config twice");
+    h = await header(page, 'pve2');
+    is(h?.text, `pve2 ${conflicts.length}`, 'the header counts the conflicts');
+    like(
+        tip,
+        /Conflicts with the node's own multipath files \(2\):/,
+        'the tooltip introduces the conflicts',
+    );
+    ok(
+        conflicts.every((conflict) => tip.includes(conflict)),
+        'and lists each as the API reports it',
+        { tip, conflicts },
+    );
+    h = await header(page, 'pve3');
+    is(h?.text, 'pve3', 'a node that reports no conflicts has no count');
     is(await page.evaluate(() => window.__injected), undefined, 'the markup did not run');
     is(
         await page.evaluate(() => document.querySelectorAll('img[src="x"]').length),
@@ -652,7 +697,7 @@ async function nodeView(browser, cluster, errors) {
     let body = await waitForValue(page, rowBody, /Path group 2/, 'the expanded map', LUN_A);
     like(
         body,
-        /Path group 1[\s\S]*sda active \(running, ready\)[\s\S]*Path group 2[\s\S]*sdb failed \(offline, faulty\)/,
+        /Path group 1[\s\S]*sda active \(running, ready, iscsi\)[\s\S]*Path group 2[\s\S]*sdb failed \(offline, faulty, iscsi\)/,
         'expanded: path groups and paths',
     );
     await page.screenshot({ path: `${OUT}/node.png` });
@@ -682,6 +727,253 @@ async function nodeView(browser, cluster, errors) {
     await page.close();
 }
 
+// --- the import dialog on pve1's node view ---
+
+const IMPORT = 'pveNodeMultipathImport';
+
+// what the dialog shows: its WWID rows (chosen or not), defaults, overrides and report rows
+async function importShown(page) {
+    return page.evaluate((q) => {
+        let win = Ext.ComponentQuery.query(q)[0];
+        let text = (dom) => dom.innerText.replace(/\s+/g, ' ').trim();
+        let rows = (reference) => {
+            let grid = win.lookup(reference);
+            return grid
+                .getStore()
+                .getRange()
+                .map((rec) => {
+                    let node = grid.getView().getNode(rec);
+                    // the cells of the columns (not the row checker)
+                    let cells = [...node.querySelectorAll('.x-grid-cell')]
+                        .filter((td) => !td.classList.contains('x-selmodel-column'))
+                        .map(text);
+                    return {
+                        id: rec.data.wwid,
+                        cells,
+                        chosen: grid.getSelectionModel().isSelected(rec),
+                    };
+                });
+        };
+        return {
+            wwids: rows('wwids'),
+            report: rows('report').map((r) => r.cells),
+            defaults: text(win.lookup('defaultsText').el.dom),
+            overrides: win.lookup('overridesText').getValue(),
+        };
+    }, IMPORT);
+}
+
+// loaded, and the bindings have reached the controls (the Import button follows them)
+const importLoaded = (q) => {
+    let win = Ext.ComponentQuery.query(q)[0];
+    let button = win?.down('toolbar button[text=Import]');
+    return !!button && !button.isDisabled() && !win.el.isMasked(true);
+};
+
+async function openImport(page) {
+    await clickButton(page, 'pveNodeMultipathMaps toolbar', 'Import');
+    await waitFor(page, windowShown, 'the import window', IMPORT);
+    await waitFor(page, importLoaded, 'the proposal', IMPORT);
+}
+
+async function clickCheckbox(page, reference) {
+    await clickAt(
+        page,
+        await boxOf(
+            page,
+            (q, ref) => Ext.ComponentQuery.query(q)[0].lookup(ref).boxLabelEl,
+            IMPORT,
+            reference,
+        ),
+    );
+}
+
+async function clickChecker(page, wwid) {
+    await clickAt(
+        page,
+        await boxOf(
+            page,
+            (q, wwid) => {
+                let grid = Ext.ComponentQuery.query(q)[0].lookup('wwids');
+                let node = grid.getView().getNode(grid.getStore().getById(wwid));
+                return node.querySelector('.x-selmodel-column');
+            },
+            IMPORT,
+            wwid,
+        ),
+    );
+}
+
+async function importDialog(browser, errors) {
+    // the cluster's own polling interval differs from pve1's 5
+    await apiWrite('PUT', 'cluster/multipath/defaults', { 'polling-interval': 7 });
+    const page = await openPage(browser, '?view=node&node=pve1', errors);
+    await waitFor(
+        page,
+        () => Ext.ComponentQuery.query('pveNodeMultipathMaps')[0]?.getStore().getCount() === 2,
+        'the maps of pve1',
+    );
+    await openImport(page);
+    let proposed = await api('nodes/pve1/disks/multipath/import');
+    let shown = await importShown(page);
+
+    is(
+        JSON.stringify(shown.wwids.map((r) => r.id)),
+        JSON.stringify(Object.keys(proposed.proposal.wwids).sort()),
+        'the WWIDs of the proposal, from the node files and its allow-listed live maps',
+    );
+    ok(
+        shown.wwids.every((r) => r.chosen),
+        'every WWID is chosen at first',
+    );
+    let row = (id) => shown.wwids.find((r) => r.id === id)?.cells.join(' | ') ?? '';
+    like(
+        row(LUN_D),
+        new RegExp(`^${LUN_D} \\| vmstore-d \\|  \\| new$`),
+        'a new WWID with its alias',
+    );
+    like(
+        row(LUN_B),
+        /lun-b-local \|  \| alias: lun-b-local on this node, not set in the cluster config$/,
+        'a WWID the cluster has: where the node differs',
+    );
+    is(shown.defaults, 'polling-interval 5, user-friendly-names yes', 'the proposed defaults');
+    is(shown.overrides, proposed.proposal.overrides, 'the proposed overrides text');
+    like(shown.overrides, /vendor "NETAPP"[\s\S]*checker_timeout 30/, 'devices and the rest');
+    let report = shown.report.map((cells) => cells.join(' | '));
+    ok(
+        report.some((r) =>
+            /^Stays on the node \| \S+\/pve1\/etc\/multipath\.conf:17 \| flush_on_last_del yes \| .*no knob/.test(
+                r,
+            ),
+        ),
+        'the report: a keyword that stays in the node file, with file and line',
+        report,
+    );
+    ok(
+        report.includes(
+            'Differs from the cluster | defaults | polling-interval |' +
+                ' polling-interval: 5 on this node, 7 in the cluster config',
+        ),
+        'the report: where this node differs from the cluster config',
+        report,
+    );
+    ok(
+        proposed.conflicts.length > 0 &&
+            proposed.conflicts.every((c) =>
+                report.includes(`Contradicts the cluster |  |  | ${c}`),
+            ),
+        "the report: where the node's own files contradict the cluster config",
+        { report, conflicts: proposed.conflicts },
+    );
+    is(
+        report.length,
+        proposed.report.length +
+            proposed.differences.length +
+            proposed.changes.length +
+            proposed.conflicts.length,
+        'one report row for each item the API returns',
+    );
+    await page.screenshot({ path: `${OUT}/import.png` });
+    let clip = await page.evaluate((q) => {
+        let r = Ext.ComponentQuery.query(q)[0].el.dom.getBoundingClientRect();
+        return { x: r.x, y: r.y, width: r.width, height: r.height };
+    }, IMPORT);
+    await page.screenshot({ path: `${OUT}/import-dialog.png`, clip });
+
+    // the node-local bindings names only when asked for
+    const aliasOf = (q, wwid) =>
+        Ext.ComponentQuery.query(q)[0].lookup('wwids').getStore().getById(wwid)?.data.alias ?? '';
+    await clickCheckbox(page, 'useBindings');
+    is(
+        await waitForValue(page, aliasOf, 'mpatha', 'the bindings alias', IMPORT, LUN_A),
+        'mpatha',
+        'taking aliases from bindings proposes the node-local name',
+    );
+    await clickCheckbox(page, 'useBindings');
+    is(
+        await waitForValue(page, aliasOf, '', 'no bindings alias', IMPORT, LUN_A),
+        '',
+        'and unchecked, proposes none again',
+    );
+    await waitFor(page, importLoaded, 'the proposal again', IMPORT);
+
+    // everything: the defaults conflict with the cluster's, the API refuses, nothing changes
+    let before = await api('cluster/multipath');
+    await clickButton(page, `${IMPORT} toolbar`, 'Import');
+    await waitFor(page, () => Ext.Msg.isVisible(), 'the error');
+    let text = await page.evaluate(() => Ext.Msg.el.dom.innerText);
+    like(
+        text,
+        /import conflicts with the cluster config[\s\S]*defaults: polling-interval is '7' in the cluster config, '5' on the node/,
+        "a conflict shows the API's message",
+    );
+    await page.screenshot({ path: `${OUT}/import-conflict.png` });
+    await clickButton(page, 'messagebox', 'OK');
+    is((await api('cluster/multipath')).digest, before.digest, 'and nothing was written');
+    ok(await page.evaluate(windowShown, IMPORT), 'the window stays open to choose again');
+
+    // chosen parts: without the defaults and without LUN_D
+    await clickChecker(page, LUN_D);
+    await clickCheckbox(page, 'importDefaults');
+    shown = await importShown(page);
+    is(
+        JSON.stringify(shown.wwids.filter((r) => r.chosen).map((r) => r.id)),
+        JSON.stringify([LUN_A, LUN_B]),
+        'LUN_D is no longer chosen',
+    );
+    await clickButton(page, `${IMPORT} toolbar`, 'Import');
+    await waitFor(page, (q) => !Ext.ComponentQuery.query(q).length, 'the window closed', IMPORT);
+    let config = await api('cluster/multipath');
+    let wwids = Object.fromEntries(config.wwids.map((w) => [w.wwid, w]));
+    ok(!!wwids[LUN_A], 'the chosen WWIDs are in the cluster config', config.wwids);
+    is(wwids[LUN_B]?.alias, 'lun-b-local', 'with the alias from the node file');
+    ok(!wwids[LUN_D], 'a WWID not chosen is not imported');
+    is(config.defaults['polling-interval'], 7, 'the defaults not chosen stay');
+    like(
+        (await api('cluster/multipath/overrides')).text,
+        /vendor "NETAPP"[\s\S]*checker_timeout 30/,
+        'the overrides are imported',
+    );
+
+    // the defaults again, now replacing the cluster's
+    await openImport(page);
+    for (let wwid of [LUN_A, LUN_B, LUN_D]) {
+        await clickChecker(page, wwid);
+    }
+    await clickCheckbox(page, 'importOverrides');
+    await clickCheckbox(page, 'overwrite');
+    await clickButton(page, `${IMPORT} toolbar`, 'Import');
+    await waitFor(page, (q) => !Ext.ComponentQuery.query(q).length, 'the window closed', IMPORT);
+    config = await api('cluster/multipath');
+    is(config.defaults['polling-interval'], 5, 'overwrite replaces what differs');
+    ok(
+        !config.wwids.some((w) => w.wwid === LUN_D),
+        'and imports only the part chosen',
+        config.wwids,
+    );
+    await page.close();
+
+    const auditor = await openPage(browser, '?view=node&node=pve1&user=auditor@pve', errors);
+    await waitFor(
+        auditor,
+        () => Ext.ComponentQuery.query('pveNodeMultipathMaps')[0]?.getStore().getCount() === 2,
+        'the maps of pve1 for the auditor',
+    );
+    is(
+        JSON.stringify(
+            await auditor.evaluate(() =>
+                Ext.ComponentQuery.query('pveNodeMultipathMaps toolbar button').map((b) =>
+                    b.getText(),
+                ),
+            ),
+        ),
+        '["Reload"]',
+        'an audit-only user gets no import',
+    );
+    await auditor.close();
+}
+
 async function main() {
     fs.mkdirSync(OUT, { recursive: true });
     const started = Date.now();
@@ -705,6 +997,7 @@ async function main() {
         await edits(page);
         await page.close();
         await auditor(browser, errors);
+        await importDialog(browser, errors);
     } catch (err) {
         ok(false, `the run finished: ${err.stack}`);
     } finally {

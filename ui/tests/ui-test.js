@@ -874,6 +874,12 @@ async function importDialog(browser, errors) {
             proposed.conflicts.length,
         'one report row for each item the API returns',
     );
+    ok(
+        report.some((r) => r.includes('<img src=x onerror=window.__injected=2>')),
+        'markup in a node file shows as text in the report',
+        report,
+    );
+    is(await page.evaluate(() => window.__injected), undefined, 'and does not run');
     await page.screenshot({ path: `${OUT}/import.png` });
     let clip = await page.evaluate((q) => {
         let r = Ext.ComponentQuery.query(q)[0].el.dom.getBoundingClientRect();

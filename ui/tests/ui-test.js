@@ -942,6 +942,19 @@ async function importDialog(browser, errors) {
         'the overrides are imported',
     );
 
+    // the config changes after the dialog loaded: the digest it sends refuses the import
+    await openImport(page);
+    await apiWrite('PUT', `cluster/multipath/wwid/${LUN_C}`, { alias: 'changed-meanwhile' });
+    await clickButton(page, `${IMPORT} toolbar`, 'Import');
+    await waitFor(page, () => Ext.Msg.isVisible(), 'the digest error');
+    like(
+        await page.evaluate(() => Ext.Msg.el.dom.innerText),
+        /detected modified configuration/,
+        'a config changed since the proposal was loaded is refused',
+    );
+    await clickButton(page, 'messagebox', 'OK');
+    await page.evaluate((q) => Ext.ComponentQuery.query(q)[0].close(), IMPORT);
+
     // the defaults again, now replacing the cluster's
     await openImport(page);
     for (let wwid of [LUN_A, LUN_B, LUN_D]) {

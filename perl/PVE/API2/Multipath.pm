@@ -82,12 +82,17 @@ my sub node_broadcasts {
     return $kv;
 }
 
-my sub read_config_checked {
-    my ($digest) = @_;
-    my $cfg = PVE::Multipath::ClusterConfig::read_config();
-    die "detected modified configuration - file changed by other user? Try again.\n"
-        if defined($digest) && length($digest) && $digest ne $cfg->{digest};
-    return $cfg;
+# Change the cluster config under its lock: $change gets the config as it is
+# now, once the client's $digest (if any) matches it, and returns the config
+# to write.
+my sub edit_config {
+    my ($digest, $change) = @_;
+    PVE::Multipath::ClusterConfig::lock_config(sub {
+        my $cfg = PVE::Multipath::ClusterConfig::read_config();
+        PVE::Multipath::Config::assert_if_modified($digest, $cfg->{digest});
+        PVE::Multipath::ClusterConfig::write_config($change->($cfg));
+    });
+    return;
 }
 
 my sub wwid_section {
@@ -103,24 +108,15 @@ my sub update_locked {
     my ($type, $id, $param, %opts) = @_;
     my $digest = extract_param($param, 'digest');
     my $delete = extract_param($param, 'delete');
-    PVE::Multipath::ClusterConfig::lock_config(sub {
-        my $cfg = read_config_checked($digest);
-        $opts{check}->($cfg) if $opts{check};
-        my $updated = eval {
-            PVE::Multipath::Config::update_section($cfg, $type, $id, $param, $delete, $digest);
-        };
-        if (my $err = $@) {
-            die $err if $err =~ m/^detected modified configuration/;
-            my $errors = {};
-            for my $line (split(/\n/, $err)) {
-                my ($key, $message) = $line =~ m/^([a-z-]+): (.*)$/;
-                ($key, $message) = ('alias', $line) if !defined($key) && $line =~ m/^alias '/;
-                $errors->{ $key // $id } = $message // $line;
-            }
-            raise_param_exc($errors);
-        }
-        PVE::Multipath::ClusterConfig::write_config($updated);
-    });
+    edit_config(
+        $digest,
+        sub {
+            my ($cfg) = @_;
+            $opts{check}->($cfg) if $opts{check};
+            return PVE::Multipath::Config::update_section($cfg, $type, $id, $param, $delete,
+                $digest);
+        },
+    );
     return undef;
 }
 
@@ -260,13 +256,14 @@ __PACKAGE__->register_method({
     code => sub {
         my ($param) = @_;
         my $wwid = extract_param($param, 'wwid');
-        raise_param_exc({ wwid => "the id 'defaults' is reserved" }) if $wwid eq 'defaults';
         return update_locked(
             'wwid', $wwid, $param,
             check => sub {
                 my ($cfg) = @_;
-                die "WWID '$wwid' is already allow-listed\n" if $cfg->{ids}->{$wwid};
-            }
+                my $section = $cfg->{ids}->{$wwid};
+                die "WWID '$wwid' is already allow-listed\n"
+                    if $section && $section->{type} eq 'wwid';
+            },
         );
     },
 });
@@ -335,16 +332,19 @@ __PACKAGE__->register_method({
     code => sub {
         my ($param) = @_;
         my $wwid = $param->{wwid};
-        PVE::Multipath::ClusterConfig::lock_config(sub {
-            my $cfg = read_config_checked($param->{digest});
-            wwid_section($cfg, $wwid);
-            my $consumers = PVE::Storage::MultipathPlugin::consumers(PVE::Storage::config());
-            my $storeid = $consumers->{$wwid};
-            die "WWID '$wwid' is the base of storage '$storeid' - use 'force' to remove it anyway\n"
-                if defined($storeid) && !$param->{force};
-            PVE::Multipath::ClusterConfig::write_config(
-                PVE::Multipath::Config::remove_section($cfg, $wwid, $param->{digest}));
-        });
+        edit_config(
+            $param->{digest},
+            sub {
+                my ($cfg) = @_;
+                wwid_section($cfg, $wwid);
+                my $consumers = PVE::Storage::MultipathPlugin::consumers(PVE::Storage::config());
+                my $storeid = $consumers->{$wwid};
+                die "WWID '$wwid' is the base of storage '$storeid' - use 'force' to remove it"
+                    . " anyway\n"
+                    if defined($storeid) && !$param->{force};
+                return PVE::Multipath::Config::remove_section($cfg, $wwid, $param->{digest});
+            },
+        );
         return undef;
     },
 });
@@ -438,9 +438,8 @@ __PACKAGE__->register_method({
         raise_param_exc({ text => $@ =~ s/\n$//r }) if $@;
         PVE::Multipath::ClusterConfig::lock_overrides(sub {
             my $current = PVE::Multipath::ClusterConfig::read_overrides() // '';
-            die "detected modified configuration - file changed by other user? Try again.\n"
-                if defined($param->{digest})
-                && $param->{digest} ne PVE::Multipath::ClusterConfig::overrides_digest($current);
+            PVE::Multipath::Config::assert_if_modified($param->{digest},
+                PVE::Multipath::ClusterConfig::overrides_digest($current));
             PVE::Multipath::ClusterConfig::write_overrides($param->{text}, $versions);
         });
         return undef;
@@ -504,20 +503,23 @@ __PACKAGE__->register_method({
             ? (wwids => [grep { length } split(/[\s,;]+/, $param->{wwids})])
             : (),
         };
-        PVE::Multipath::ClusterConfig::lock_config(sub {
-            PVE::Multipath::ClusterConfig::lock_overrides(sub {
-                my $cfg = PVE::Multipath::ClusterConfig::read_config();
-                my $current = PVE::Multipath::ClusterConfig::read_overrides() // '';
-                my $merged = PVE::Multipath::Config::import_apply($cfg, $current, $proposal, $parts,
-                    $param->{overwrite}, $param->{digest},);
-                # Checked for every known release before anything is written.
-                PVE::Multipath::Config::check_overrides_in_cluster($merged->{overrides}, {});
-                PVE::Multipath::ClusterConfig::write_config($merged->{config});
-                PVE::Multipath::ClusterConfig::write_overrides($merged->{overrides}, {})
-                    if $merged->{overrides} ne
-                    PVE::Multipath::Config::write_overrides(undef, $current,);
-            });
-        });
+        edit_config(
+            $param->{digest},
+            sub {
+                my ($cfg) = @_;
+                return PVE::Multipath::ClusterConfig::lock_overrides(sub {
+                    my $current = PVE::Multipath::ClusterConfig::read_overrides() // '';
+                    my $merged = PVE::Multipath::Config::import_apply($cfg, $current, $proposal,
+                        $parts, $param->{overwrite}, $param->{digest});
+                    # Checked for every known release before anything is written.
+                    PVE::Multipath::Config::check_overrides_in_cluster($merged->{overrides}, {});
+                    PVE::Multipath::ClusterConfig::write_overrides($merged->{overrides}, {})
+                        if $merged->{overrides} ne
+                        PVE::Multipath::Config::write_overrides(undef, $current);
+                    return $merged->{config};
+                });
+            },
+        );
         return undef;
     },
 });

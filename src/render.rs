@@ -311,6 +311,22 @@ mod tests {
     }
 
     #[test]
+    fn booleans_render_as_1_or_0() {
+        let defaults = BTreeMap::from([
+            ("no-path-retry".to_string(), json!(true)),
+            ("polling-interval".to_string(), json!(7)),
+        ]);
+        let conf = managed_conf(&defaults);
+        assert!(conf.contains("\tno_path_retry 1\n"), "{conf}");
+        assert!(conf.contains("\tpolling_interval 7\n"), "{conf}");
+        let opts = opts_from_perl(&json!({ "3600a": { "no-path-retry": true } })).unwrap();
+        assert_eq!(
+            multipaths_block(&opts),
+            "multipaths {\n\tmultipath {\n\t\twwid 3600a\n\t\tno_path_retry 1\n\t}\n}\n"
+        );
+    }
+
+    #[test]
     fn an_alias_naming_another_wwid_fails_the_render() {
         let err = node_files(
             &parse("f", "wwid: 3600a\n\talias 3600b\n\nwwid: 3600b\n"),

@@ -408,13 +408,6 @@ impl ParamErrors {
             .or_insert(message);
     }
 
-    /// Take over every problem of `other`.
-    pub fn extend(&mut self, other: ParamErrors) {
-        for (property, message) in other.0 {
-            self.add(&property, message);
-        }
-    }
-
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -727,6 +720,91 @@ mod tests {
             let expected = expected.clone().map_err(str::to_string);
             assert_eq!(check(name, value.clone()), expected, "{name} = {value}");
         }
+    }
+
+    #[test]
+    fn scalars_print_as_pve_writes_them() {
+        let cases = [
+            (json!("queue"), Some("queue")),
+            (json!(""), Some("")),
+            (json!(18), Some("18")),
+            (json!(-3), Some("-3")),
+            (json!(true), Some("1")),
+            (json!(false), Some("0")),
+            (json!(null), None),
+            (json!([1]), None),
+            (json!({ "a": 1 }), None),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(scalar_text(&value).as_deref(), expected, "{value}");
+        }
+        // one rule for checking too: a boolean is the integer it prints as
+        assert_eq!(check("paths-expected", json!(true)), Ok(json!(1)));
+        assert_eq!(check("no-path-retry", json!(true)), Ok(json!("1")));
+        assert_eq!(
+            check("polling-interval", json!(false)),
+            Err("value must have a minimum value of 1".to_string())
+        );
+    }
+
+    #[test]
+    fn knob_maps_are_checked_in_one_place() {
+        let props = json!({
+            "alias": "lun",
+            "rr-min-io-rq": "007",
+            "polling-interval": 5,
+            "rr-weight": [1],
+        });
+        let errors = check_props(SectionType::Wwid, props.as_object().unwrap()).unwrap_err();
+        assert_eq!(
+            errors.iter().collect::<Vec<_>>(),
+            vec![
+                ("polling-interval", NOT_IN_SCHEMA),
+                ("rr-weight", "type check ('scalar') failed"),
+            ]
+        );
+        let props = json!({ "alias": "lun", "rr-min-io-rq": "007" });
+        assert_eq!(
+            check_props(SectionType::Wwid, props.as_object().unwrap()),
+            Ok(BTreeMap::from([
+                ("alias".to_string(), json!("lun")),
+                ("rr-min-io-rq".to_string(), json!(7)),
+            ])),
+            "the stored form"
+        );
+        assert_eq!(
+            check_prop(SectionType::Defaults, "alias", &json!("x")),
+            Err(NOT_IN_SCHEMA.to_string())
+        );
+    }
+
+    #[test]
+    fn param_errors_are_a_hash_of_messages() {
+        let mut errors = ParamErrors::one("delete", "'type' is not a settable option");
+        errors.add("alias", "value does not match the regex pattern");
+        errors.add("delete", "'x' is not a settable option");
+        errors.add(&"k".repeat(100), "property is not defined in schema");
+        assert_eq!(
+            serde_json::to_value(&errors).unwrap(),
+            json!({
+                "alias": "value does not match the regex pattern",
+                "delete": "'type' is not a settable option; 'x' is not a settable option",
+                format!("{}...", "k".repeat(80)): "property is not defined in schema",
+            }),
+            "as raise_param_exc takes it; a second message of one property appended"
+        );
+        assert_eq!(
+            errors.to_string(),
+            format!(
+                "alias: value does not match the regex pattern\n\
+                 delete: 'type' is not a settable option; 'x' is not a settable option\n\
+                 {}...: property is not defined in schema",
+                "k".repeat(80)
+            ),
+            "displayed as PVE::Exception lists them"
+        );
+        assert_eq!(ParamErrors::default().or_ok(1), Ok(1));
+        assert!(ParamErrors::one("a", "b").or_ok(1).is_err());
     }
 
     #[test]

@@ -52,10 +52,8 @@ sub write_config {
 # Bad parameters raise a parameter exception (raise_param_exc).
 sub update_section {
     my ($cfg, $type, $id, $params, $delete, $digest) = @_;
-    return params_checked(
-        \&PVE::RS::Multipath::Config::update_section,
-        $cfg, $type, $id, $params, $delete, $digest,
-    );
+    return params_checked(\&PVE::RS::Multipath::Config::update_section,
+        $cfg, $type, $id, $params, $delete, $digest,);
 }
 
 sub remove_section {

@@ -28,10 +28,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{bail, Error};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha1::{Digest, Sha1};
 
+use crate::perl::lenient::UInt;
 use crate::schema::{self, ParamErrors, SectionType};
 
 /// One section: its type and its properties in stored form.
@@ -469,12 +470,8 @@ impl Config {
         }
         if let Some(Value::Object(order)) = object.get("order") {
             for (id, position) in order {
-                let position = match position {
-                    Value::Number(number) => number.as_u64(),
-                    Value::String(text) => text.parse().ok(),
-                    _ => None,
-                };
-                if let Some(position) = position {
+                // a number, or a numeric string as Perl may hold it; else unordered
+                if let Ok(UInt(position)) = UInt::deserialize(position) {
                     config.order.insert(id.clone(), position);
                 }
             }
@@ -665,6 +662,19 @@ mod tests {
             count += 1;
         }
         assert!(count >= 4, "the fixtures are there");
+    }
+
+    #[test]
+    fn the_order_from_perl_is_read_leniently() {
+        let config = Config::from_perl(&json!({
+            "ids": {},
+            "order": { "a": 2, "b": "3", "c": " 4", "d": "x", "e": -1, "f": [1] },
+        }))
+        .unwrap();
+        assert_eq!(
+            config.order,
+            BTreeMap::from([("a".into(), 2), ("b".into(), 3), ("c".into(), 4)])
+        );
     }
 
     #[test]

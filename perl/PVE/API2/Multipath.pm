@@ -120,7 +120,8 @@ my sub update_locked {
     return undef;
 }
 
-# PUT wwid/{wwid} and POST alias: change a WWID that must already exist.
+# PUT wwid/{wwid}, POST alias and DELETE alias: change a WWID that must
+# already exist.
 my sub update_existing_wwid {
     my ($param) = @_;
     my $wwid = extract_param($param, 'wwid');
@@ -382,9 +383,7 @@ __PACKAGE__->register_method({
     returns => { type => 'null' },
     code => sub {
         my ($param) = @_;
-        my $wwid = extract_param($param, 'wwid');
-        $param->{delete} = 'alias';
-        return update_locked('wwid', $wwid, $param, check => sub { wwid_section($_[0], $wwid) });
+        return update_existing_wwid({ $param->%*, delete => 'alias' });
     },
 });
 
@@ -511,7 +510,8 @@ __PACKAGE__->register_method({
                     my $current = PVE::Multipath::ClusterConfig::read_overrides() // '';
                     my $merged = PVE::Multipath::Config::import_apply($cfg, $current, $proposal,
                         $parts, $param->{overwrite}, $param->{digest});
-                    # Checked for every known release before anything is written.
+                    # Checked for every known release before anything is written; the
+                    # overrides go first, the config last, as edit_config writes it.
                     PVE::Multipath::Config::check_overrides_in_cluster($merged->{overrides}, {});
                     PVE::Multipath::ClusterConfig::write_overrides($merged->{overrides}, {})
                         if $merged->{overrides} ne

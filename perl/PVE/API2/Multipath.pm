@@ -39,6 +39,11 @@ my $DELETE_PARAM = {
 
 my sub digest_param { return get_standard_option('pve-config-digest') }
 
+my sub flag_param {
+    my ($description, $default) = @_;
+    return { description => $description, type => 'boolean', optional => 1, default => $default };
+}
+
 my sub storage_nodes {
     my ($scfg, $all_nodes) = @_;
     return [] if $scfg->{disable};
@@ -320,12 +325,7 @@ __PACKAGE__->register_method({
         additionalProperties => 0,
         properties => {
             wwid => $WWID_PARAM,
-            force => {
-                description => "Remove it even though a storage is configured on it.",
-                type => 'boolean',
-                optional => 1,
-                default => 0,
-            },
+            force => flag_param("Remove it even though a storage is configured on it.", 0),
             digest => digest_param(),
         },
     },
@@ -468,24 +468,9 @@ __PACKAGE__->register_method({
                 maxLength => 64 * 1024,
                 optional => 1,
             },
-            defaults => {
-                description => "Import the default settings.",
-                type => 'boolean',
-                optional => 1,
-                default => 1,
-            },
-            overrides => {
-                description => "Import the overrides text.",
-                type => 'boolean',
-                optional => 1,
-                default => 1,
-            },
-            overwrite => {
-                description => "Replace existing entries that differ instead of refusing.",
-                type => 'boolean',
-                optional => 1,
-                default => 0,
-            },
+            defaults => flag_param("Import the default settings.", 1),
+            overrides => flag_param("Import the overrides text.", 1),
+            overwrite => flag_param("Replace existing entries that differ instead of refusing.", 0),
             digest => digest_param(),
         },
     },

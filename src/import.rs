@@ -1074,11 +1074,7 @@ pub fn apply(
     overwrite: bool,
     digest: Option<&str>,
 ) -> Result<(Config, String), Error> {
-    if let Some(expected) = digest.filter(|digest| !digest.is_empty()) {
-        if expected != config.digest {
-            bail!("{}", section_config::DIGEST_MISMATCH);
-        }
-    }
+    section_config::assert_if_modified(digest, &config.digest)?;
     let mut conflicts = Vec::new();
     let mut updated = config.clone();
     let mut sections: Vec<(SectionType, String, &BTreeMap<String, Value>)> = Vec::new();

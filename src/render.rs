@@ -44,13 +44,6 @@ const MANAGED_HEADER: &str = "# This file is managed by Proxmox VE - do not edit
 const OVERRIDES_HEADER: &str = "# This file is managed by Proxmox VE - do not edit by hand.\n\
                                 # Edit /etc/pve/multipath-overrides.conf instead.\n";
 
-fn value_text(value: &Value) -> String {
-    match value {
-        Value::String(text) => text.clone(),
-        other => other.to_string(),
-    }
-}
-
 fn quoted(text: &str) -> String {
     if text.contains(' ') {
         format!("\"{text}\"")
@@ -65,11 +58,9 @@ fn knob_lines(props: &BTreeMap<String, Value>, indent: &str) -> String {
         .iter()
         .filter_map(|(key, value)| {
             let knob = schema::knob(key).filter(|knob| knob.rendered)?;
-            Some(format!(
-                "{indent}{} {}\n",
-                knob.keyword(),
-                quoted(&value_text(value))
-            ))
+            // the values are checked: a scalar each
+            let text = schema::scalar_text(value).unwrap_or_default();
+            Some(format!("{indent}{} {}\n", knob.keyword(), quoted(&text)))
         })
         .collect()
 }
@@ -201,15 +192,13 @@ pub fn opts_from_perl(value: &Value) -> Result<BTreeMap<String, BTreeMap<String,
             Value::Object(props) => props,
             _ => return Err(format_err!("{wwid}: expected a hash of options")),
         };
-        let mut checked = BTreeMap::new();
-        for (key, value) in props {
-            let knob = schema::settable(SectionType::Wwid, key).ok_or_else(|| {
-                format_err!("{wwid}: unexpected property '{}'", schema::excerpt(key))
-            })?;
-            let value = schema::check_value(knob, value)
-                .map_err(|err| format_err!("{wwid}: {key}: {err}"))?;
-            checked.insert(key.clone(), value);
-        }
+        let checked = schema::check_props(SectionType::Wwid, props).map_err(|errors| {
+            let lines: Vec<String> = errors
+                .iter()
+                .map(|(key, message)| format!("{wwid}: {key}: {message}"))
+                .collect();
+            format_err!("{}", lines.join("\n"))
+        })?;
         let section = Section {
             section_type: SectionType::Wwid,
             props: checked,
@@ -318,6 +307,22 @@ mod tests {
         assert_eq!(
             multipaths_block(&opts),
             "multipaths {\n\tmultipath {\n\t\twwid 3600a\n\t\talias 3600a\n\t}\n}\n"
+        );
+    }
+
+    #[test]
+    fn booleans_render_as_1_or_0() {
+        let defaults = BTreeMap::from([
+            ("no-path-retry".to_string(), json!(true)),
+            ("polling-interval".to_string(), json!(7)),
+        ]);
+        let conf = managed_conf(&defaults);
+        assert!(conf.contains("\tno_path_retry 1\n"), "{conf}");
+        assert!(conf.contains("\tpolling_interval 7\n"), "{conf}");
+        let opts = opts_from_perl(&json!({ "3600a": { "no-path-retry": true } })).unwrap();
+        assert_eq!(
+            multipaths_block(&opts),
+            "multipaths {\n\tmultipath {\n\t\twwid 3600a\n\t\tno_path_retry 1\n\t}\n}\n"
         );
     }
 

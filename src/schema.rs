@@ -15,8 +15,14 @@
 //! Parameter names are kebab-case; the drop-ins use multipathd's snake_case
 //! keyword. Every value is checked against a whitelist of characters, so no
 //! value can carry a newline, brace, quote or comment character into a
-//! rendered drop-in. Messages follow PVE::JSONSchema's wording.
+//! rendered drop-in. Messages follow PVE::JSONSchema's wording; the problems
+//! of a call's parameters are gathered by property in [`ParamErrors`], the
+//! `{ property => message }` hash that `raise_param_exc` takes.
 
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 /// Where a knob may be set.
@@ -358,14 +364,112 @@ pub fn settable(section: SectionType, name: &str) -> Option<&'static Knob> {
     knob(name).filter(|knob| section.allows(knob.scope))
 }
 
-/// The text of a scalar as Perl would print it.
-fn scalar_text(value: &Value) -> Option<String> {
+/// The text of a scalar, as a value is checked, stored in `multipath.cfg`
+/// and rendered: a string as it is, a number in decimal, a boolean as `1` or
+/// `0` (PVE writes booleans so, and `JSON::PP::Boolean` prints so); `None`
+/// for undef, a list or a hash.
+pub fn scalar_text(value: &Value) -> Option<String> {
     match value {
         Value::String(text) => Some(text.clone()),
         Value::Number(number) => Some(number.to_string()),
         Value::Bool(flag) => Some(if *flag { "1" } else { "0" }.to_string()),
-        _ => None,
+        Value::Null | Value::Array(_) | Value::Object(_) => None,
     }
+}
+
+/// What is wrong with the parameters of a call: one message per property,
+/// as PVE::JSONSchema collects them. An export whose error is this dies with
+/// the hash `{ property => message }` (see `src/perl/error.rs`), which the
+/// API hands to `raise_param_exc` as it is. Displayed as `property: message`
+/// lines, sorted by property, as `PVE::Exception` prints them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct ParamErrors(BTreeMap<String, String>);
+
+impl ParamErrors {
+    /// A single problem.
+    pub fn one(property: &str, message: impl Into<String>) -> Self {
+        let mut errors = Self::default();
+        errors.add(property, message);
+        errors
+    }
+
+    /// Add a problem; a second one of the same property is appended to the
+    /// first after "; ". The property is quoted as input is ([`excerpt`]):
+    /// an unknown key may be anything.
+    pub fn add(&mut self, property: &str, message: impl Into<String>) {
+        let message = message.into();
+        self.0
+            .entry(excerpt(property))
+            .and_modify(|first| {
+                first.push_str("; ");
+                first.push_str(&message);
+            })
+            .or_insert(message);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `(property, message)`, sorted by property.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_str()))
+    }
+
+    /// `Ok(value)` if there is no problem.
+    pub fn or_ok<T>(self, value: T) -> Result<T, Self> {
+        if self.is_empty() {
+            Ok(value)
+        } else {
+            Err(self)
+        }
+    }
+}
+
+impl fmt::Display for ParamErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, (property, message)) in self.iter().enumerate() {
+            if index > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{property}: {message}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ParamErrors {}
+
+/// Check one knob setting of a section type; the value in stored form.
+pub fn check_prop(section: SectionType, key: &str, value: &Value) -> Result<Value, String> {
+    let knob = settable(section, key).ok_or_else(|| NOT_IN_SCHEMA.to_string())?;
+    check_value(knob, value)
+}
+
+/// Why a key is no knob of a section type, in PVE::JSONSchema's words.
+pub const NOT_IN_SCHEMA: &str = "property is not defined in schema";
+
+/// Check a knob map (a section's settings, an update, the options of a
+/// WWID) against the schema: every key must be settable in a section of this
+/// type and every value valid. The map in stored form, or every problem.
+pub fn check_props<'a>(
+    section: SectionType,
+    props: impl IntoIterator<Item = (&'a String, &'a Value)>,
+) -> Result<BTreeMap<String, Value>, ParamErrors> {
+    let mut checked = BTreeMap::new();
+    let mut errors = ParamErrors::default();
+    for (key, value) in props {
+        match check_prop(section, key, value) {
+            Ok(value) => {
+                checked.insert(key.clone(), value);
+            }
+            Err(message) => errors.add(key, message),
+        }
+    }
+    errors.or_ok(checked)
 }
 
 /// Check a value for a knob; on success the value in its stored form
@@ -616,6 +720,91 @@ mod tests {
             let expected = expected.clone().map_err(str::to_string);
             assert_eq!(check(name, value.clone()), expected, "{name} = {value}");
         }
+    }
+
+    #[test]
+    fn scalars_print_as_pve_writes_them() {
+        let cases = [
+            (json!("queue"), Some("queue")),
+            (json!(""), Some("")),
+            (json!(18), Some("18")),
+            (json!(-3), Some("-3")),
+            (json!(true), Some("1")),
+            (json!(false), Some("0")),
+            (json!(null), None),
+            (json!([1]), None),
+            (json!({ "a": 1 }), None),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(scalar_text(&value).as_deref(), expected, "{value}");
+        }
+        // one rule for checking too: a boolean is the integer it prints as
+        assert_eq!(check("paths-expected", json!(true)), Ok(json!(1)));
+        assert_eq!(check("no-path-retry", json!(true)), Ok(json!("1")));
+        assert_eq!(
+            check("polling-interval", json!(false)),
+            Err("value must have a minimum value of 1".to_string())
+        );
+    }
+
+    #[test]
+    fn knob_maps_are_checked_in_one_place() {
+        let props = json!({
+            "alias": "lun",
+            "rr-min-io-rq": "007",
+            "polling-interval": 5,
+            "rr-weight": [1],
+        });
+        let errors = check_props(SectionType::Wwid, props.as_object().unwrap()).unwrap_err();
+        assert_eq!(
+            errors.iter().collect::<Vec<_>>(),
+            vec![
+                ("polling-interval", NOT_IN_SCHEMA),
+                ("rr-weight", "type check ('scalar') failed"),
+            ]
+        );
+        let props = json!({ "alias": "lun", "rr-min-io-rq": "007" });
+        assert_eq!(
+            check_props(SectionType::Wwid, props.as_object().unwrap()),
+            Ok(BTreeMap::from([
+                ("alias".to_string(), json!("lun")),
+                ("rr-min-io-rq".to_string(), json!(7)),
+            ])),
+            "the stored form"
+        );
+        assert_eq!(
+            check_prop(SectionType::Defaults, "alias", &json!("x")),
+            Err(NOT_IN_SCHEMA.to_string())
+        );
+    }
+
+    #[test]
+    fn param_errors_are_a_hash_of_messages() {
+        let mut errors = ParamErrors::one("delete", "'type' is not a settable option");
+        errors.add("alias", "value does not match the regex pattern");
+        errors.add("delete", "'x' is not a settable option");
+        errors.add(&"k".repeat(100), "property is not defined in schema");
+        assert_eq!(
+            serde_json::to_value(&errors).unwrap(),
+            json!({
+                "alias": "value does not match the regex pattern",
+                "delete": "'type' is not a settable option; 'x' is not a settable option",
+                format!("{}...", "k".repeat(80)): "property is not defined in schema",
+            }),
+            "as raise_param_exc takes it; a second message of one property appended"
+        );
+        assert_eq!(
+            errors.to_string(),
+            format!(
+                "alias: value does not match the regex pattern\n\
+                 delete: 'type' is not a settable option; 'x' is not a settable option\n\
+                 {}...: property is not defined in schema",
+                "k".repeat(80)
+            ),
+            "displayed as PVE::Exception lists them"
+        );
+        assert_eq!(ParamErrors::default().or_ok(1), Ok(1));
+        assert!(ParamErrors::one("a", "b").or_ok(1).is_err());
     }
 
     #[test]

@@ -28,11 +28,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{bail, Error};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha1::{Digest, Sha1};
 
-use crate::schema::{self, SectionType};
+use crate::perl::lenient::UInt;
+use crate::schema::{self, ParamErrors, SectionType};
 
 /// One section: its type and its properties in stored form.
 #[derive(Clone, Debug, PartialEq)]
@@ -346,13 +347,6 @@ fn alias_clash_message(owner: &str, alias: &str) -> String {
     format!("alias '{alias}' of WWID {owner} is the WWID of another allow-listed LUN")
 }
 
-fn scalar_text(value: &Value) -> String {
-    match value {
-        Value::String(text) => text.clone(),
-        other => other.to_string(),
-    }
-}
-
 /// Write the text of a valid configuration; an invalid one is refused with
 /// every problem named.
 pub fn write(config: &Config) -> Result<String, Error> {
@@ -373,7 +367,9 @@ pub fn write(config: &Config) -> Result<String, Error> {
         let section = &config.ids[id];
         out.push_str(&format!("{}: {id}\n", section.section_type.name()));
         for (key, value) in &section.props {
-            out.push_str(&format!("\t{key} {}\n", scalar_text(value)));
+            // validated above: every value is a scalar
+            let text = schema::scalar_text(value).unwrap_or_default();
+            out.push_str(&format!("\t{key} {text}\n"));
         }
         out.push('\n');
     }
@@ -395,15 +391,12 @@ fn validate_sections(config: &Config) -> Vec<String> {
         if let Err(err) = schema::check_section_id(section.section_type, id) {
             problems.push(format!("section '{id}': {err}"));
         }
-        for (key, value) in &section.props {
-            match schema::settable(section.section_type, key) {
-                None => problems.push(format!("section '{id}': unexpected property '{key}'")),
-                Some(knob) => {
-                    if let Err(err) = schema::check_value(knob, value) {
-                        problems.push(format!("section '{id}': {key}: {err}"));
-                    }
-                }
-            }
+        if let Err(errors) = schema::check_props(section.section_type, &section.props) {
+            problems.extend(
+                errors
+                    .iter()
+                    .map(|(key, message)| format!("section '{id}': {key}: {message}")),
+            );
         }
     }
     problems
@@ -469,24 +462,16 @@ impl Config {
                 props: BTreeMap::new(),
             };
             for (key, value) in props.iter().filter(|(key, _)| *key != "type") {
-                let value = match schema::settable(section_type, key) {
-                    Some(knob) => {
-                        schema::check_value(knob, value).unwrap_or_else(|_| value.clone())
-                    }
-                    None => value.clone(),
-                };
+                let value =
+                    schema::check_prop(section_type, key, value).unwrap_or_else(|_| value.clone());
                 section.props.insert(key.clone(), value);
             }
             config.ids.insert(id.clone(), section);
         }
         if let Some(Value::Object(order)) = object.get("order") {
             for (id, position) in order {
-                let position = match position {
-                    Value::Number(number) => number.as_u64(),
-                    Value::String(text) => text.parse().ok(),
-                    _ => None,
-                };
-                if let Some(position) = position {
+                // a number, or a numeric string as Perl may hold it; else unordered
+                if let Ok(UInt(position)) = UInt::deserialize(position) {
                     config.order.insert(id.clone(), position);
                 }
             }
@@ -504,105 +489,130 @@ pub struct SectionUpdate<'a> {
     pub digest: Option<&'a str>,
 }
 
+/// pve-common's message for a write based on a stale read.
 pub const DIGEST_MISMATCH: &str =
     "detected modified configuration - file changed by other user? Try again.";
+
+/// `PVE::Tools::assert_if_modified`, the one digest check of every write:
+/// a change based on what a client read (`given`, the digest it got) is
+/// refused when the file changed since. Without a digest (undef or empty)
+/// there is nothing to check; unlike pve-common, `0` is a digest like any
+/// other, not a missing one.
+pub fn assert_if_modified(given: Option<&str>, current: &str) -> Result<(), Error> {
+    match given {
+        Some(given) if !given.is_empty() && given != current => bail!("{DIGEST_MISMATCH}"),
+        _ => Ok(()),
+    }
+}
 
 /// Apply an API update, as the series' handlers do: settable keys only, no
 /// key both set and deleted, the digest (when given) must match, aliases stay
 /// unique. A missing section is created; the `defaults` section goes away
-/// when its last knob is deleted.
+/// when its last knob is deleted. A stale digest is a plain error; every
+/// other refusal is a [`ParamErrors`], a problem with the id under the
+/// section type's name (`wwid`), the one parameter that names it.
 pub fn update(config: &mut Config, update: &SectionUpdate) -> Result<(), Error> {
-    if let Some(expected) = update.digest.filter(|digest| !digest.is_empty()) {
-        if expected != config.digest {
-            bail!("{DIGEST_MISMATCH}");
-        }
-    }
-    schema::check_section_id(update.section_type, update.id).map_err(Error::msg)?;
+    assert_if_modified(update.digest, &config.digest)?;
+    let id_param = update.section_type.name();
+    schema::check_section_id(update.section_type, update.id)
+        .map_err(|message| ParamErrors::one(id_param, message))?;
     if let Some(existing) = config.ids.get(update.id) {
         if existing.section_type != update.section_type {
-            bail!(
+            let message = format!(
                 "section '{}' is of type '{}'",
                 update.id,
                 existing.section_type.name()
             );
+            return Err(ParamErrors::one(id_param, message).into());
         }
     }
 
-    let mut problems = Vec::new();
-    let mut values = BTreeMap::new();
-    for (key, value) in update.set {
-        match schema::settable(update.section_type, key) {
-            None => problems.push(format!("{key}: property is not defined in schema")),
-            Some(knob) => match schema::check_value(knob, value) {
-                Ok(value) => {
-                    values.insert(key.clone(), value);
-                }
-                Err(err) => problems.push(format!("{key}: {err}")),
-            },
-        }
-    }
+    let (values, mut problems) = match schema::check_props(update.section_type, update.set) {
+        Ok(values) => (values, ParamErrors::default()),
+        Err(problems) => (BTreeMap::new(), problems),
+    };
     let mut deleted = BTreeSet::new();
     for key in update.delete {
         if schema::settable(update.section_type, key).is_none() {
-            problems.push(format!("delete: '{key}' is not a settable option"));
+            problems.add("delete", format!("'{key}' is not a settable option"));
         } else if update.set.contains_key(key) {
-            problems.push(format!(
-                "delete: cannot set and delete '{key}' at the same time"
-            ));
+            problems.add(
+                "delete",
+                format!("cannot set and delete '{key}' at the same time"),
+            );
         } else {
             deleted.insert(key.clone());
         }
     }
     if !problems.is_empty() {
-        bail!("{}", problems.join("\n"));
+        return Err(problems.into());
     }
 
-    let next_order = config.order.values().max().copied().unwrap_or(0) + 1;
-    let section = config
+    let mut props = config
         .ids
-        .entry(update.id.to_string())
-        .or_insert_with(|| Section {
-            section_type: update.section_type,
-            props: BTreeMap::new(),
-        });
-    section.props.extend(values);
-    section.props.retain(|key, _| !deleted.contains(key));
+        .get(update.id)
+        .map(|section| section.props.clone())
+        .unwrap_or_default();
+    props.extend(values);
+    props.retain(|key, _| !deleted.contains(key));
+    check_alias_rules(&config.ids, update.id, &props).map_err(|(own, message)| {
+        ParamErrors::one(if own { "alias" } else { id_param }, message)
+    })?;
+
+    // checked: from here on nothing is refused, so nothing is half-applied
+    if update.section_type == SectionType::Defaults && props.is_empty() {
+        config.ids.remove(update.id);
+        config.order.remove(update.id);
+        return Ok(());
+    }
+    let next_order = config.order.values().max().copied().unwrap_or(0) + 1;
     config
         .order
         .entry(update.id.to_string())
         .or_insert(next_order);
+    config.ids.insert(
+        update.id.to_string(),
+        Section {
+            section_type: update.section_type,
+            props,
+        },
+    );
+    Ok(())
+}
 
-    if update.section_type == SectionType::Defaults && section.props.is_empty() {
-        config.ids.remove(update.id);
-        config.order.remove(update.id);
-    }
-    if let Some(Value::String(alias)) = config.ids.get(update.id).and_then(|s| s.props.get("alias"))
-    {
-        let taken_by = config.ids.iter().find(|(id, section)| {
-            id.as_str() != update.id
-                && section.props.get("alias") == Some(&Value::from(alias.as_str()))
-        });
-        if let Some((other, _)) = taken_by {
-            bail!("alias '{alias}' is already used by WWID {other}");
+/// The alias rules for section `id` about to get `props`: its alias used by
+/// no other section and no other section's id, its id no other section's
+/// alias. The refusal says whether the section's own alias is at fault.
+fn check_alias_rules(
+    ids: &BTreeMap<String, Section>,
+    id: &str,
+    props: &BTreeMap<String, Value>,
+) -> Result<(), (bool, String)> {
+    let alias_of = |section: &Section| match section.props.get("alias") {
+        Some(Value::String(alias)) => Some(alias.clone()),
+        _ => None,
+    };
+    let others = || ids.iter().filter(|(other, _)| other.as_str() != id);
+    if let Some(Value::String(alias)) = props.get("alias") {
+        if let Some((other, _)) = others().find(|(_, s)| alias_of(s).as_ref() == Some(alias)) {
+            return Err((
+                true,
+                format!("alias '{alias}' is already used by WWID {other}"),
+            ));
+        }
+        if alias != id && ids.contains_key(alias) {
+            return Err((true, alias_clash_message(id, alias)));
         }
     }
-    let clashes = alias_clashes(&config.ids);
-    if let Some((owner, alias)) = clashes
-        .into_iter()
-        .find(|(owner, alias)| *owner == update.id || *alias == update.id)
-    {
-        bail!("{}", alias_clash_message(owner, alias));
+    match others().find(|(_, s)| alias_of(s).as_deref() == Some(id)) {
+        Some((owner, _)) => Err((false, alias_clash_message(owner, id))),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Drop a section; `false` if there was none.
 pub fn remove(config: &mut Config, id: &str, digest: Option<&str>) -> Result<bool, Error> {
-    if let Some(expected) = digest.filter(|digest| !digest.is_empty()) {
-        if expected != config.digest {
-            bail!("{DIGEST_MISMATCH}");
-        }
-    }
+    assert_if_modified(digest, &config.digest)?;
     config.order.remove(id);
     Ok(config.ids.remove(id).is_some())
 }
@@ -652,6 +662,19 @@ mod tests {
             count += 1;
         }
         assert!(count >= 4, "the fixtures are there");
+    }
+
+    #[test]
+    fn the_order_from_perl_is_read_leniently() {
+        let config = Config::from_perl(&json!({
+            "ids": {},
+            "order": { "a": 2, "b": "3", "c": " 4", "d": "x", "e": -1, "f": [1] },
+        }))
+        .unwrap();
+        assert_eq!(
+            config.order,
+            BTreeMap::from([("a".into(), 2), ("b".into(), 3), ("c".into(), 4)])
+        );
     }
 
     #[test]
@@ -870,7 +893,171 @@ mod tests {
         .unwrap();
         let err = write(&config).unwrap_err().to_string();
         assert!(err.contains("section '36a': alias: value does not match the regex pattern"));
-        assert!(err.contains("section '36a': unexpected property 'polling-interval'"));
+        assert!(err.contains("section '36a': polling-interval: property is not defined in schema"));
+    }
+
+    #[test]
+    fn booleans_are_written_as_0_or_1() {
+        let mut config = parse("f", "wwid: 36a\n");
+        let props = &mut config.ids.get_mut("36a").unwrap().props;
+        props.insert("paths-expected".into(), json!(true));
+        props.insert("no-path-retry".into(), json!(true));
+        assert_eq!(
+            write(&config).unwrap(),
+            "wwid: 36a\n\tno-path-retry 1\n\tpaths-expected 1\n\n"
+        );
+        props_of(&mut config, "36a").insert("paths-expected".into(), json!(false));
+        let err = write(&config).unwrap_err().to_string();
+        assert!(
+            err.contains("paths-expected: value must have a minimum value of 1"),
+            "false is 0: {err}"
+        );
+    }
+
+    fn props_of<'a>(config: &'a mut Config, id: &str) -> &'a mut BTreeMap<String, Value> {
+        &mut config.ids.get_mut(id).unwrap().props
+    }
+
+    #[test]
+    fn the_one_digest_check() {
+        let current = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
+        for (given, refused) in [
+            (None, false),
+            (Some(""), false),
+            (Some(current), false),
+            (Some("0"), true),
+            (Some("0000"), true),
+            (Some(&current[1..]), true),
+        ] {
+            let result = assert_if_modified(given, current);
+            assert_eq!(result.is_err(), refused, "{given:?}");
+            if let Err(err) = result {
+                assert_eq!(err.to_string(), DIGEST_MISMATCH);
+                assert!(
+                    err.downcast_ref::<ParamErrors>().is_none(),
+                    "a plain message"
+                );
+            }
+        }
+        let mut config = parse("f", SAMPLE);
+        for stale in [
+            remove(&mut config, "3600abc", Some("0000")).unwrap_err(),
+            update_wwid(&mut config, "3600abc", json!({}), &[], Some("0000")).unwrap_err(),
+        ] {
+            assert_eq!(stale.to_string(), DIGEST_MISMATCH);
+        }
+        assert_eq!(config, parse("f", SAMPLE), "nothing changed");
+    }
+
+    /// The problems of an update as `{ property => message }`.
+    fn param_errors(result: Result<(), Error>) -> Vec<(String, String)> {
+        let err = result.expect_err("refused");
+        let errors = err
+            .downcast_ref::<ParamErrors>()
+            .unwrap_or_else(|| panic!("not a parameter error: {err}"));
+        errors
+            .iter()
+            .map(|(key, message)| (key.to_string(), message.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn update_refusals_name_the_property() {
+        let long_key = "k".repeat(1000);
+        /// id, set, delete, the expected `{ property => message }`
+        type Case<'a> = (&'a str, Value, &'a [&'a str], &'a [(&'a str, &'a str)]);
+        let cases: &[Case] = &[
+            (
+                "3600def",
+                json!({ "alias": "san-a-lun0" }),
+                &[],
+                &[(
+                    "alias",
+                    "alias 'san-a-lun0' is already used by WWID 3600abc",
+                )],
+            ),
+            (
+                "3600def",
+                json!({ "alias": "3600abc" }),
+                &[],
+                &[(
+                    "alias",
+                    "alias '3600abc' of WWID 3600def is the WWID of another allow-listed LUN",
+                )],
+            ),
+            (
+                "san-a-lun0",
+                json!({}),
+                &[],
+                &[(
+                    "wwid",
+                    "alias 'san-a-lun0' of WWID 3600abc is the WWID of another allow-listed LUN",
+                )],
+            ),
+            (
+                "36 00",
+                json!({}),
+                &[],
+                &[(
+                    "wwid",
+                    "invalid WWID '36 00': value does not match the regex pattern",
+                )],
+            ),
+            (
+                "3600new",
+                json!({ "alias": "x", "polling-interval": 3, "rr-weight": "equal" }),
+                &["alias", "type", "x"],
+                &[
+                    (
+                        "delete",
+                        "cannot set and delete 'alias' at the same time; \
+                         'type' is not a settable option; 'x' is not a settable option",
+                    ),
+                    ("polling-interval", "property is not defined in schema"),
+                    (
+                        "rr-weight",
+                        "value 'equal' does not have a value in the enumeration \
+                         'priorities, uniform'",
+                    ),
+                ],
+            ),
+            (
+                "3600new",
+                json!({ long_key.clone(): 1 }),
+                &[],
+                &[(
+                    &format!("{}...", &long_key[..80]),
+                    "property is not defined in schema",
+                )],
+            ),
+        ];
+        for (id, set, delete, expected) in cases {
+            let mut config = parse("f", SAMPLE);
+            let errors = param_errors(update_wwid(&mut config, id, set.clone(), delete, None));
+            let expected: Vec<(String, String)> = expected
+                .iter()
+                .map(|(key, message)| (key.to_string(), message.to_string()))
+                .collect();
+            assert_eq!(errors, expected, "{id} {set}");
+            assert_eq!(config, parse("f", SAMPLE), "{id} {set}: nothing changed");
+        }
+
+        let mut config = parse("f", SAMPLE);
+        let err = update(
+            &mut config,
+            &SectionUpdate {
+                section_type: SectionType::Wwid,
+                id: "defaults",
+                set: &Map::new(),
+                delete: &[],
+                digest: None,
+            },
+        );
+        assert_eq!(
+            err.unwrap_err().to_string(),
+            "wwid: the id 'defaults' is reserved and cannot be a WWID",
+            "displayed as PVE::Exception lists the errors"
+        );
     }
 
     fn update_wwid(
@@ -902,21 +1089,9 @@ mod tests {
     fn updates() {
         let mut config = parse("f", SAMPLE);
         let digest = config.digest.clone();
-        let err = update_wwid(
-            &mut config,
-            "3600def",
-            json!({ "alias": "san-a-lun0" }),
-            &[],
-            Some(&digest),
-        );
-        assert_eq!(
-            err.unwrap_err().to_string(),
-            "alias 'san-a-lun0' is already used by WWID 3600abc"
-        );
-
-        let mut config = parse("f", SAMPLE);
-        let stale = update_wwid(&mut config, "3600def", json!({}), &[], Some("0000"));
-        assert_eq!(stale.unwrap_err().to_string(), DIGEST_MISMATCH);
+        let set = json!({ "alias": "san-b" });
+        update_wwid(&mut config, "3600def", set, &[], Some(&digest)).unwrap();
+        assert_eq!(config.ids["3600def"].props["alias"], json!("san-b"));
 
         let delete = ["find-multipaths", "no-path-retry"];
         update_wwid(&mut config, "defaults", json!({}), &delete, None).unwrap();
@@ -924,27 +1099,6 @@ mod tests {
             !config.ids.contains_key("defaults"),
             "empty defaults section dropped"
         );
-
-        let both = update_wwid(
-            &mut config,
-            "3600new",
-            json!({ "alias": "x" }),
-            &["alias"],
-            None,
-        );
-        assert!(both
-            .unwrap_err()
-            .to_string()
-            .contains("cannot set and delete 'alias'"));
-
-        let scope = update_wwid(
-            &mut config,
-            "3600new",
-            json!({ "polling-interval": 3 }),
-            &[],
-            None,
-        );
-        assert!(scope.unwrap_err().to_string().contains("polling-interval"));
 
         let set = json!({ "alias": "new-lun", "rr-min-io-rq": "4" });
         update_wwid(&mut config, "3600new", set, &[], None).unwrap();

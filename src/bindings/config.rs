@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use crate::export;
 use crate::perl::Export;
 use crate::render;
-use crate::schema::{self, excerpt, SectionType};
+use crate::schema::{self, excerpt, ParamErrors, SectionType};
 use crate::section_config::{self, Config, SectionUpdate};
 use crate::wwids;
 
@@ -44,22 +44,22 @@ fn section_type(name: &str) -> Result<SectionType, Error> {
 
 /// `delete` as the API takes it: a string split like `PVE::Tools::split_list`,
 /// or a list.
-fn delete_list(delete: Option<Value>) -> Result<Vec<String>, Error> {
-    Ok(match delete {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::String(text)) => section_config::split_list(&text),
+fn delete_list(delete: Option<Value>) -> Result<Vec<String>, ParamErrors> {
+    let refused = |what: &str, value: &Value| {
+        ParamErrors::one("delete", format!("{what} {}", excerpt(&value.to_string())))
+    };
+    match delete {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::String(text)) => Ok(section_config::split_list(&text)),
         Some(Value::Array(keys)) => keys
             .into_iter()
             .map(|key| match key {
                 Value::String(key) => Ok(key),
-                other => bail!("delete: invalid key {}", excerpt(&other.to_string())),
+                other => Err(refused("invalid key", &other)),
             })
-            .collect::<Result<_, _>>()?,
-        Some(other) => bail!(
-            "delete: expected a list of keys, got {}",
-            excerpt(&other.to_string())
-        ),
-    })
+            .collect(),
+        Some(other) => Err(refused("expected a list of keys, got", &other)),
+    }
 }
 
 fn update_section(
@@ -84,6 +84,10 @@ fn update_section(
         },
     )?;
     Ok(config.to_perl())
+}
+
+fn assert_if_modified(digest: Option<String>, current: Option<String>) -> Result<(), Error> {
+    section_config::assert_if_modified(digest.as_deref(), current.as_deref().unwrap_or_default())
 }
 
 fn remove_section(cfg: Value, id: String, digest: Option<String>) -> Result<Value, Error> {
@@ -137,15 +141,9 @@ fn generate_managed_conf(defaults: Option<Map<String, Value>>) -> Result<String,
             &schema::managed_defaults().into_iter().collect(),
         ));
     };
-    let mut checked = BTreeMap::new();
-    for (key, value) in defaults {
-        let Some(knob) = schema::settable(SectionType::Defaults, &key) else {
-            bail!("defaults: unexpected property '{}'", excerpt(&key));
-        };
-        let value =
-            schema::check_value(knob, &value).map_err(|err| anyhow::format_err!("{key}: {err}"))?;
-        checked.insert(key, value);
-    }
+    // not an API call's parameters: a plain message
+    let checked = schema::check_props(SectionType::Defaults, &defaults)
+        .map_err(|errors| anyhow::format_err!("{errors}"))?;
     Ok(render::managed_conf(&checked))
 }
 
@@ -209,7 +207,9 @@ pub const EXPORTS: &[Export] = &[
     export!(
         /// The API's update rule: `$cfg` with section `$id` of type `$section`
         /// created or updated; `$delete` is a list or a comma/space separated
-        /// string of keys.
+        /// string of keys. Dies with `{ property => message }` for bad
+        /// parameters (keys, values, `delete`, an alias in use, the id as
+        /// `wwid`), with pve-common's message for a stale `$digest`.
         update_section(
             cfg: Value,
             section: String,
@@ -220,8 +220,16 @@ pub const EXPORTS: &[Export] = &[
         )
     ),
     export!(
-        /// `$cfg` without section `$id`; dies when there is none.
+        /// `$cfg` without section `$id`; dies when there is none, or with
+        /// pve-common's message for a stale `$digest`.
         remove_section(cfg: Value, id: String, digest: Option<String>)
+    ),
+    export!(
+        /// `PVE::Tools::assert_if_modified`, the one digest check of every
+        /// write: dies with "detected modified configuration - file changed by
+        /// other user? Try again.\n" when `$digest` (undef or '' is none) is
+        /// not `$current`.
+        assert_if_modified(digest: Option<String>, current: Option<String>)
     ),
     export!(
         /// JSONSchema properties of the `defaults` section.
@@ -312,8 +320,10 @@ mod tests {
         let long = "k".repeat(100_000);
         let errors = [
             section_type(&long).unwrap_err(),
-            delete_list(Some(json!([{ "a": long }]))).unwrap_err(),
-            delete_list(Some(json!({ "a": long }))).unwrap_err(),
+            delete_list(Some(json!([{ "a": long }])))
+                .unwrap_err()
+                .into(),
+            delete_list(Some(json!({ "a": long }))).unwrap_err().into(),
             remove_section(json!({ "ids": {} }), long.clone(), None).unwrap_err(),
             generate_managed_conf(Some([(long.clone(), json!(1))].into_iter().collect()))
                 .unwrap_err(),

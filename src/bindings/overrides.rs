@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use crate::export;
 use crate::overrides::{self, Release};
+use crate::perl::lenient::Bool;
 use crate::perl::Export;
 
 fn die_with(lines: impl Iterator<Item = String>) -> Result<Option<()>, Error> {
@@ -50,7 +51,7 @@ fn lint_overrides(text: Option<String>) -> Result<overrides::Report, Error> {
 fn lint_overrides_for(
     text: Option<String>,
     versions: Vec<String>,
-    strict: Value,
+    strict: Option<Bool>,
 ) -> Result<overrides::Report, Error> {
     let mut releases = Vec::with_capacity(versions.len().min(Release::ALL.len()));
     for version in &versions {
@@ -69,19 +70,8 @@ fn lint_overrides_for(
     Ok(overrides::lint_with(
         text.as_deref().unwrap_or(""),
         &releases,
-        is_perl_true(&strict),
+        strict.is_some_and(|Bool(strict)| strict),
     ))
-}
-
-/// Perl's truth of a plain scalar: undef, "", "0" and 0 are false.
-fn is_perl_true(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(flag) => *flag,
-        Value::Number(number) => number.as_f64() != Some(0.0),
-        Value::String(text) => !(text.is_empty() || text == "0"),
-        Value::Array(_) | Value::Object(_) => true,
-    }
 }
 
 fn normalize_overrides(text: Option<String>) -> Result<String, Error> {
@@ -127,7 +117,7 @@ pub const EXPORTS: &[Export] = &[
         /// The same as `lint_overrides` for the given releases (dies on a
         /// version we have no tables of); `$strict` makes a device section
         /// without vendor or product an error.
-        lint_overrides_for(text: Option<String>, versions: Vec<String>, strict: Value)
+        lint_overrides_for(text: Option<String>, versions: Vec<String>, strict: Option<Bool>)
     ),
     export!(
         /// What the series' `write_overrides` stores: trailing whitespace cut

@@ -70,6 +70,7 @@
 
 mod convert;
 mod de;
+mod error;
 mod ffi;
 pub mod lenient;
 mod ser;

@@ -120,7 +120,9 @@ unsafe fn call_export(
         let values = unsafe { read_arguments(perl, export, &args) }?;
         // SAFETY: perl is the running interpreter.
         let mut output = unsafe { Output::new(perl) };
-        (export.call)(values, &mut output).map_err(|err| Failure::Message(format!("{err:#}")))?;
+        (export.call)(values, &mut output).map_err(|err| {
+            super::error::exception(err, &mut output).map_or_else(Failure::Message, Failure::Value)
+        })?;
         Ok(match output.result {
             Some(result) => result.into_raw(),
             // SAFETY: perl is the running interpreter.
@@ -132,6 +134,7 @@ unsafe fn call_export(
         let message = match outcome {
             Ok(Ok(result)) => return Ok(pvemp_sv_2mortal(perl, result)),
             Ok(Err(Failure::Rethrow(exception))) => return Err(exception),
+            Ok(Err(Failure::Value(exception))) => return Err(pvemp_sv_2mortal(perl, exception)),
             Ok(Err(Failure::Message(message))) => message,
             Err(panic) => format!(
                 "internal error in {}: {}",
@@ -150,6 +153,8 @@ enum Failure {
     /// Perl code run while reading the arguments died: its exception, a
     /// mortal SV.
     Rethrow(*mut Sv),
+    /// A structured exception (see `error.rs`), a new SV we own.
+    Value(*mut Sv),
     Message(String),
 }
 

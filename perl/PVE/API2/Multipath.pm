@@ -39,6 +39,11 @@ my $DELETE_PARAM = {
 
 my sub digest_param { return get_standard_option('pve-config-digest') }
 
+my sub flag_param {
+    my ($description, $default) = @_;
+    return { description => $description, type => 'boolean', optional => 1, default => $default };
+}
+
 my sub storage_nodes {
     my ($scfg, $all_nodes) = @_;
     return [] if $scfg->{disable};
@@ -82,12 +87,17 @@ my sub node_broadcasts {
     return $kv;
 }
 
-my sub read_config_checked {
-    my ($digest) = @_;
-    my $cfg = PVE::Multipath::ClusterConfig::read_config();
-    die "detected modified configuration - file changed by other user? Try again.\n"
-        if defined($digest) && length($digest) && $digest ne $cfg->{digest};
-    return $cfg;
+# Change the cluster config under its lock: $change gets the config as it is
+# now, once the client's $digest (if any) matches it, and returns the config
+# to write.
+my sub edit_config {
+    my ($digest, $change) = @_;
+    PVE::Multipath::ClusterConfig::lock_config(sub {
+        my $cfg = PVE::Multipath::ClusterConfig::read_config();
+        PVE::Multipath::Config::assert_if_modified($digest, $cfg->{digest});
+        PVE::Multipath::ClusterConfig::write_config($change->($cfg));
+    });
+    return;
 }
 
 my sub wwid_section {
@@ -103,28 +113,20 @@ my sub update_locked {
     my ($type, $id, $param, %opts) = @_;
     my $digest = extract_param($param, 'digest');
     my $delete = extract_param($param, 'delete');
-    PVE::Multipath::ClusterConfig::lock_config(sub {
-        my $cfg = read_config_checked($digest);
-        $opts{check}->($cfg) if $opts{check};
-        my $updated = eval {
-            PVE::Multipath::Config::update_section($cfg, $type, $id, $param, $delete, $digest);
-        };
-        if (my $err = $@) {
-            die $err if $err =~ m/^detected modified configuration/;
-            my $errors = {};
-            for my $line (split(/\n/, $err)) {
-                my ($key, $message) = $line =~ m/^([a-z-]+): (.*)$/;
-                ($key, $message) = ('alias', $line) if !defined($key) && $line =~ m/^alias '/;
-                $errors->{ $key // $id } = $message // $line;
-            }
-            raise_param_exc($errors);
-        }
-        PVE::Multipath::ClusterConfig::write_config($updated);
-    });
+    edit_config(
+        $digest,
+        sub {
+            my ($cfg) = @_;
+            $opts{check}->($cfg) if $opts{check};
+            return PVE::Multipath::Config::update_section($cfg, $type, $id, $param, $delete,
+                $digest);
+        },
+    );
     return undef;
 }
 
-# PUT wwid/{wwid} and POST alias: change a WWID that must already exist.
+# PUT wwid/{wwid}, POST alias and DELETE alias: change a WWID that must
+# already exist.
 my sub update_existing_wwid {
     my ($param) = @_;
     my $wwid = extract_param($param, 'wwid');
@@ -260,13 +262,14 @@ __PACKAGE__->register_method({
     code => sub {
         my ($param) = @_;
         my $wwid = extract_param($param, 'wwid');
-        raise_param_exc({ wwid => "the id 'defaults' is reserved" }) if $wwid eq 'defaults';
         return update_locked(
             'wwid', $wwid, $param,
             check => sub {
                 my ($cfg) = @_;
-                die "WWID '$wwid' is already allow-listed\n" if $cfg->{ids}->{$wwid};
-            }
+                my $section = $cfg->{ids}->{$wwid};
+                die "WWID '$wwid' is already allow-listed\n"
+                    if $section && $section->{type} eq 'wwid';
+            },
         );
     },
 });
@@ -322,12 +325,7 @@ __PACKAGE__->register_method({
         additionalProperties => 0,
         properties => {
             wwid => $WWID_PARAM,
-            force => {
-                description => "Remove it even though a storage is configured on it.",
-                type => 'boolean',
-                optional => 1,
-                default => 0,
-            },
+            force => flag_param("Remove it even though a storage is configured on it.", 0),
             digest => digest_param(),
         },
     },
@@ -335,16 +333,19 @@ __PACKAGE__->register_method({
     code => sub {
         my ($param) = @_;
         my $wwid = $param->{wwid};
-        PVE::Multipath::ClusterConfig::lock_config(sub {
-            my $cfg = read_config_checked($param->{digest});
-            wwid_section($cfg, $wwid);
-            my $consumers = PVE::Storage::MultipathPlugin::consumers(PVE::Storage::config());
-            my $storeid = $consumers->{$wwid};
-            die "WWID '$wwid' is the base of storage '$storeid' - use 'force' to remove it anyway\n"
-                if defined($storeid) && !$param->{force};
-            PVE::Multipath::ClusterConfig::write_config(
-                PVE::Multipath::Config::remove_section($cfg, $wwid, $param->{digest}));
-        });
+        edit_config(
+            $param->{digest},
+            sub {
+                my ($cfg) = @_;
+                wwid_section($cfg, $wwid);
+                my $consumers = PVE::Storage::MultipathPlugin::consumers(PVE::Storage::config());
+                my $storeid = $consumers->{$wwid};
+                die "WWID '$wwid' is the base of storage '$storeid' - use 'force' to remove it"
+                    . " anyway\n"
+                    if defined($storeid) && !$param->{force};
+                return PVE::Multipath::Config::remove_section($cfg, $wwid, $param->{digest});
+            },
+        );
         return undef;
     },
 });
@@ -382,9 +383,7 @@ __PACKAGE__->register_method({
     returns => { type => 'null' },
     code => sub {
         my ($param) = @_;
-        my $wwid = extract_param($param, 'wwid');
-        $param->{delete} = 'alias';
-        return update_locked('wwid', $wwid, $param, check => sub { wwid_section($_[0], $wwid) });
+        return update_existing_wwid({ $param->%*, delete => 'alias' });
     },
 });
 
@@ -438,9 +437,8 @@ __PACKAGE__->register_method({
         raise_param_exc({ text => $@ =~ s/\n$//r }) if $@;
         PVE::Multipath::ClusterConfig::lock_overrides(sub {
             my $current = PVE::Multipath::ClusterConfig::read_overrides() // '';
-            die "detected modified configuration - file changed by other user? Try again.\n"
-                if defined($param->{digest})
-                && $param->{digest} ne PVE::Multipath::ClusterConfig::overrides_digest($current);
+            PVE::Multipath::Config::assert_if_modified($param->{digest},
+                PVE::Multipath::ClusterConfig::overrides_digest($current));
             PVE::Multipath::ClusterConfig::write_overrides($param->{text}, $versions);
         });
         return undef;
@@ -470,24 +468,9 @@ __PACKAGE__->register_method({
                 maxLength => 64 * 1024,
                 optional => 1,
             },
-            defaults => {
-                description => "Import the default settings.",
-                type => 'boolean',
-                optional => 1,
-                default => 1,
-            },
-            overrides => {
-                description => "Import the overrides text.",
-                type => 'boolean',
-                optional => 1,
-                default => 1,
-            },
-            overwrite => {
-                description => "Replace existing entries that differ instead of refusing.",
-                type => 'boolean',
-                optional => 1,
-                default => 0,
-            },
+            defaults => flag_param("Import the default settings.", 1),
+            overrides => flag_param("Import the overrides text.", 1),
+            overwrite => flag_param("Replace existing entries that differ instead of refusing.", 0),
             digest => digest_param(),
         },
     },
@@ -504,20 +487,24 @@ __PACKAGE__->register_method({
             ? (wwids => [grep { length } split(/[\s,;]+/, $param->{wwids})])
             : (),
         };
-        PVE::Multipath::ClusterConfig::lock_config(sub {
-            PVE::Multipath::ClusterConfig::lock_overrides(sub {
-                my $cfg = PVE::Multipath::ClusterConfig::read_config();
-                my $current = PVE::Multipath::ClusterConfig::read_overrides() // '';
-                my $merged = PVE::Multipath::Config::import_apply($cfg, $current, $proposal, $parts,
-                    $param->{overwrite}, $param->{digest},);
-                # Checked for every known release before anything is written.
-                PVE::Multipath::Config::check_overrides_in_cluster($merged->{overrides}, {});
-                PVE::Multipath::ClusterConfig::write_config($merged->{config});
-                PVE::Multipath::ClusterConfig::write_overrides($merged->{overrides}, {})
-                    if $merged->{overrides} ne
-                    PVE::Multipath::Config::write_overrides(undef, $current,);
-            });
-        });
+        edit_config(
+            $param->{digest},
+            sub {
+                my ($cfg) = @_;
+                return PVE::Multipath::ClusterConfig::lock_overrides(sub {
+                    my $current = PVE::Multipath::ClusterConfig::read_overrides() // '';
+                    my $merged = PVE::Multipath::Config::import_apply($cfg, $current, $proposal,
+                        $parts, $param->{overwrite}, $param->{digest});
+                    # Checked for every known release before anything is written; the
+                    # overrides go first, the config last, as edit_config writes it.
+                    PVE::Multipath::Config::check_overrides_in_cluster($merged->{overrides}, {});
+                    PVE::Multipath::ClusterConfig::write_overrides($merged->{overrides}, {})
+                        if $merged->{overrides} ne
+                        PVE::Multipath::Config::write_overrides(undef, $current);
+                    return $merged->{config};
+                });
+            },
+        );
         return undef;
     },
 });

@@ -12,7 +12,22 @@ package PVE::Multipath::Config;
 use strict;
 use warnings;
 
+use PVE::Exception qw(raise_param_exc);
+
 use PVE::RS::Multipath::Config;
+
+# The library dies with { property => message } for bad parameters (see
+# src/perl/error.rs); here that becomes PVE's parameter exception, so the
+# API reports it per parameter and every other caller reads it as text.
+my sub params_checked {
+    my ($code, @param) = @_;
+    my $result = eval { $code->(@param) };
+    if (my $err = $@) {
+        raise_param_exc($err) if ref($err) eq 'HASH';
+        die $err;
+    }
+    return $result;
+}
 
 # Parse multipath.cfg exactly like PVE::SectionConfig: never dies; prints its
 # warnings; problems with a key are also listed in $cfg->{errors}.
@@ -34,14 +49,24 @@ sub write_config {
 
 # Apply an API update to one section (see the Rust update_section): only
 # settable keys, no key both set and deleted, digest checked, aliases unique.
+# Bad parameters raise a parameter exception (raise_param_exc).
 sub update_section {
     my ($cfg, $type, $id, $params, $delete, $digest) = @_;
-    return PVE::RS::Multipath::Config::update_section($cfg, $type, $id, $params, $delete, $digest,);
+    return params_checked(\&PVE::RS::Multipath::Config::update_section,
+        $cfg, $type, $id, $params, $delete, $digest,);
 }
 
 sub remove_section {
     my ($cfg, $id, $digest) = @_;
     return PVE::RS::Multipath::Config::remove_section($cfg, $id, $digest);
+}
+
+# PVE::Tools::assert_if_modified, the one digest check of every write: dies
+# with pve-common's message when the client's $digest (if any) is not the
+# $current one.
+sub assert_if_modified {
+    my ($digest, $current) = @_;
+    return PVE::RS::Multipath::Config::assert_if_modified($digest, $current);
 }
 
 sub managed_defaults { return PVE::RS::Multipath::Config::managed_defaults(); }

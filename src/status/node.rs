@@ -191,7 +191,11 @@ mod tests {
         assert!(first.publish[0]
             .1
             .starts_with("pmp2 1764043200 1/1 0 0.11.1\n"));
-        assert!(first.clear.is_empty());
+        assert_eq!(
+            first.clear,
+            [conflicts::KV_KEY],
+            "no conflicts known: none published"
+        );
         assert!(first.changed);
         assert!(first.high_water_changed);
         assert_eq!(first.high_water.get("35000c50015ea71ac"), Some(&2));

@@ -276,6 +276,28 @@ my $matrix = PVE::Multipath::TestEnv::api_call('PVE::API2::Multipath', 'GET', 's
 is_deeply($matrix->{nodes}->{n1}->{conflicts}, $expected, "the node's conflicts in the matrix");
 ok(!exists($matrix->{nodes}->{n2}->{conflicts}), 'none for a node that did not report them');
 is($matrix->{nodes}->{n2}->{luns}, 1, 'whose health reads as before');
+
+# devnode and device entries are judged against the node's block devices (sysfs,
+# the udev database), with the exceptions, as multipath-tools judges a path
+my $sda = "$tmp/sys/block/sda";
+make_path("$sda/device", "$tmp/udev");
+file_set_contents("$sda/dev", "8:0\n");
+file_set_contents("$sda/device/vendor", "LIO-ORG \n");
+file_set_contents("$sda/device/model", "disk0           \n");
+file_set_contents("$tmp/udev/b8:0", "S:disk/by-id/wwn-0x5000c50015ea71ac\nE:ID_SERIAL=$SAN\n");
+$PVE::Multipath::Import::UDEV_DATA_DIR = "$tmp/udev";
+file_set_contents("$tmp/multipath.conf",
+          "blacklist {\n\tdevnode \"^sd\"\n\tdevice {\n\t\tvendor \"LIO-ORG\"\n\t\tproduct \"^disk0\$\"\n"
+        . "\t}\n}\nblacklist_exceptions {\n\tdevnode \"^sda\$\"\n}\n");
+PVE::Multipath::Generator::sync();
+is_deeply(
+    PVE::Multipath::Generator::node_conflicts(),
+    [
+        "$tmp/multipath.conf line 3: blacklist device (vendor 'LIO-ORG' product '^disk0\$') hides"
+            . " path sda of the allow-listed WWID $SAN"
+    ],
+    'a device entry hides the path its devnode exception let through',
+);
 file_set_contents("$tmp/multipath.conf", "defaults {\n\tuser_friendly_names no\n}\n");
 PVE::Multipath::Generator::sync();
 is_deeply(

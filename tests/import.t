@@ -287,7 +287,7 @@ file_set_contents("$sda/device/model", "disk0           \n");
 file_set_contents("$tmp/udev/b8:0", "S:disk/by-id/wwn-0x5000c50015ea71ac\nE:ID_SERIAL=$SAN\n");
 $PVE::Multipath::Import::UDEV_DATA_DIR = "$tmp/udev";
 file_set_contents("$tmp/multipath.conf",
-          "blacklist {\n\tdevnode \"^sd\"\n\tdevice {\n\t\tvendor \"LIO-ORG\"\n\t\tproduct \"^disk0\$\"\n"
+    "blacklist {\n\tdevnode \"^sd\"\n\tdevice {\n\t\tvendor \"LIO-ORG\"\n\t\tproduct \"^disk0\$\"\n"
         . "\t}\n}\nblacklist_exceptions {\n\tdevnode \"^sda\$\"\n}\n");
 PVE::Multipath::Generator::sync();
 is_deeply(

@@ -62,7 +62,11 @@ my $capture = decode_json(file_get_contents("$ROOT/fixtures/maps/scsi-01-optimal
 my $local = decode_json(encode_json($capture->{maps}->[0]));
 $local->{uuid} = $BOOT;
 $local->{name} = 'bootmp';
-$_->{paths} = [{ $_->{paths}->[0]->%*, dev => 'vdb' }] for $local->{path_groups}->@*;
+# a local disk multipath took: one path
+$local->{path_groups} = [$local->{path_groups}->[0]];
+$local->{path_groups}->[0]->{paths} =
+    [{ $local->{path_groups}->[0]->{paths}->[0]->%*, dev => 'vdb' }];
+$local->{paths} = 1;
 push $capture->{maps}->@*, $local;
 file_set_contents("$tmp/maps.json", encode_json($capture));
 $ENV{MULTIPATHD_STANDIN_MAPS} = "$tmp/maps.json";

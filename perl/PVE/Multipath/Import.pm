@@ -41,11 +41,13 @@ my sub conf_d_files {
     return map { "$dir/$_" } @names;
 }
 
-# A map without a SAN transport, or holding a system mount, is local.
+# A map holding a system mount is local, and so is a single-path map without
+# a SAN transport (a local disk multipath took); a LUN seen through two paths
+# is shared storage, whatever transport sysfs shows (virtio-scsi, SRP).
 my sub is_local_map {
     my ($map) = @_;
-    return 1 if !defined($map->{transport});
     return 1 if defined($map->{mountpoint}) && $map->{mountpoint} =~ $SYSTEM_MOUNTS;
+    return 1 if !defined($map->{transport}) && ($map->{'paths-total'} // 0) < 2;
     return 0;
 }
 

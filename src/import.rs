@@ -31,9 +31,9 @@
 //! node, [`conflicts`] names where the node's own files still contradict or
 //! repeat it; nothing here ever edits the admin's files.
 //!
-//! The tokenizer below follows multipath-tools' (see the overrides lexer,
-//! which is private to [`crate::overrides`]); whatever goes into the
-//! overrides text is checked by [`overrides::check_strict`] itself.
+//! The texts are read with the overrides lexer (multipath-tools' own
+//! tokenizing); whatever goes into the overrides text is checked by
+//! [`overrides::check_strict`] itself.
 //!
 //! The import never changes what multipathd does on the node, with one
 //! deliberate exception: the managed defaults (`find_multipaths strict`,
@@ -46,6 +46,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::overrides;
+use crate::overrides::lexer;
 use crate::overrides::regcomp::Regex;
 use crate::perl::lenient;
 use crate::schema::{self, SectionType};
@@ -193,59 +194,39 @@ enum Token {
     Close,
 }
 
-/// The tokens of a line: words (a quoted string is one word, `""` inside
-/// it a literal quote), braces; `#` and `!` outside quotes end the line.
-fn tokenize(line: &str) -> Vec<Token> {
-    let bytes = line.as_bytes();
+/// The tokens of a line as the overrides lexer reads them (as
+/// multipath-tools does), a quoted string as one word (`""` inside it a
+/// literal quote; an empty or unclosed one too).
+fn tokenize(line: &[u8]) -> Vec<Token> {
     let mut tokens = Vec::new();
-    let mut pos = 0;
-    while pos < bytes.len() {
-        let byte = bytes[pos];
-        if byte.is_ascii_whitespace() || !byte.is_ascii() {
-            pos += 1;
-        } else if byte == b'#' || byte == b'!' {
-            break;
-        } else if byte == b'{' || byte == b'}' {
-            tokens.push(if byte == b'{' {
-                Token::Open
-            } else {
-                Token::Close
-            });
-            pos += 1;
-        } else if byte == b'"' {
-            let mut text = Vec::new();
-            pos += 1;
-            while pos < bytes.len() {
-                if bytes[pos] == b'"' {
-                    if bytes.get(pos + 1) == Some(&b'"') {
-                        text.push(b'"');
-                        pos += 2;
-                        continue;
-                    }
-                    pos += 1;
-                    break;
+    // inside a string: whether its word came yet
+    let mut string: Option<bool> = None;
+    for token in lexer::tokenize_line(line).tokens {
+        match token {
+            lexer::Token::Quote => match string.take() {
+                None => string = Some(false),
+                Some(false) => tokens.push(Token::Word {
+                    text: String::new(),
+                    quoted: true,
+                }),
+                Some(true) => {}
+            },
+            lexer::Token::Word(text) => {
+                let quoted = string.is_some();
+                if quoted {
+                    string = Some(true);
                 }
-                text.push(bytes[pos]);
-                pos += 1;
+                tokens.push(Token::Word { text, quoted });
             }
-            tokens.push(Token::Word {
-                text: String::from_utf8_lossy(&text).into_owned(),
-                quoted: true,
-            });
-        } else {
-            let start = pos;
-            while pos < bytes.len()
-                && bytes[pos].is_ascii()
-                && !bytes[pos].is_ascii_whitespace()
-                && !matches!(bytes[pos], b'#' | b'!' | b'{' | b'}' | b'"')
-            {
-                pos += 1;
-            }
-            tokens.push(Token::Word {
-                text: line[start..pos].to_string(),
-                quoted: false,
-            });
+            lexer::Token::Open => tokens.push(Token::Open),
+            lexer::Token::Close => tokens.push(Token::Close),
         }
+    }
+    if string == Some(false) {
+        tokens.push(Token::Word {
+            text: String::new(),
+            quoted: true,
+        });
     }
     tokens
 }
@@ -300,10 +281,10 @@ fn parse_entries(file: &str, text: &str, report: &mut Vec<Item>) -> Vec<Entry> {
         Some(parent) => parent.children.get_or_insert_with(Vec::new).push(entry),
         None => top.push(entry),
     };
-    for (index, raw) in text.lines().enumerate() {
-        let number = index + 1;
+    for line in lexer::lines(text) {
+        let number = line.number;
         let mut words: Vec<(String, bool)> = Vec::new();
-        for token in tokenize(raw) {
+        for token in tokenize(line.bytes) {
             match token {
                 Token::Word { text, quoted } => words.push((text, quoted)),
                 Token::Open => {
@@ -1569,7 +1550,7 @@ mod tests {
             assert!(report.is_empty());
         }
         assert_eq!(
-            tokenize("a b#c { } \"q # r\" ! x"),
+            tokenize(b"a b#c { } \"q # r\" ! x"),
             vec![
                 Token::Word {
                     text: "a".into(),
@@ -1581,6 +1562,38 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn strings_read_as_one_quoted_word_through_the_overrides_lexer() {
+        let word = |text: &str, quoted| Token::Word {
+            text: text.into(),
+            quoted,
+        };
+        let cases: &[(&[u8], Vec<Token>)] = &[
+            (b"x \"\"", vec![word("x", false), word("", true)]),
+            (b"x \"", vec![word("x", false), word("", true)]),
+            (
+                b"vendor \"open",
+                vec![word("vendor", false), word("open", true)],
+            ),
+            (b"v \"a\"\"b\"", vec![word("v", false), word("a\"b", true)]),
+            (
+                b"a\"b\"c",
+                vec![word("a", false), word("b", true), word("c", false)],
+            ),
+            // isspace() in multipath-tools: a vertical tab separates
+            (b"a\x0bb", vec![word("a", false), word("b", false)]),
+            (b"d{ }", vec![word("d", false), Token::Open, Token::Close]),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(
+                &tokenize(line),
+                expected,
+                "{:?}",
+                String::from_utf8_lossy(line)
+            );
+        }
     }
 
     #[test]

@@ -31,9 +31,9 @@
 //! node, [`conflicts`] names where the node's own files still contradict or
 //! repeat it; nothing here ever edits the admin's files.
 //!
-//! The tokenizer below follows multipath-tools' (see the overrides lexer,
-//! which is private to [`crate::overrides`]); whatever goes into the
-//! overrides text is checked by [`overrides::check_strict`] itself.
+//! The texts are read with the overrides lexer (multipath-tools' own
+//! tokenizing); whatever goes into the overrides text is checked by
+//! [`overrides::check_strict`] itself.
 //!
 //! The import never changes what multipathd does on the node, with one
 //! deliberate exception: the managed defaults (`find_multipaths strict`,
@@ -46,6 +46,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::overrides;
+use crate::overrides::lexer;
+use crate::overrides::regcomp::Regex;
 use crate::perl::lenient;
 use crate::schema::{self, SectionType};
 use crate::section_config::{self, Config, SectionUpdate};
@@ -192,59 +194,39 @@ enum Token {
     Close,
 }
 
-/// The tokens of a line: words (a quoted string is one word, `""` inside
-/// it a literal quote), braces; `#` and `!` outside quotes end the line.
-fn tokenize(line: &str) -> Vec<Token> {
-    let bytes = line.as_bytes();
+/// The tokens of a line as the overrides lexer reads them (as
+/// multipath-tools does), a quoted string as one word (`""` inside it a
+/// literal quote; an empty or unclosed one too).
+fn tokenize(line: &[u8]) -> Vec<Token> {
     let mut tokens = Vec::new();
-    let mut pos = 0;
-    while pos < bytes.len() {
-        let byte = bytes[pos];
-        if byte.is_ascii_whitespace() || !byte.is_ascii() {
-            pos += 1;
-        } else if byte == b'#' || byte == b'!' {
-            break;
-        } else if byte == b'{' || byte == b'}' {
-            tokens.push(if byte == b'{' {
-                Token::Open
-            } else {
-                Token::Close
-            });
-            pos += 1;
-        } else if byte == b'"' {
-            let mut text = Vec::new();
-            pos += 1;
-            while pos < bytes.len() {
-                if bytes[pos] == b'"' {
-                    if bytes.get(pos + 1) == Some(&b'"') {
-                        text.push(b'"');
-                        pos += 2;
-                        continue;
-                    }
-                    pos += 1;
-                    break;
+    // inside a string: whether its word came yet
+    let mut string: Option<bool> = None;
+    for token in lexer::tokenize_line(line).tokens {
+        match token {
+            lexer::Token::Quote => match string.take() {
+                None => string = Some(false),
+                Some(false) => tokens.push(Token::Word {
+                    text: String::new(),
+                    quoted: true,
+                }),
+                Some(true) => {}
+            },
+            lexer::Token::Word(text) => {
+                let quoted = string.is_some();
+                if quoted {
+                    string = Some(true);
                 }
-                text.push(bytes[pos]);
-                pos += 1;
+                tokens.push(Token::Word { text, quoted });
             }
-            tokens.push(Token::Word {
-                text: String::from_utf8_lossy(&text).into_owned(),
-                quoted: true,
-            });
-        } else {
-            let start = pos;
-            while pos < bytes.len()
-                && bytes[pos].is_ascii()
-                && !bytes[pos].is_ascii_whitespace()
-                && !matches!(bytes[pos], b'#' | b'!' | b'{' | b'}' | b'"')
-            {
-                pos += 1;
-            }
-            tokens.push(Token::Word {
-                text: line[start..pos].to_string(),
-                quoted: false,
-            });
+            lexer::Token::Open => tokens.push(Token::Open),
+            lexer::Token::Close => tokens.push(Token::Close),
         }
+    }
+    if string == Some(false) {
+        tokens.push(Token::Word {
+            text: String::new(),
+            quoted: true,
+        });
     }
     tokens
 }
@@ -299,10 +281,10 @@ fn parse_entries(file: &str, text: &str, report: &mut Vec<Item>) -> Vec<Entry> {
         Some(parent) => parent.children.get_or_insert_with(Vec::new).push(entry),
         None => top.push(entry),
     };
-    for (index, raw) in text.lines().enumerate() {
-        let number = index + 1;
+    for line in lexer::lines(text) {
+        let number = line.number;
         let mut words: Vec<(String, bool)> = Vec::new();
-        for token in tokenize(raw) {
+        for token in tokenize(line.bytes) {
             match token {
                 Token::Word { text, quoted } => words.push((text, quoted)),
                 Token::Open => {
@@ -394,67 +376,242 @@ fn knob_value(section: SectionType, entry: &Entry) -> Option<(String, Value)> {
     Some((name, value))
 }
 
-/// A blacklist or exception `wwid` entry that is a plain word, with its
-/// anchors: whether it matches `wwid`. `None` for a real regular
-/// expression, which is not evaluated here.
-fn literal_match(pattern: &str, wwid: &str) -> Option<bool> {
-    let start = pattern.starts_with('^');
-    let body = pattern.trim_start_matches('^');
-    let end = body.ends_with('$');
-    let body = body.trim_end_matches('$');
-    if body == ".*" || body == "*" {
-        return Some(true);
-    }
-    if !body
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return None;
-    }
-    Some(match (start, end) {
-        (true, true) => wwid == body,
-        (true, false) => wwid.starts_with(body),
-        (false, true) => wwid.ends_with(body),
-        (false, false) => wwid.contains(body),
-    })
+// ---- the blacklist, as multipath-tools judges it ----------------------------
+
+/// A blacklist pattern as `store_ble` keeps it: a leading `!` inverts it,
+/// `\!` stands for a literal `!`; `None` when glibc refuses the pattern
+/// (multipath-tools drops such an entry).
+struct Pattern {
+    text: String,
+    regex: Option<Regex>,
+    invert: bool,
 }
 
-struct WwidPatterns {
-    blacklist: Vec<String>,
-    exceptions: Vec<String>,
-}
-
-impl WwidPatterns {
-    fn hides(&self, wwid: &str) -> bool {
-        let matches = |patterns: &[String]| {
-            patterns
-                .iter()
-                .any(|pattern| literal_match(pattern, wwid) == Some(true))
+impl Pattern {
+    fn new(text: String) -> Pattern {
+        let (body, invert) = match text.strip_prefix('!') {
+            Some(body) => (body, true),
+            None => (
+                text.strip_prefix('\\')
+                    .filter(|body| body.starts_with('!'))
+                    .unwrap_or(&text),
+                false,
+            ),
         };
-        matches(&self.blacklist) && !matches(&self.exceptions)
+        Pattern {
+            regex: Regex::new(body).ok(),
+            invert,
+            text,
+        }
+    }
+
+    /// `match_reglist`'s test of one entry.
+    fn matches(&self, text: &str) -> bool {
+        self.regex
+            .as_ref()
+            .is_some_and(|regex| regex.is_match(text) != self.invert)
     }
 }
 
-fn wwid_patterns(files: &[(String, Vec<Entry>)]) -> WwidPatterns {
-    let mut patterns = WwidPatterns {
-        blacklist: Vec::new(),
-        exceptions: Vec::new(),
-    };
-    for (_, entries) in files {
-        for section in entries {
-            let list = match section.keyword.as_str() {
-                "blacklist" => &mut patterns.blacklist,
-                "blacklist_exceptions" => &mut patterns.exceptions,
-                _ => continue,
-            };
-            for entry in section.children.iter().flatten() {
-                if entry.keyword == "wwid" && entry.children.is_none() {
-                    list.push(entry.value_text());
-                }
+/// What a blacklist or exception entry tests.
+enum Test {
+    Wwid(Pattern),
+    Devnode(Pattern),
+    /// `vendor` and `product` of a `device` section; an absent one matches
+    /// any.
+    Device {
+        vendor: Option<Pattern>,
+        product: Option<Pattern>,
+    },
+}
+
+/// One `wwid`, `devnode` or `device` entry of a `blacklist` or
+/// `blacklist_exceptions` section, with where it is.
+struct Rule {
+    file: String,
+    line: usize,
+    test: Test,
+}
+
+impl Rule {
+    fn matches_device(&self, device: &BlockDevice) -> bool {
+        let Test::Device { vendor, product } = &self.test else {
+            return false;
+        };
+        let (Some(device_vendor), Some(device_product)) = (&device.vendor, &device.product) else {
+            return false;
+        };
+        (vendor.is_some() || product.is_some())
+            && vendor.as_ref().is_none_or(|p| p.matches(device_vendor))
+            && product.as_ref().is_none_or(|p| p.matches(device_product))
+    }
+
+    fn describe(&self) -> String {
+        let quoted = |pattern: &Pattern| format!("'{}'", overrides::shorten(&pattern.text));
+        match &self.test {
+            Test::Wwid(pattern) => format!("blacklist wwid {}", quoted(pattern)),
+            Test::Devnode(pattern) => format!("blacklist devnode {}", quoted(pattern)),
+            Test::Device { vendor, product } => {
+                let parts: Vec<String> = [("vendor", vendor), ("product", product)]
+                    .into_iter()
+                    .filter_map(|(name, pattern)| {
+                        Some(format!("{name} {}", quoted(pattern.as_ref()?)))
+                    })
+                    .collect();
+                format!("blacklist device ({})", parts.join(" "))
             }
         }
     }
-    patterns
+}
+
+/// The `wwid`, `devnode` and `device` entries of every `blacklist` and
+/// `blacklist_exceptions` section, in the order multipath-tools reads the
+/// files (the first matching entry is the one that counts).
+#[derive(Default)]
+struct Blacklist {
+    blacklist: Vec<Rule>,
+    exceptions: Vec<Rule>,
+}
+
+/// A block device of the node: its kernel name, the WWID multipath-tools
+/// reads for it and its SCSI vendor and model, as the Perl glue gathers
+/// them (sysfs, the udev database).
+#[derive(Clone, Debug, Deserialize)]
+pub struct BlockDevice {
+    pub dev: String,
+    pub wwid: String,
+    #[serde(default)]
+    pub vendor: Option<String>,
+    #[serde(default)]
+    pub product: Option<String>,
+}
+
+impl Blacklist {
+    fn read(files: &[(String, Vec<Entry>)]) -> Blacklist {
+        let mut lists = Blacklist::default();
+        for (file, entries) in files {
+            for section in entries {
+                let list = match section.keyword.as_str() {
+                    "blacklist" => &mut lists.blacklist,
+                    "blacklist_exceptions" => &mut lists.exceptions,
+                    _ => continue,
+                };
+                for entry in section.children.iter().flatten() {
+                    let test = match (entry.keyword.as_str(), &entry.children) {
+                        ("wwid", None) => Test::Wwid(Pattern::new(entry.value_text())),
+                        ("devnode", None) => Test::Devnode(Pattern::new(entry.value_text())),
+                        ("device", Some(children)) => {
+                            // the last of a repeated keyword counts
+                            let find = |name: &str| {
+                                children
+                                    .iter()
+                                    .rfind(|child| {
+                                        child.keyword == name && child.children.is_none()
+                                    })
+                                    .map(|child| Pattern::new(child.value_text()))
+                            };
+                            Test::Device {
+                                vendor: find("vendor"),
+                                product: find("product"),
+                            }
+                        }
+                        _ => continue,
+                    };
+                    list.push(Rule {
+                        file: file.clone(),
+                        line: entry.line,
+                        test,
+                    });
+                }
+            }
+        }
+        lists
+    }
+
+    /// `filter_wwid`: the blacklist entry hiding `wwid`, unless excepted.
+    fn wwid_rule(&self, wwid: &str) -> Option<&Rule> {
+        let is = |rule: &&Rule| matches!(&rule.test, Test::Wwid(pattern) if pattern.matches(wwid));
+        if self.exceptions.iter().any(|rule| is(&rule)) {
+            return None;
+        }
+        self.blacklist.iter().find(is)
+    }
+
+    /// `filter_devnode`, then `filter_device` (the order of `filter_path`):
+    /// the entry hiding the path `device`, unless excepted.
+    fn path_rule(&self, device: &BlockDevice) -> Option<&Rule> {
+        let devnode = |rule: &&Rule| matches!(&rule.test, Test::Devnode(pattern) if pattern.matches(&device.dev));
+        if !self.exceptions.iter().any(|rule| devnode(&rule)) {
+            if let Some(rule) = self.blacklist.iter().find(devnode) {
+                return Some(rule);
+            }
+        }
+        let by_device = |rule: &&Rule| rule.matches_device(device);
+        if self.exceptions.iter().any(|rule| by_device(&rule)) {
+            return None;
+        }
+        self.blacklist.iter().find(by_device)
+    }
+
+    fn hides(&self, wwid: &str) -> bool {
+        self.wwid_rule(wwid).is_some()
+    }
+}
+
+/// Where a node's own blacklist entries hide allow-listed WWIDs (the
+/// entries of the managed files count, but are never named): one message
+/// per entry and WWID. A WWID is judged by its `wwid` entries, each of its
+/// known paths by `devnode` and `device` entries.
+fn blacklist_conflicts(
+    lists: &Blacklist,
+    wwids: &BTreeSet<&str>,
+    devices: &[BlockDevice],
+    found: &mut Vec<String>,
+) {
+    // (entry, WWID) -> hidden paths, in the order of the entries
+    let mut hidden: BTreeMap<(usize, &str), Vec<&str>> = BTreeMap::new();
+    let index = |rule: &Rule| {
+        lists
+            .blacklist
+            .iter()
+            .position(|other| std::ptr::eq(other, rule))
+            .unwrap_or(usize::MAX)
+    };
+    for &wwid in wwids {
+        let mut visible = 0;
+        for device in devices.iter().filter(|device| device.wwid == wwid) {
+            match lists.path_rule(device) {
+                Some(rule) => hidden
+                    .entry((index(rule), wwid))
+                    .or_default()
+                    .push(&device.dev),
+                None => visible += 1,
+            }
+        }
+        let known = devices.iter().any(|device| device.wwid == wwid);
+        if visible > 0 || !known {
+            if let Some(rule) = lists.wwid_rule(wwid) {
+                hidden.entry((index(rule), wwid)).or_default();
+            }
+        }
+    }
+    for ((rule, wwid), devs) in hidden {
+        let rule = &lists.blacklist[rule];
+        if is_ours(&rule.file) {
+            continue;
+        }
+        let what = match devs.len() {
+            0 => format!("the allow-listed WWID {wwid}"),
+            1 => format!("path {} of the allow-listed WWID {wwid}", devs[0]),
+            _ => format!("paths {} of the allow-listed WWID {wwid}", devs.join(", ")),
+        };
+        found.push(format!(
+            "{} line {}: {} hides {what}",
+            rule.file,
+            rule.line,
+            rule.describe()
+        ));
+    }
 }
 
 /// The overrides text of the carried entries, each checked on its own and
@@ -579,7 +736,7 @@ pub fn propose(setup: &NodeSetup, use_bindings: bool) -> Result<Import, Error> {
             )
         })
         .collect();
-    let hidden = wwid_patterns(&files);
+    let hidden = Blacklist::read(&files);
     let listed = wwids::parse(setup.wwids.as_deref().unwrap_or_default())?.listed;
     let listed: BTreeSet<&str> = listed.iter().map(String::as_str).collect();
     let excluded: BTreeMap<&str, &str> = setup
@@ -764,7 +921,7 @@ fn is_ours(name: &str) -> bool {
 fn import_multipath(
     file: &str,
     entry: &Entry,
-    hidden: &WwidPatterns,
+    hidden: &Blacklist,
     excluded: &BTreeMap<&str, &str>,
     proposal: &mut Proposal,
     report: &mut Vec<Item>,
@@ -874,9 +1031,11 @@ fn import_multipath(
 /// WWID with another alias or setting, or duplicating the entry we render;
 /// a `defaults` keyword the managed drop-in overrides with another value,
 /// or sets to the same (redundant after an import); a blacklist `wwid`
-/// entry hiding an allow-listed WWID. The managed
-/// `pve-*.conf` files are skipped.
-pub fn conflicts(files: &[NodeFile], config: &Config) -> Vec<String> {
+/// entry hiding an allow-listed WWID, or a `devnode` or `device` entry
+/// hiding paths of one (of `devices`), judged with glibc's regexec and the
+/// exceptions as multipath-tools judges them. The managed `pve-*.conf`
+/// files are never named (their exceptions count).
+pub fn conflicts(files: &[NodeFile], config: &Config, devices: &[BlockDevice]) -> Vec<String> {
     let mut found = Vec::new();
     if config.ids.is_empty() {
         return found;
@@ -884,9 +1043,8 @@ pub fn conflicts(files: &[NodeFile], config: &Config) -> Vec<String> {
     let rendered = crate::render::wwid_opts(config);
     let defaults = crate::render::effective_defaults(config);
     let mut ignored = Vec::new();
-    let parsed: Vec<(String, Vec<Entry>)> = files
+    let all: Vec<(String, Vec<Entry>)> = files
         .iter()
-        .filter(|file| !is_ours(&file.name))
         .map(|file| {
             (
                 file.name.clone(),
@@ -894,8 +1052,13 @@ pub fn conflicts(files: &[NodeFile], config: &Config) -> Vec<String> {
             )
         })
         .collect();
-    let exceptions = wwid_patterns(&parsed).exceptions;
-    for (file, entries) in &parsed {
+    let mut hidden = Vec::new();
+    let wwids: BTreeSet<&str> = rendered.keys().map(String::as_str).collect();
+    blacklist_conflicts(&Blacklist::read(&all), &wwids, devices, &mut hidden);
+    // each file's findings in line order, the blacklist's with the rest
+    let mut hidden = hidden.into_iter().peekable();
+    let parsed = all.iter().filter(|(name, _)| !is_ours(name));
+    for (file, entries) in parsed {
         for section in entries {
             let children = section.children.iter().flatten();
             match section.keyword.as_str() {
@@ -924,21 +1087,10 @@ pub fn conflicts(files: &[NodeFile], config: &Config) -> Vec<String> {
                     }
                 }
                 "blacklist" => {
-                    for entry in children.filter(|entry| entry.keyword == "wwid") {
-                        let pattern = entry.value_text();
-                        for wwid in rendered.keys() {
-                            let excepted = exceptions
-                                .iter()
-                                .any(|other| literal_match(other, wwid) == Some(true));
-                            if literal_match(&pattern, wwid) == Some(true) && !excepted {
-                                found.push(format!(
-                                    "{file} line {}: blacklist wwid '{}' hides the allow-listed \
-                                     WWID {wwid}",
-                                    entry.line,
-                                    overrides::shorten(&pattern)
-                                ));
-                            }
-                        }
+                    let prefix = format!("{file} line ");
+                    while let Some(message) = hidden.next_if(|message| message.starts_with(&prefix))
+                    {
+                        found.push(message);
                     }
                 }
                 "multipaths" => {
@@ -950,6 +1102,7 @@ pub fn conflicts(files: &[NodeFile], config: &Config) -> Vec<String> {
             }
         }
     }
+    found.extend(hidden);
     found
 }
 
@@ -1393,7 +1546,7 @@ mod tests {
             assert!(report.is_empty());
         }
         assert_eq!(
-            tokenize("a b#c { } \"q # r\" ! x"),
+            tokenize(b"a b#c { } \"q # r\" ! x"),
             vec![
                 Token::Word {
                     text: "a".into(),
@@ -1405,6 +1558,38 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn strings_read_as_one_quoted_word_through_the_overrides_lexer() {
+        let word = |text: &str, quoted| Token::Word {
+            text: text.into(),
+            quoted,
+        };
+        let cases: &[(&[u8], Vec<Token>)] = &[
+            (b"x \"\"", vec![word("x", false), word("", true)]),
+            (b"x \"", vec![word("x", false), word("", true)]),
+            (
+                b"vendor \"open",
+                vec![word("vendor", false), word("open", true)],
+            ),
+            (b"v \"a\"\"b\"", vec![word("v", false), word("a\"b", true)]),
+            (
+                b"a\"b\"c",
+                vec![word("a", false), word("b", true), word("c", false)],
+            ),
+            // isspace() in multipath-tools: a vertical tab separates
+            (b"a\x0bb", vec![word("a", false), word("b", false)]),
+            (b"d{ }", vec![word("d", false), Token::Open, Token::Close]),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(
+                &tokenize(line),
+                expected,
+                "{:?}",
+                String::from_utf8_lossy(line)
+            );
+        }
     }
 
     #[test]
@@ -1468,9 +1653,48 @@ mod tests {
             ),
         ];
         for (text, expected) in cases {
-            assert_eq!(conflicts(&node(&text), &cluster), expected, "{text}");
+            assert_eq!(conflicts(&node(&text), &cluster, &[]), expected, "{text}");
         }
-        assert!(conflicts(&node("defaults {\n\tno_path_retry fail\n}\n"), &config("")).is_empty());
+        assert!(conflicts(
+            &node("defaults {\n\tno_path_retry fail\n}\n"),
+            &config(""),
+            &[]
+        )
+        .is_empty());
+    }
+
+    /// fixtures/import-conflicts: one node file per kind of conflict
+    /// (`NAME.conf`, as /etc/multipath.conf) against one cluster config and
+    /// the node's block devices; `NAME.expected` lists the messages, each
+    /// once.
+    #[test]
+    fn each_kind_of_conflict_is_reported_once_with_a_clear_message() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/import-conflicts");
+        let read = |name: &str| {
+            std::fs::read_to_string(format!("{dir}/{name}"))
+                .unwrap_or_else(|err| panic!("{name}: {err}"))
+        };
+        let cluster = config(&read("cluster.cfg"));
+        let devices: Vec<BlockDevice> = serde_json::from_str(&read("devices.json")).unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+            .filter_map(|name| Some(name.strip_suffix(".conf")?.to_string()))
+            .collect();
+        names.sort();
+        assert!(names.len() >= 14, "{names:?}");
+        for name in names {
+            let files = [NodeFile {
+                name: "/etc/multipath.conf".into(),
+                text: read(&format!("{name}.conf")),
+            }];
+            let found = conflicts(&files, &cluster, &devices);
+            let expected = read(&format!("{name}.expected"));
+            let expected: Vec<&str> = expected.lines().collect();
+            assert_eq!(found, expected, "{name}");
+            let unique: BTreeSet<&String> = found.iter().collect();
+            assert_eq!(unique.len(), found.len(), "{name}: reported once");
+        }
     }
 
     fn config(raw: &str) -> Config {
@@ -1614,7 +1838,7 @@ mod tests {
                 maps: Vec::new(),
             };
             let _ = propose(&setup, true);
-            let _ = conflicts(&files, &Config::default());
+            let _ = conflicts(&files, &Config::default(), &[]);
         }
     }
 }

@@ -70,8 +70,8 @@
 //! Error messages quote at most [`QUOTED_MAX`] characters of the input.
 
 mod keywords;
-mod lexer;
-mod regcomp;
+pub(crate) mod lexer;
+pub(crate) mod regcomp;
 mod values;
 
 use std::collections::HashMap;

@@ -18,6 +18,7 @@
 //! what is kept only for the reference series' callers.
 
 pub mod aggregate;
+pub mod conflicts;
 pub mod health;
 pub mod node;
 pub mod series;

@@ -244,13 +244,19 @@ is_deeply(listed(), ['boot-lun-foreign'], 'the WWIDs PVE added are removed, the 
 {
     my @sent;
     no warnings 'redefine';
-    local *PVE::Cluster::broadcast_node_kv = sub { push @sent, [@_] };
+    my %conflicts_sent;
+    local *PVE::Cluster::broadcast_node_kv = sub {
+        my ($key, $value) = @_;
+        return $conflicts_sent{ $value // '' }++ if $key eq 'multipath-conflicts';
+        push @sent, [@_];
+    };
     local $PVE::Multipath::BROADCAST_INTERVAL = 3600;
     write_cluster_config("wwid: $LUN\n");
     PVE::Multipath::Generator::sync();
     my $cfg = PVE::Multipath::ClusterConfig::read_config();
     PVE::Multipath::broadcast_health($cfg);
     is(scalar(@sent), 1, 'the first broadcast is sent');
+    is_deeply(\%conflicts_sent, { "pmc1 0 0\n" => 1 }, 'with the node\'s conflicts: none');
     like($sent[0]->[1], qr/^pmp2 [0-9]+ 1\/1 0 \S+\n/, 'in the compact versioned format');
     PVE::Multipath::broadcast_health($cfg) for 1 .. 5;
     is(scalar(@sent), 1, 'an unchanged summary is not re-sent within the interval');

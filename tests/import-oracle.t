@@ -20,32 +20,19 @@ use JSON;
 use Test::More;
 
 use PVE::Multipath::Config;
+use PVE::Multipath::TestCorpus qw(corpus_dir slurp tsv_rows);
 use PVE::RS::Multipath::Config;
 
 require "$FindBin::Bin/overrides-oracle.pm";
 
 my $ROOT = "$FindBin::Bin/..";
-my $CORPUS = $ENV{PVE_MULTIPATH_CORPUS} // "$ROOT/../shared/corpus/overrides-real";
-
-my sub slurp {
-    my ($path) = @_;
-    open(my $fh, '<', $path) or die "cannot open '$path': $!\n";
-    local $/;
-    my $text = <$fh>;
-    close($fh);
-    return $text;
-}
+my $CORPUS = corpus_dir($ROOT);
 
 my sub spew {
     my ($path, $text) = @_;
     open(my $fh, '>', $path) or die "cannot write '$path': $!\n";
     print $fh $text;
     close($fh);
-}
-
-my sub tsv_rows {
-    my ($path) = @_;
-    return map { [split(/\t/, $_)] } grep { !m/^#/ && length } split(/\n/, slurp($path));
 }
 
 # { section => { lines => [sorted], subs => [sorted blocks] } } of `multipath

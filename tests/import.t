@@ -25,6 +25,8 @@ use PVE::Multipath;
 use PVE::Multipath::ClusterConfig;
 use PVE::Multipath::Generator;
 use PVE::Multipath::Import;
+use PVE::RS::Multipath::Maps;
+use PVE::RS::Multipath::Status;
 
 my $ROOT = abs_path(dirname(__FILE__) . '/..');
 my $SAN = '35000c50015ea71ac';    # the WWID of the real capture, on iSCSI
@@ -60,7 +62,11 @@ my $capture = decode_json(file_get_contents("$ROOT/fixtures/maps/scsi-01-optimal
 my $local = decode_json(encode_json($capture->{maps}->[0]));
 $local->{uuid} = $BOOT;
 $local->{name} = 'bootmp';
-$_->{paths} = [{ $_->{paths}->[0]->%*, dev => 'vdb' }] for $local->{path_groups}->@*;
+# a local disk multipath took: one path
+$local->{path_groups} = [$local->{path_groups}->[0]];
+$local->{path_groups}->[0]->{paths} =
+    [{ $local->{path_groups}->[0]->{paths}->[0]->%*, dev => 'vdb' }];
+$local->{paths} = 1;
 push $capture->{maps}->@*, $local;
 file_set_contents("$tmp/maps.json", encode_json($capture));
 $ENV{MULTIPATHD_STANDIN_MAPS} = "$tmp/maps.json";
@@ -261,6 +267,41 @@ PVE::Multipath::Generator::sync() for 1 .. 2;
 is_deeply(PVE::Multipath::Generator::node_conflicts(), $expected, 'the Generator records them');
 is_deeply([grep { m/ line \d+: / } @log], $expected, 'each conflict is logged once');
 is(file_get_contents("$tmp/multipath.conf"), $node_conf, "the admin's file is never edited");
+
+# The conflicts travel with the node's health broadcast into the matrix's node
+# column; a node of an older version (health only) shows none, not an empty list.
+PVE::Multipath::TestEnv::set_members({ n1 => { online => 1 }, n2 => { online => 1 } });
+PVE::Multipath::broadcast_health();
+my $peer_maps = PVE::RS::Multipath::Maps::parse_maps_json(
+    file_get_contents("$ROOT/fixtures/maps/scsi-01-optimal.json"));
+PVE::Multipath::TestEnv::peer_kv('n2', 'multipath',
+    PVE::RS::Multipath::Status::encode_broadcast($peer_maps, time(), undef)->[0]);
+my $matrix = PVE::Multipath::TestEnv::api_call('PVE::API2::Multipath', 'GET', 'status', {});
+is_deeply($matrix->{nodes}->{n1}->{conflicts}, $expected, "the node's conflicts in the matrix");
+ok(!exists($matrix->{nodes}->{n2}->{conflicts}), 'none for a node that did not report them');
+is($matrix->{nodes}->{n2}->{luns}, 1, 'whose health reads as before');
+
+# devnode and device entries are judged against the node's block devices (sysfs,
+# the udev database), with the exceptions, as multipath-tools judges a path
+my $sda = "$tmp/sys/block/sda";
+make_path("$sda/device", "$tmp/udev");
+file_set_contents("$sda/dev", "8:0\n");
+file_set_contents("$sda/device/vendor", "LIO-ORG \n");
+file_set_contents("$sda/device/model", "disk0           \n");
+file_set_contents("$tmp/udev/b8:0", "S:disk/by-id/wwn-0x5000c50015ea71ac\nE:ID_SERIAL=$SAN\n");
+$PVE::Multipath::Import::UDEV_DATA_DIR = "$tmp/udev";
+file_set_contents("$tmp/multipath.conf",
+    "blacklist {\n\tdevnode \"^sd\"\n\tdevice {\n\t\tvendor \"LIO-ORG\"\n\t\tproduct \"^disk0\$\"\n"
+        . "\t}\n}\nblacklist_exceptions {\n\tdevnode \"^sda\$\"\n}\n");
+PVE::Multipath::Generator::sync();
+is_deeply(
+    PVE::Multipath::Generator::node_conflicts(),
+    [
+        "$tmp/multipath.conf line 3: blacklist device (vendor 'LIO-ORG' product '^disk0\$') hides"
+            . " path sda of the allow-listed WWID $SAN"
+    ],
+    'a device entry hides the path its devnode exception let through',
+);
 file_set_contents("$tmp/multipath.conf", "defaults {\n\tuser_friendly_names no\n}\n");
 PVE::Multipath::Generator::sync();
 is_deeply(
@@ -274,5 +315,8 @@ is_deeply(
 file_set_contents("$tmp/multipath.conf", "defaults {\n\tchecker_timeout 30\n}\n");
 PVE::Multipath::Generator::sync();
 is_deeply(PVE::Multipath::Generator::node_conflicts(), [], 'nothing left to report');
+PVE::Multipath::broadcast_health();
+$matrix = PVE::Multipath::TestEnv::api_call('PVE::API2::Multipath', 'GET', 'status', {});
+is_deeply($matrix->{nodes}->{n1}->{conflicts}, [], 'and the matrix says so: an empty list');
 
 done_testing();

@@ -10,18 +10,10 @@ use warnings;
 
 use Test::More;
 
+use PVE::Multipath::TestCorpus qw(slurp tsv_rows);
 use PVE::RS::Multipath::Maps;
 
 my $DIR = 'fixtures/maps';
-
-my sub slurp {
-    my ($path) = @_;
-    open(my $fh, '<', $path) or die "cannot open '$path': $!\n";
-    local $/;
-    my $text = <$fh>;
-    close($fh);
-    return $text;
-}
 
 # The oracle: path lines of `multipath -ll` ("`- 0:0:0:0 sda 8:0 active ready running").
 my sub health_from_ll {
@@ -39,9 +31,8 @@ my sub health_from_ll {
 }
 
 my @table;
-for my $line (split(/\n/, slurp("$DIR/health.tsv"))) {
-    next if $line =~ m/^#/;
-    my ($file, $count, $health, $total, $active, $queueing) = split(/\t/, $line);
+for my $row (tsv_rows("$DIR/health.tsv")) {
+    my ($file, $count, $health, $total, $active, $queueing) = $row->@*;
     push @table,
         {
         file => $file,

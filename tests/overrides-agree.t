@@ -33,6 +33,7 @@ use File::Temp qw(tempdir);
 use FindBin;
 use Test::More;
 
+use PVE::Multipath::TestCorpus qw(slurp);
 use PVE::RS::Multipath::Config;
 
 BEGIN { require "$FindBin::Bin/overrides-oracle.pm"; }
@@ -40,15 +41,6 @@ BEGIN { require "$FindBin::Bin/overrides-oracle.pm"; }
 my $ROOT = "$FindBin::Bin/..";
 my $FIXTURES = "$ROOT/fixtures/overrides";
 my $TIMEOUT = $MultipathOracle::TIMEOUT;
-
-my sub slurp {
-    my ($path) = @_;
-    open(my $fh, '<', $path) or die "cannot open '$path': $!\n";
-    local $/;
-    my $text = <$fh>;
-    close($fh);
-    return $text;
-}
 
 my sub check_dies {
     my ($text) = @_;

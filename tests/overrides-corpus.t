@@ -16,10 +16,11 @@ use Cwd qw(abs_path);
 use FindBin;
 use Test::More;
 
+use PVE::Multipath::TestCorpus qw(corpus_dir labels slurp);
 use PVE::RS::Multipath::Config;
 
 my $ROOT = abs_path("$FindBin::Bin/..");
-my $CORPUS = $ENV{PVE_MULTIPATH_CORPUS} // "$ROOT/../shared/corpus/overrides-real";
+my $CORPUS = corpus_dir($ROOT);
 plan(skip_all => "no real-world corpus at $CORPUS (clone shared/ beside the repository)")
     if !-d $CORPUS;
 
@@ -32,28 +33,8 @@ my %DELIBERATE = (
     'gh-csm-unity' => qr/'queue_if_no_path' is deprecated/,
 );
 
-my sub slurp {
-    my ($path) = @_;
-    open(my $fh, '<', $path) or die "cannot open '$path': $!\n";
-    local $/;
-    my $text = <$fh>;
-    close($fh);
-    return $text;
-}
-
-my sub labels {
-    my ($file) = @_;
-    my %labels;
-    for my $line (split(/\n/, slurp("$CORPUS/$file"))) {
-        next if $line =~ m/^#/ || $line !~ m/\S/;
-        my ($name, $verdict, $reason) = split(/\t/, $line, 3);
-        die "$file: bad verdict '$verdict' for $name\n" if $verdict !~ m/^(?:accept|reject)$/;
-        $labels{$name} = { verdict => $verdict, reason => $reason // '' };
-    }
-    return \%labels;
-}
-
-my %by_release = ('0.9.4' => labels('LABELS.tsv'), '0.11.1' => labels('LABELS-trixie.tsv'));
+my %by_release =
+    ('0.9.4' => labels($CORPUS, 'LABELS.tsv'), '0.11.1' => labels($CORPUS, 'LABELS-trixie.tsv'));
 my @names = sort keys $by_release{'0.9.4'}->%*;
 cmp_ok(scalar(@names), '>=', 90, 'the corpus has its texts');
 is_deeply([sort keys $by_release{'0.11.1'}->%*], \@names, 'both releases label the same texts',);

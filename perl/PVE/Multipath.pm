@@ -308,6 +308,7 @@ sub broadcast_health {
             apply_error => $apply_error,
             multipath_tools => multipath_tools_version(),
             last => $last,
+            conflicts => read_state('conflicts.json'),
         });
         write_state('high-water.json', $pass->{'high-water'}) if $pass->{'high-water-changed'};
         return if !$pass->{changed} && time() - ($last->{time} // 0) < $BROADCAST_INTERVAL;

@@ -14,15 +14,17 @@
 //!   $digest?) -> { config => $cfg, overrides => $text }`; `$parts` is `{
 //!   wwids => [..], defaults => 0|1, overrides => 0|1 }` (all when
 //!   omitted); dies listing every conflict, one per line.
-//! - `import_conflicts([{ name, text }], $cfg) -> [$message]`: where the
-//!   node's own files contradict the cluster config, each message naming
-//!   the file and line.
+//! - `import_conflicts([{ name, text }], $cfg, $devices?) -> [$message]`:
+//!   where the node's own files contradict the cluster config, each message
+//!   naming the file and line. `$devices` (`[{ dev, wwid, vendor?,
+//!   product? }]`, the node's block devices) lets `devnode` and `device`
+//!   blacklist entries be judged too.
 
 use anyhow::Error;
 use serde_json::{json, Value};
 
 use crate::export;
-use crate::import::{self, NodeFile, NodeSetup, Parts, Proposal};
+use crate::import::{self, BlockDevice, NodeFile, NodeSetup, Parts, Proposal};
 use crate::perl::lenient::Bool;
 use crate::perl::Export;
 use crate::section_config::Config;
@@ -69,8 +71,16 @@ fn import_apply(
     Ok(json!({ "config": config.to_perl(), "overrides": overrides }))
 }
 
-fn import_conflicts(files: Vec<NodeFile>, cfg: Value) -> Result<Vec<String>, Error> {
-    Ok(import::conflicts(&files, &Config::from_perl(&cfg)?))
+fn import_conflicts(
+    files: Vec<NodeFile>,
+    cfg: Value,
+    devices: Option<Vec<BlockDevice>>,
+) -> Result<Vec<String>, Error> {
+    Ok(import::conflicts(
+        &files,
+        &Config::from_perl(&cfg)?,
+        &devices.unwrap_or_default(),
+    ))
 }
 
 pub const EXPORTS: &[Export] = &[
@@ -88,5 +98,9 @@ pub const EXPORTS: &[Export] = &[
         overwrite: Option<Bool>,
         digest: Option<String>,
     )),
-    export!(import_conflicts(files: Vec<NodeFile>, cfg: Value)),
+    export!(import_conflicts(
+        files: Vec<NodeFile>,
+        cfg: Value,
+        devices: Option<Vec<BlockDevice>>
+    )),
 ];

@@ -17,7 +17,7 @@ use crate::section_config::Config;
 use crate::status::aggregate::{ExpectedNodes, KvValue, NodeValue, Request};
 use crate::status::node::{self, LastPass, Pass, PassInput};
 use crate::status::series::{self, MapInput, SeriesEntry};
-use crate::status::{reports, wire, LunReport};
+use crate::status::{self, reports, wire, LunReport};
 
 /// `summarize_maps($maps) -> { wwid => { state, 'paths-active',
 /// 'paths-total', transport?, size? } }`: the series' summary shape.
@@ -126,17 +126,26 @@ struct PassOptions {
     last: Option<Value>,
     #[serde(default, deserialize_with = "lenient::opt_uint")]
     max_bytes: Option<u64>,
+    /// Read back from the Generator's state: anything but a list of
+    /// strings reads as not known.
+    #[serde(default)]
+    conflicts: Option<Value>,
 }
 
 /// `node_pass({ maps_json?, sysfs?, config?, high_water?, now,
-/// apply_error?, multipath_tools?, last?, max_bytes? }) -> { publish =>
+/// apply_error?, multipath_tools?, last?, max_bytes?, conflicts? }) -> { publish =>
 /// [[key, value], ...], clear => [key, ...], 'content-key', changed,
 /// 'high-water', 'high-water-changed', parts }`: one pvestatd pass from
 /// multipathd's output to what to broadcast (`maps_json` undef: multipathd
 /// is not running). `last` is what the node kept of the last pass (`{
 /// 'content-key', parts, time }`); `changed` compares the content keys.
+/// `conflicts` (`[ message, ... ]`, the Generator's) are published with
+/// the health values; without them, none are.
 fn node_pass(options: PassOptions) -> Result<Pass, Error> {
     let (text, facts) = options.facts.split()?;
+    let conflicts: Option<Vec<String>> = options
+        .conflicts
+        .and_then(|list| serde_json::from_value(list).ok());
     let last: LastOption = options
         .last
         .and_then(|last| serde_json::from_value(last).ok())
@@ -152,12 +161,19 @@ fn node_pass(options: PassOptions) -> Result<Pass, Error> {
             parts: last.parts.unwrap_or(0).min(wire::MAX_PARTS as u64) as usize,
         },
         max_bytes: max_bytes(options.max_bytes.map(UInt))?,
+        conflicts: conflicts.as_deref(),
     })
 }
 
 /// `broadcast_key() -> 'multipath'`: the KV key of a node's first value.
 fn broadcast_key() -> Result<&'static str, Error> {
     Ok(wire::KV_KEY)
+}
+
+/// `conflicts_key() -> 'multipath-conflicts'`: the KV key of a node's
+/// conflicts (`aggregate_status`'s `conflicts`).
+fn conflicts_key() -> Result<&'static str, Error> {
+    Ok(status::conflicts::KV_KEY)
 }
 
 /// `parts_to_fetch({ node => $value }) -> { node => [key, ...] }`: for each
@@ -261,6 +277,7 @@ fn aggregate_cluster_status(
         aliases: name_table(&aliases),
         used_by: name_table(&used_by),
         kv: kv_table(node_kv),
+        conflicts: BTreeMap::new(),
         online: online_table(&online),
         expected: ExpectedNodes::Series(expected.as_ref().map(names).unwrap_or_default()),
         paths_expected: BTreeMap::new(),
@@ -331,6 +348,8 @@ struct Options {
     #[serde(default)]
     kv: Option<BTreeMap<String, KvValue>>,
     #[serde(default)]
+    conflicts: Option<BTreeMap<String, Value>>,
+    #[serde(default)]
     online: Value,
     #[serde(default)]
     expected_by_lun: Option<BTreeMap<String, Names>>,
@@ -344,14 +363,17 @@ struct Options {
     interval: Option<u64>,
 }
 
-/// `aggregate_status({ config?, allow_list?, aliases?, used_by, kv, online,
+/// `aggregate_status({ config?, allow_list?, aliases?, used_by, kv, conflicts?, online,
 /// expected_by_lun?, expected_nodes?, paths_expected?, now, interval? })
 /// -> { luns => [ rows ], nodes => { node => { online, stale,
-/// 'report-time'?, 'multipath-tools'?, 'apply-error'?, error?, luns? } } }`.
+/// 'report-time'?, 'multipath-tools'?, 'apply-error'?, error?, luns?,
+/// conflicts? } } }`.
 /// `config` is the parsed cluster config; the allow-list, aliases and
 /// `paths-expected` are taken from it (the separate keys are for callers
 /// without one). `kv` is `{ node => $value | [ $values ] }` as
-/// `get_node_kv` returns them (see `parts_to_fetch`), `online` `{ node =>
+/// `get_node_kv` returns them (see `parts_to_fetch`), `conflicts` `{ node =>
+/// $value }` of the key `conflicts_key` (a node's `conflicts`: its messages,
+/// absent when it published none), `online` `{ node =>
 /// bool }`, `expected_by_lun` `{ wwid => [ nodes ] }`, `expected_nodes` `[
 /// nodes ]` for allow-listed WWIDs without an entry (neither: the series'
 /// rule), `now` unix seconds, `interval` the refresh interval (default 10; a
@@ -401,6 +423,19 @@ fn aggregate_status(options: Options) -> Result<Request, Error> {
             .into_iter()
             .filter_map(|(node, KvValue(value))| Some((node, value?)))
             .collect(),
+        // a cleared key (undef, empty) is no report; a value that is no
+        // string reads as an unreadable one
+        conflicts: options
+            .conflicts
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(node, value)| match value {
+                Value::Null => None,
+                Value::String(text) if text.is_empty() => None,
+                Value::String(text) => Some((node, text)),
+                _ => Some((node, String::new())),
+            })
+            .collect(),
         online: online_table(&options.online),
         expected,
         paths_expected,
@@ -423,6 +458,7 @@ pub const EXPORTS: &[Export] = &[
     export!(decode_broadcast(value: String)),
     export!(node_pass(options: PassOptions)),
     export!(broadcast_key()),
+    export!(conflicts_key()),
     export!(parts_to_fetch(first: BTreeMap<String, Option<String>>)),
     export!(aggregate_cluster_status(
         allow_list: Value,

@@ -348,6 +348,7 @@ fn parse_timing() {
             tools_version: None,
             last: crate::status::node::LastPass::default(),
             max_bytes: crate::status::wire::MAX_VALUE_BYTES,
+            conflicts: None,
         })
         .unwrap();
     }

@@ -10,7 +10,8 @@
 //! and drops an entry that does not compile. POSIX leaves much of the
 //! extended syntax to the implementation (`\1`, `x$?`, `[[.ab.]]`, `a{,3}`),
 //! so no other regex dialect can stand in for glibc's: the check is glibc's
-//! `regcomp` itself. multipath never calls `setlocale`, so the pattern is
+//! `regcomp` itself, and [`Regex`] matches with its `regexec` (what the
+//! import's conflict check judges blacklist entries by). multipath never calls `setlocale`, so the pattern is
 //! compiled in the "C" locale, whatever locale the Perl process runs in.
 //!
 //! Two kinds of pattern never reach `regcomp`, as they would take this
@@ -34,30 +35,63 @@ pub const MAX_EXPANDED_TOTAL: u64 = 4 * MAX_EXPANDED;
 /// `Err` carries glibc's message (`regerror`), or says why the pattern
 /// cannot reach `regcomp` at all.
 pub fn check(pattern: &str) -> Result<(), String> {
-    if pattern.len() > super::lexer::MAX_LINE_BYTES {
-        return Err(format!(
-            "pattern of {} bytes, longer than a line multipath-tools reads",
-            pattern.len()
-        ));
-    }
-    let expanded = expanded_size(pattern.as_bytes());
-    if expanded > MAX_EXPANDED {
-        return Err(format!(
-            "its repetitions expand to about {expanded} elements (at most {MAX_EXPANDED}); \
-             compiling it would take multipath-tools minutes"
-        ));
-    }
-    let pattern =
-        CString::new(pattern).map_err(|_| "a NUL byte cannot be part of a pattern".to_string())?;
-    pvemp_regcomp_in_c_locale(&pattern)
+    Regex::new(pattern).map(|_| ())
 }
 
-/// Compiles `pattern` with `REG_EXTENDED | REG_NOSUB` in the "C" locale of
-/// this thread (as multipath-tools runs it), frees what `regcomp` allocated
-/// and restores the thread's locale. Sound for any `&CStr`: the `regex_t`
-/// lives on this stack frame and is freed on every path where `regcomp`
-/// succeeded; the locale switch is thread-local and undone before returning.
-fn pvemp_regcomp_in_c_locale(pattern: &CStr) -> Result<(), String> {
+/// A pattern compiled as multipath-tools compiles a blacklist entry, to
+/// match strings as its `regexec` does (`filter_wwid`, `filter_devnode`).
+pub struct Regex {
+    /// Boxed: the compiled pattern stays where `regcomp` wrote it.
+    compiled: Box<libc::regex_t>,
+}
+
+impl Regex {
+    /// Compiles `pattern`; `Err` as [`check`] says it.
+    pub fn new(pattern: &str) -> Result<Regex, String> {
+        if pattern.len() > super::lexer::MAX_LINE_BYTES {
+            return Err(format!(
+                "pattern of {} bytes, longer than a line multipath-tools reads",
+                pattern.len()
+            ));
+        }
+        let expanded = expanded_size(pattern.as_bytes());
+        if expanded > MAX_EXPANDED {
+            return Err(format!(
+                "its repetitions expand to about {expanded} elements (at most {MAX_EXPANDED}); \
+                 compiling it would take multipath-tools minutes"
+            ));
+        }
+        let pattern = CString::new(pattern)
+            .map_err(|_| "a NUL byte cannot be part of a pattern".to_string())?;
+        in_c_locale(|| pvemp_regcomp(&pattern))?
+    }
+
+    /// Whether the pattern matches somewhere in `text` (a NUL byte, which
+    /// no C string of multipath-tools holds, never matches).
+    pub fn is_match(&self, text: &str) -> bool {
+        let Ok(text) = CString::new(text) else {
+            return false;
+        };
+        // SAFETY: `compiled` holds a pattern `regcomp` compiled (it is only
+        // built on success) and is not freed before `drop`; `text` is
+        // NUL-terminated; no match offsets are asked for (`nmatch` 0).
+        in_c_locale(|| unsafe {
+            libc::regexec(&*self.compiled, text.as_ptr(), 0, std::ptr::null_mut(), 0) == 0
+        })
+        .unwrap_or(false)
+    }
+}
+
+impl Drop for Regex {
+    fn drop(&mut self) {
+        // SAFETY: `compiled` holds a compiled pattern, freed only here.
+        unsafe { libc::regfree(&mut *self.compiled) };
+    }
+}
+
+/// Runs `f` in the "C" locale of this thread (multipath never calls
+/// `setlocale`) and restores the thread's locale.
+fn in_c_locale<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     // SAFETY: a static NUL-terminated locale name; no base locale.
     let c_locale =
         unsafe { libc::newlocale(libc::LC_ALL_MASK, c"C".as_ptr(), std::ptr::null_mut()) };
@@ -66,40 +100,44 @@ fn pvemp_regcomp_in_c_locale(pattern: &CStr) -> Result<(), String> {
     }
     // SAFETY: `c_locale` is a valid locale object from `newlocale`.
     let previous = unsafe { libc::uselocale(c_locale) };
-
-    let mut regex = MaybeUninit::<libc::regex_t>::zeroed();
-    // SAFETY: `regex` is writable storage for one `regex_t`, `pattern` is
-    // NUL-terminated and outlives the call.
-    let rc = unsafe {
-        libc::regcomp(
-            regex.as_mut_ptr(),
-            pattern.as_ptr(),
-            libc::REG_EXTENDED | libc::REG_NOSUB,
-        )
-    };
-    let result = if rc == 0 {
-        // SAFETY: `regcomp` succeeded, so `regex` holds a compiled pattern.
-        unsafe { libc::regfree(regex.as_mut_ptr()) };
-        Ok(())
-    } else {
-        let mut message = [0 as libc::c_char; 128];
-        // SAFETY: `regerror` writes at most `message.len()` bytes, NUL
-        // included, and reads only the error code's text for a failed
-        // `regex_t`; `message` is then a NUL-terminated string.
-        let text = unsafe {
-            libc::regerror(rc, regex.as_ptr(), message.as_mut_ptr(), message.len());
-            CStr::from_ptr(message.as_ptr())
-        };
-        Err(text.to_string_lossy().into_owned())
-    };
-
+    let result = f();
     // SAFETY: `previous` is the locale `uselocale` returned above, and
     // `c_locale` is no longer in use once it is restored.
     unsafe {
         libc::uselocale(previous);
         libc::freelocale(c_locale);
     }
-    result
+    Ok(result)
+}
+
+/// Compiles `pattern` with `REG_EXTENDED | REG_NOSUB`. Sound for any
+/// `&CStr`: the `regex_t` is boxed storage that becomes a [`Regex`] (which
+/// frees it) only when `regcomp` succeeded.
+fn pvemp_regcomp(pattern: &CStr) -> Result<Regex, String> {
+    // SAFETY: all-zero bytes are a valid (unused) `regex_t`: plain integers,
+    // pointers and bit fields.
+    let mut compiled: Box<libc::regex_t> = Box::new(unsafe { MaybeUninit::zeroed().assume_init() });
+    // SAFETY: `compiled` is writable storage for one `regex_t`, `pattern` is
+    // NUL-terminated and outlives the call.
+    let rc = unsafe {
+        libc::regcomp(
+            &mut *compiled,
+            pattern.as_ptr(),
+            libc::REG_EXTENDED | libc::REG_NOSUB,
+        )
+    };
+    if rc == 0 {
+        return Ok(Regex { compiled });
+    }
+    let mut message = [0 as libc::c_char; 128];
+    // SAFETY: `regerror` writes at most `message.len()` bytes, NUL
+    // included, and reads only the error code's text for a failed
+    // `regex_t`; `message` is then a NUL-terminated string.
+    let text = unsafe {
+        libc::regerror(rc, &*compiled, message.as_mut_ptr(), message.len());
+        CStr::from_ptr(message.as_ptr())
+    };
+    Err(text.to_string_lossy().into_owned())
 }
 
 /// An upper estimate of the elements glibc expands `pattern` to: every
@@ -206,7 +244,7 @@ fn repeat_count(pattern: &[u8], start: usize) -> Option<(u64, usize)> {
 
 #[cfg(test)]
 mod tests {
-    use super::{check, expanded_size};
+    use super::{check, expanded_size, Regex};
 
     /// Verdicts of multipath-tools 0.9.4 on bookworm (a blacklist `wwid`
     /// with the pattern: silent, or "invalid regex"); issue 12 lists the
@@ -268,5 +306,27 @@ mod tests {
     fn messages_come_from_regerror() {
         assert_eq!(check("(abc").unwrap_err(), "Unmatched ( or \\(");
         assert!(check("a\0b").unwrap_err().contains("NUL"));
+    }
+
+    #[test]
+    fn matches_as_regexec_does() {
+        let cases: &[(&str, &str, bool)] = &[
+            ("^3600a", "3600a0980383", true),
+            ("^3600a", "13600a", false),
+            ("0980", "3600a0980383", true),
+            ("^sd[b-c]$", "sdb", true),
+            ("^sd[b-c]$", "sdbb", false),
+            ("^(sd[a-z]|dasd[a-z]|nvme[0-9])", "vda", false),
+            ("LUN.*", "LUN C-Mode", true),
+            ("", "anything", true),
+            ("a{,3}b", "b", true),
+            ("[[:digit:]]+$", "mpath12", true),
+        ];
+        for (pattern, text, expected) in cases {
+            let regex = Regex::new(pattern).unwrap();
+            assert_eq!(regex.is_match(text), *expected, "{pattern:?} on {text:?}");
+        }
+        assert!(!Regex::new(".*").unwrap().is_match("a\0b"));
+        assert!(Regex::new("(abc").is_err());
     }
 }

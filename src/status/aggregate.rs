@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::series::{MapInput, SeriesSummary};
-use super::{health, wire};
+use super::{conflicts, health, wire};
 use super::{LunReport, State, Transport};
 use crate::schema;
 
@@ -259,6 +259,8 @@ pub struct NodeInput<'a> {
     pub online: bool,
     /// `None`: the node published nothing.
     pub value: Option<&'a NodeValue>,
+    /// Its conflicts value (see [`conflicts`]); `None`: it published none.
+    pub conflicts: Option<&'a str>,
 }
 
 pub struct Input<'a> {
@@ -336,6 +338,10 @@ pub struct NodeStatus<'a> {
     /// How many LUNs the node reports.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub luns: Option<usize>,
+    /// Where the node's own multipath files contradict the cluster config;
+    /// absent for a node that did not report them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflicts: Option<&'a [String]>,
 }
 
 #[derive(Debug, Serialize)]
@@ -352,6 +358,7 @@ pub struct Node {
     /// Set when the summary may not be used (invalid, stale, no time).
     unusable: Option<String>,
     stale: bool,
+    conflicts: Option<Vec<String>>,
 }
 
 fn prepare(input: &NodeInput, now: Option<u64>, interval: u64) -> Node {
@@ -361,6 +368,11 @@ fn prepare(input: &NodeInput, now: Option<u64>, interval: u64) -> Node {
         summary: None,
         unusable: None,
         stale: false,
+        // an unreadable value is a report too: it says so
+        conflicts: input.conflicts.map(|value| match conflicts::decode(value) {
+            Ok(decoded) => decoded.into_messages(),
+            Err(err) => vec![format!("unreadable conflicts report: {err}")],
+        }),
     };
     let Some(value) = input.value else {
         return node;
@@ -614,6 +626,7 @@ pub fn aggregate<'a>(input: &'a Input<'a>, nodes: &'a BTreeMap<&'a str, Node>) -
                     tools_version: summary.and_then(|s| s.tools_version.as_deref()),
                     error,
                     luns: summary.map(|s| s.luns.len()),
+                    conflicts: node.conflicts.as_deref(),
                 },
             )
         })
@@ -645,6 +658,7 @@ pub fn prepare_nodes<'a>(input: &'a Input<'a>) -> BTreeMap<&'a str, Node> {
             summary: None,
             unusable: None,
             stale: false,
+            conflicts: None,
         });
     }
     nodes
@@ -673,6 +687,8 @@ pub struct Request {
     pub aliases: BTreeMap<String, String>,
     pub used_by: BTreeMap<String, String>,
     pub kv: BTreeMap<String, NodeValue>,
+    /// Each node's conflicts value, as published under [`conflicts::KV_KEY`].
+    pub conflicts: BTreeMap<String, String>,
     pub online: BTreeMap<String, bool>,
     pub expected: ExpectedNodes,
     pub paths_expected: BTreeMap<String, u64>,
@@ -689,6 +705,7 @@ impl Request {
             nodes.entry(name).or_insert_with(|| NodeInput {
                 online: self.online.get(name).copied().unwrap_or(false),
                 value: self.kv.get(name),
+                conflicts: self.conflicts.get(name).map(String::as_str),
             });
         }
         let expectation = match &self.expected {

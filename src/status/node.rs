@@ -16,6 +16,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Error;
 
+use sha1::Digest;
+
+use super::conflicts;
 use super::wire::{self, Broadcast, Encoded};
 use super::{reports, LunReport};
 use crate::maps::{self, HighWater, Map, SysfsFacts};
@@ -85,6 +88,8 @@ pub struct PassInput<'a> {
     pub tools_version: Option<&'a str>,
     pub last: LastPass<'a>,
     pub max_bytes: usize,
+    /// The node's coexistence conflicts; `None`: not known (not published).
+    pub conflicts: Option<&'a [String]>,
 }
 
 /// One pass. Nothing to say (no maps, no error) publishes nothing: the
@@ -116,14 +121,30 @@ pub fn node_pass(input: &PassInput) -> Result<Pass, Error> {
         )?
     };
     let parts = values.len();
-    let publish = values
+    let mut publish: Vec<(String, String)> = values
         .into_iter()
         .enumerate()
         .map(|(index, value)| (wire::kv_key(index + 1), value))
         .collect();
-    let clear = (parts + 1..=input.last.parts.clamp(1, wire::MAX_PARTS))
+    let mut clear: Vec<String> = (parts + 1..=input.last.parts.clamp(1, wire::MAX_PARTS))
         .map(wire::kv_key)
         .collect();
+    // the conflicts travel with the health values (none to say with none)
+    let conflicts = input
+        .conflicts
+        .filter(|list| parts > 0 || !list.is_empty())
+        .map(conflicts::encode);
+    let content_key = match conflicts {
+        Some(value) => {
+            let key = crate::text::hex(&sha1::Sha1::digest(format!("{content_key}\n{value}")));
+            publish.push((conflicts::KV_KEY.to_string(), value));
+            key
+        }
+        None => {
+            clear.push(conflicts::KV_KEY.to_string());
+            content_key
+        }
+    };
     Ok(Pass {
         publish,
         clear,
@@ -156,6 +177,7 @@ mod tests {
             tools_version: Some("0.11.1"),
             last,
             max_bytes: wire::MAX_VALUE_BYTES,
+            conflicts: None,
         })
         .unwrap()
     }
@@ -169,7 +191,11 @@ mod tests {
         assert!(first.publish[0]
             .1
             .starts_with("pmp2 1764043200 1/1 0 0.11.1\n"));
-        assert!(first.clear.is_empty());
+        assert_eq!(
+            first.clear,
+            [conflicts::KV_KEY],
+            "no conflicts known: none published"
+        );
         assert!(first.changed);
         assert!(first.high_water_changed);
         assert_eq!(first.high_water.get("35000c50015ea71ac"), Some(&2));
@@ -204,7 +230,15 @@ mod tests {
             },
         );
         assert!(none.publish.is_empty());
-        assert_eq!(none.clear, ["multipath", "multipath-2", "multipath-3"]);
+        assert_eq!(
+            none.clear,
+            [
+                "multipath",
+                "multipath-2",
+                "multipath-3",
+                "multipath-conflicts"
+            ]
+        );
         assert!(none.changed);
         let claimed = pass(
             None,
@@ -213,7 +247,7 @@ mod tests {
                 parts: 1_000_000,
             },
         );
-        assert_eq!(claimed.clear.len(), wire::MAX_PARTS);
+        assert_eq!(claimed.clear.len(), wire::MAX_PARTS + 1);
     }
 
     #[test]
@@ -226,5 +260,48 @@ mod tests {
         let (wwid, report) = &part.luns[0];
         assert_eq!(Some(wwid.as_str()), maps[0].wwid.as_deref());
         assert_eq!(report, &LunReport::from_map(&maps[0]));
+    }
+
+    #[test]
+    fn conflicts_travel_with_the_health_values_and_change_the_content_key() {
+        let json = fixture("scsi-02-one-path-offline.json");
+        let with = |conflicts: Option<&[String]>, json: Option<&str>| {
+            node_pass(&PassInput {
+                maps_json: json,
+                facts: NodeFacts::default(),
+                now: 1_764_043_200,
+                apply_error: None,
+                tools_version: Some("0.11.1"),
+                last: LastPass::default(),
+                max_bytes: wire::MAX_VALUE_BYTES,
+                conflicts,
+            })
+            .unwrap()
+        };
+        let found = vec!["/etc/multipath.conf line 3: blacklist wwid '.*' hides it".to_string()];
+        let published = with(Some(&found), Some(&json));
+        let (key, value) = published.publish.last().unwrap();
+        assert_eq!(key, conflicts::KV_KEY);
+        assert_eq!(conflicts::decode(value).unwrap().messages, found);
+        assert!(!published.clear.contains(&conflicts::KV_KEY.to_string()));
+
+        let none: Vec<String> = Vec::new();
+        let empty = with(Some(&none), Some(&json));
+        assert_eq!(empty.publish.last().unwrap().1, "pmc1 0 0\n");
+        assert_ne!(empty.content_key, published.content_key);
+        let unknown = with(None, Some(&json));
+        assert_eq!(unknown.publish.len(), 1, "not known: not published");
+        assert!(unknown.clear.contains(&conflicts::KV_KEY.to_string()));
+        assert_eq!(
+            unknown.content_key,
+            pass(Some(&json), LastPass::default()).content_key
+        );
+
+        // conflicts alone are something to say; no conflicts and no maps are not
+        let alone = with(Some(&found), None);
+        assert_eq!(alone.publish.len(), 1);
+        assert_eq!(alone.publish[0].0, conflicts::KV_KEY);
+        assert!(alone.clear.contains(&"multipath".to_string()));
+        assert!(with(Some(&none), None).publish.is_empty());
     }
 }

@@ -345,6 +345,7 @@ fn request(kv: Value, online: &[&str], expected: Value, now: u64) -> Request {
             .into_iter()
             .filter_map(|(node, KvValue(value))| Some((node, value?)))
             .collect(),
+        conflicts: BTreeMap::new(),
         online: online.iter().map(|node| (node.to_string(), true)).collect(),
         expected: ExpectedNodes::PerLun {
             by_lun: serde_json::from_value(expected).unwrap(),
@@ -659,6 +660,7 @@ fn node_reason_and_cell_reason_are_one_text_for_every_fixture() {
                 tools_version: None,
                 last: node::LastPass::default(),
                 max_bytes: MAX_VALUE_BYTES,
+                conflicts: None,
             })
             .unwrap();
             let kv = pass

@@ -137,7 +137,7 @@ fn is_plain(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b':' | b'-' | b'_')
 }
 
-fn escape_into(out: &mut String, text: &str, keep_space: bool) {
+pub(super) fn escape_into(out: &mut String, text: &str, keep_space: bool) {
     for byte in text.bytes() {
         if is_plain(byte)
             || (keep_space && (byte.is_ascii_graphic() || byte == b' ') && byte != b'%')
@@ -149,7 +149,7 @@ fn escape_into(out: &mut String, text: &str, keep_space: bool) {
     }
 }
 
-fn unescape(text: &str) -> Result<String, Error> {
+pub(super) fn unescape(text: &str) -> Result<String, Error> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut index = 0;

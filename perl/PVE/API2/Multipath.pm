@@ -545,6 +545,7 @@ sub cluster_status {
         config => $cfg,
         used_by => PVE::Storage::MultipathPlugin::consumers($storage_cfg),
         kv => node_broadcasts(),
+        conflicts => PVE::Cluster::get_node_kv(PVE::RS::Multipath::Status::conflicts_key()),
         online => { map { $_ => ($members->{$_}->{online} ? 1 : 0) } $all_nodes->@* },
         expected_by_lun => $by_lun,
         defined($anywhere) ? (expected_nodes => $anywhere) : (),

@@ -197,10 +197,12 @@ sub import_apply {
 }
 
 # [ message ]: where the node's own files ([{ name, text }]) contradict the
-# cluster config, each naming the file and line.
+# cluster config, each naming the file and line; with the node's block
+# devices ([{ dev, wwid, vendor?, product? }]) its devnode and device
+# blacklist entries are judged too.
 sub import_conflicts {
-    my ($files, $cfg) = @_;
-    return PVE::RS::Multipath::Config::import_conflicts($files, $cfg);
+    my ($files, $cfg, $devices) = @_;
+    return PVE::RS::Multipath::Config::import_conflicts($files, $cfg, $devices);
 }
 
 1;

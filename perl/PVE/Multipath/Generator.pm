@@ -85,8 +85,9 @@ sub regenerate {
 }
 
 # Where the node's own multipath files contradict the cluster config (or
-# repeat it, after an import), kept for the node's status; each is logged
-# once, when it first shows.
+# repeat it, after an import), kept for the node's status and broadcast with
+# its health (PVE::Multipath::broadcast_health); each is logged once, when it
+# first shows.
 my sub record_conflicts {
     my ($cfg) = @_;
     require PVE::Multipath::Import;
@@ -177,6 +178,7 @@ my sub sync_once {
 
     if (!$managed && !$added->@* && !managed_files_present() && !reload_pending()) {
         record_apply_error(undef) if defined(last_apply_error());
+        set_state('conflicts.json', []);    # nothing managed, nothing to contradict
         return { changed => [] };
     }
     die "multipath-tools not installed\n" if $managed && !PVE::Multipath::is_supported();

@@ -18,6 +18,7 @@ use PVE::Multipath::Generator;
 # (the wwids file is $PVE::Multipath::WWIDS_FILE, conf.d the Generator's).
 our $MULTIPATH_CONF = '/etc/multipath.conf';
 our $BINDINGS_FILE = '/etc/multipath/bindings';
+our $UDEV_DATA_DIR = '/run/udev/data';
 
 # An admin's multipath.conf is a few KiB; anything far larger is not one.
 my $MAX_FILE_SIZE = 4 * 1024 * 1024;
@@ -40,11 +41,13 @@ my sub conf_d_files {
     return map { "$dir/$_" } @names;
 }
 
-# A map without a SAN transport, or holding a system mount, is local.
+# A map holding a system mount is local, and so is a single-path map without
+# a SAN transport (a local disk multipath took); a LUN seen through two paths
+# is shared storage, whatever transport sysfs shows (virtio-scsi, SRP).
 my sub is_local_map {
     my ($map) = @_;
-    return 1 if !defined($map->{transport});
     return 1 if defined($map->{mountpoint}) && $map->{mountpoint} =~ $SYSTEM_MOUNTS;
+    return 1 if !defined($map->{transport}) && ($map->{'paths-total'} // 0) < 2;
     return 0;
 }
 
@@ -83,11 +86,39 @@ sub propose {
         $overrides,);
 }
 
+# The node's block devices as multipath-tools sees them for its blacklist:
+# kernel name, WWID (udev's ID_SERIAL, else ID_WWN), SCSI vendor and model.
+my sub block_devices {
+    my $sysfs = $PVE::Multipath::SYSFS;
+    opendir(my $dh, "$sysfs/block") or return [];
+    my @names = sort grep { !m/^\./ } readdir($dh);
+    closedir($dh);
+    my $devices = [];
+    for my $dev (@names) {
+        my $number = read_optional("$sysfs/block/$dev/dev") // next;
+        chomp($number);
+        my $udev = read_optional("$UDEV_DATA_DIR/b$number") // next;
+        my ($wwid) = $udev =~ m/^E:ID_SERIAL=(.+)$/m;
+        ($wwid) = $udev =~ m/^E:ID_WWN=(.+)$/m if !defined($wwid);
+        next if !defined($wwid);
+        my $device = { dev => $dev, wwid => $wwid };
+        for my $field ([vendor => 'vendor'], [product => 'model']) {
+            my $text = read_optional("$sysfs/block/$dev/device/$field->[1]") // next;
+            $device->{ $field->[0] } = $text =~ s/\s+$//r;
+        }
+        push $devices->@*, $device;
+    }
+    return $devices;
+}
+
 # Where the node's own files contradict the cluster config (the Generator
-# records them on every pass; the admin's files are never edited).
+# records them on every pass; the admin's files are never edited). The block
+# devices are read only when some file has a blacklist to judge them by.
 sub conflicts {
     my ($cfg) = @_;
-    return PVE::Multipath::Config::import_conflicts(read_node_files(), $cfg);
+    my $files = read_node_files();
+    my $devices = (grep { $_->{text} =~ m/\bblacklist/ } $files->@*) ? block_devices() : [];
+    return PVE::Multipath::Config::import_conflicts($files, $cfg, $devices);
 }
 
 1;

@@ -8,7 +8,7 @@ use anyhow::{bail, Error};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::maps::FactsOptions;
+use super::maps::{FactsOptions, SysfsOption};
 use crate::export;
 use crate::perl::lenient::{self, UInt};
 use crate::perl::Export;
@@ -111,10 +111,18 @@ struct LastOption {
     time: Option<u64>,
 }
 
+/// The node facts as in [`FactsOptions`], listed here rather than
+/// flattened: serde would buffer every value of a flattened struct first.
 #[derive(Deserialize)]
 struct PassOptions {
-    #[serde(flatten)]
-    facts: FactsOptions,
+    #[serde(default)]
+    maps_json: Option<String>,
+    #[serde(default)]
+    sysfs: Option<SysfsOption>,
+    #[serde(default)]
+    config: Option<Value>,
+    #[serde(default)]
+    high_water: Option<Value>,
     #[serde(deserialize_with = "lenient::uint")]
     now: u64,
     #[serde(default)]
@@ -136,7 +144,13 @@ struct PassOptions {
 /// is not running). `last` is what the node kept of the last pass (`{
 /// 'content-key', parts, time }`); `changed` compares the content keys.
 fn node_pass(options: PassOptions) -> Result<Pass, Error> {
-    let (text, facts) = options.facts.split()?;
+    let facts = FactsOptions {
+        maps_json: options.maps_json,
+        sysfs: options.sysfs,
+        config: options.config,
+        high_water: options.high_water,
+    };
+    let (text, facts) = facts.split()?;
     let last: LastOption = options
         .last
         .and_then(|last| serde_json::from_value(last).ok())

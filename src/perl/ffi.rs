@@ -86,6 +86,7 @@ extern "C" {
         val: *mut Sv,
     ) -> *mut *mut Sv;
     pub fn pvemp_av_extend(perl: *mut Interpreter, av: *mut Av, top: isize);
+    pub fn pvemp_hv_ksplit(perl: *mut Interpreter, hv: *mut Hv, keys: isize);
     pub fn pvemp_av_push(perl: *mut Interpreter, av: *mut Av, val: *mut Sv);
 
     pub fn pvemp_sv_2mortal(perl: *mut Interpreter, sv: *mut Sv) -> *mut Sv;

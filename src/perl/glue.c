@@ -72,6 +72,7 @@ AV *pvemp_new_av(pTHX) { return newAV(); }
 SV *pvemp_new_rv_noinc(pTHX_ SV *target) { return newRV_noinc(target); }
 SV **pvemp_hv_store(pTHX_ HV *hv, const char *key, I32 klen_signed_utf8, SV *val) { return hv_store(hv, key, klen_signed_utf8, val, 0); }
 void pvemp_av_extend(pTHX_ AV *av, SSize_t top) { av_extend(av, top); }
+void pvemp_hv_ksplit(pTHX_ HV *hv, IV keys) { hv_ksplit(hv, keys); }
 void pvemp_av_push(pTHX_ AV *av, SV *val) { av_push(av, val); }
 
 /* reference counts */

@@ -86,9 +86,16 @@ impl ToPerl {
         self.wrap(unsafe { new_string(self.perl, text) })
     }
 
-    fn new_hash(self) -> HashBuilder {
+    /// A hash with room for `keys` entries: a struct's fields (a few may be
+    /// skipped) fill it without the table being doubled on the way.
+    fn new_hash(self, keys: Option<usize>) -> HashBuilder {
         // SAFETY: as above; the HV is owned by the builder until finished.
         let hv = unsafe { pvemp_new_hv(self.perl) };
+        // perl's default table holds 8 keys
+        if let Some(keys) = keys.filter(|keys| (9..=1 << 16).contains(keys)) {
+            // SAFETY: hv is the new hash.
+            unsafe { pvemp_hv_ksplit(self.perl, hv, keys as isize) };
+        }
         HashBuilder {
             to_perl: self,
             hv: self.wrap(hv as *mut Sv),
@@ -111,7 +118,7 @@ impl ToPerl {
 
     /// `{ variant => value }`, as serde_json represents non-unit variants.
     fn variant_hash(self, variant: &str, value: SvBox) -> SvBox {
-        let mut hash = self.new_hash();
+        let mut hash = self.new_hash(Some(1));
         hash.store(variant, value);
         hash.finish()
     }
@@ -300,22 +307,22 @@ impl Serializer for ToPerl {
             inner: self.new_array(Some(len)),
         })
     }
-    fn serialize_map(self, _len: Option<usize>) -> Result<HashBuilder, Error> {
-        Ok(self.new_hash())
+    fn serialize_map(self, len: Option<usize>) -> Result<HashBuilder, Error> {
+        Ok(self.new_hash(len))
     }
-    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<HashBuilder, Error> {
-        Ok(self.new_hash())
+    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<HashBuilder, Error> {
+        Ok(self.new_hash(Some(len)))
     }
     fn serialize_struct_variant(
         self,
         _name: &'static str,
         _index: u32,
         variant: &'static str,
-        _len: usize,
+        len: usize,
     ) -> Result<VariantBuilder<HashBuilder>, Error> {
         Ok(VariantBuilder {
             variant,
-            inner: self.new_hash(),
+            inner: self.new_hash(Some(len)),
         })
     }
 }

@@ -14,7 +14,7 @@ use crate::perl::lenient::{self, UInt};
 use crate::perl::Export;
 use crate::render;
 use crate::section_config::Config;
-use crate::status::aggregate::{ExpectedNodes, KvValue, NodeValue, Request};
+use crate::status::aggregate::{ExpectedNodes, KvValue, NodeValue, Request, Row, Status};
 use crate::status::node::{self, LastPass, Pass, PassInput};
 use crate::status::series::{self, MapInput, SeriesEntry};
 use crate::status::{reports, wire, LunReport};
@@ -269,8 +269,8 @@ fn aggregate_cluster_status(
     node_kv: Value,
     online: Value,
     expected: Option<Value>,
-) -> Result<Request, Error> {
-    Ok(Request {
+) -> Result<Vec<Row>, Error> {
+    let request = Request {
         allow_list: names(&allow_list),
         aliases: name_table(&aliases),
         used_by: name_table(&used_by),
@@ -280,8 +280,8 @@ fn aggregate_cluster_status(
         paths_expected: BTreeMap::new(),
         now: None,
         interval: DEFAULT_INTERVAL,
-        series_result: true,
-    })
+    };
+    Ok(request.aggregate().luns)
 }
 
 /// pvestatd's update loop runs every 10 seconds.
@@ -375,7 +375,7 @@ struct Options {
 /// 'paths-total'?, 'paths-expected'?, transport?, reason? } } }`. Never dies
 /// because of a KV value: a bad one makes that node's cells `unknown` with
 /// the reason (also in `nodes->{node}->{error}`).
-fn aggregate_status(options: Options) -> Result<Request, Error> {
+fn aggregate_status(options: Options) -> Result<Status, Error> {
     let expected = match (options.expected_by_lun, options.expected_nodes) {
         (None, None) => ExpectedNodes::Series(Vec::new()),
         (by_lun, default) => ExpectedNodes::PerLun {
@@ -405,7 +405,7 @@ fn aggregate_status(options: Options) -> Result<Request, Error> {
         }
         paths_expected.extend(render::paths_expected(&config));
     }
-    Ok(Request {
+    let request = Request {
         allow_list,
         aliases,
         used_by: name_table(&options.used_by),
@@ -420,8 +420,8 @@ fn aggregate_status(options: Options) -> Result<Request, Error> {
         paths_expected,
         now: options.now,
         interval: options.interval.unwrap_or(DEFAULT_INTERVAL).max(1),
-        series_result: false,
-    })
+    };
+    Ok(request.aggregate())
 }
 
 pub const EXPORTS: &[Export] = &[

@@ -7,7 +7,8 @@
 //! enums as serde_json represents them (a unit variant is its name, the
 //! others a one-key hash).
 
-use std::ffi::c_char;
+use std::cell::RefCell;
+use std::ffi::{c_char, c_int};
 use std::fmt;
 
 use serde::ser::{self, Serialize, Serializer};
@@ -63,17 +64,88 @@ impl ser::Error for Error {
 
 /// Serializes into a new Perl value.
 #[derive(Clone, Copy)]
-pub struct ToPerl {
+pub struct ToPerl<'c> {
     perl: *mut Interpreter,
+    statics: &'c Statics,
 }
 
-impl ToPerl {
+/// Perl strings made once per call for the `'static` texts of a result,
+/// the names of struct fields and enum variants, which each of thousands
+/// of maps or cells repeats. They are shared strings (perl's table of hash
+/// keys): a field name is stored as a key without being hashed and looked
+/// up again, and a variant name becomes a value by a copy that shares the
+/// string instead of allocating it.
+pub struct Statics {
+    perl: *mut Interpreter,
+    /// Direct-mapped by the text's address: (address, length, shared SV).
+    slots: RefCell<Vec<Option<(usize, usize, *mut Sv)>>>,
+}
+
+const STATIC_SLOTS: usize = 128;
+
+impl Statics {
+    /// # Safety
+    ///
+    /// `perl` must be the running interpreter; the value is dropped while
+    /// it still runs, on its thread.
+    pub unsafe fn new(perl: *mut Interpreter) -> Self {
+        Self {
+            perl,
+            slots: RefCell::new(vec![None; STATIC_SLOTS]),
+        }
+    }
+
+    /// The shared string of a `'static` text (borrowed: the cache owns it).
+    fn get(&self, text: &'static str) -> *mut Sv {
+        let address = text.as_ptr() as usize;
+        let slot = (address ^ (address >> 7) ^ text.len()) % STATIC_SLOTS;
+        let mut slots = self.slots.borrow_mut();
+        if let Some((at, len, sv)) = slots[slot] {
+            if at == address && len == text.len() {
+                return sv;
+            }
+        }
+        // SAFETY: self.perl is the running interpreter (Statics::new); the
+        // new SV is ours until dropped, as is the one it replaces.
+        unsafe {
+            let sv = pvemp_new_shared_pvn(
+                self.perl,
+                text.as_ptr() as *const c_char,
+                text.len(),
+                c_int::from(!text.is_ascii()),
+            );
+            if let Some((_, _, old)) = slots[slot].replace((address, text.len(), sv)) {
+                pvemp_sv_refcnt_dec(self.perl, old);
+            }
+            sv
+        }
+    }
+}
+
+impl Drop for Statics {
+    fn drop(&mut self) {
+        for &(_, _, sv) in self.slots.get_mut().iter().flatten() {
+            // SAFETY: each is an SV we own (Statics::get).
+            unsafe { pvemp_sv_refcnt_dec(self.perl, sv) }
+        }
+    }
+}
+
+impl<'c> ToPerl<'c> {
     /// # Safety
     ///
     /// `perl` must be the running interpreter, and the serializer only used
     /// on its thread while it runs.
-    pub unsafe fn new(perl: *mut Interpreter) -> Self {
-        Self { perl }
+    pub unsafe fn new(perl: *mut Interpreter, statics: &'c Statics) -> Self {
+        Self { perl, statics }
+    }
+
+    /// A new string holding a `'static` text: a copy of its shared string.
+    fn static_string(self, text: &'static str) -> SvBox {
+        let shared = self.statics.get(text);
+        // SAFETY: shared is a live SV of the running interpreter; the copy
+        // is new and ours.
+        self.wrap(unsafe { pvemp_new_sv_copy(self.perl, shared) })
     }
 
     fn wrap(self, sv: *mut Sv) -> SvBox {
@@ -88,7 +160,7 @@ impl ToPerl {
 
     /// A hash with room for `keys` entries: a struct's fields (a few may be
     /// skipped) fill it without the table being doubled on the way.
-    fn new_hash(self, keys: Option<usize>) -> HashBuilder {
+    fn new_hash(self, keys: Option<usize>) -> HashBuilder<'c> {
         // SAFETY: as above; the HV is owned by the builder until finished.
         let hv = unsafe { pvemp_new_hv(self.perl) };
         // perl's default table holds 8 keys
@@ -103,7 +175,7 @@ impl ToPerl {
         }
     }
 
-    fn new_array(self, len: Option<usize>) -> ArrayBuilder {
+    fn new_array(self, len: Option<usize>) -> ArrayBuilder<'c> {
         // SAFETY: as above.
         let av = unsafe { pvemp_new_av(self.perl) };
         if let Some(len) = len.filter(|len| *len > 0) {
@@ -124,13 +196,13 @@ impl ToPerl {
     }
 }
 
-pub struct HashBuilder {
-    to_perl: ToPerl,
+pub struct HashBuilder<'c> {
+    to_perl: ToPerl<'c>,
     hv: SvBox,
     pending_key: Option<String>,
 }
 
-impl HashBuilder {
+impl<'c> HashBuilder<'c> {
     fn store(&mut self, key: &str, value: SvBox) {
         let len = key.len() as i32;
         let signed_len = if key.is_ascii() { len } else { -len };
@@ -147,6 +219,22 @@ impl HashBuilder {
         }
     }
 
+    /// Store under a `'static` key, through its shared string.
+    fn store_static(&mut self, key: &'static str, value: SvBox) {
+        let key = self.to_perl.statics.get(key);
+        let value = value.into_raw();
+        // SAFETY: hv is our new hash, key a live shared string; the store
+        // takes over the reference to `value`, and on failure (never for a
+        // plain hash) we drop it.
+        unsafe {
+            let perl = self.to_perl.perl;
+            let hv = self.hv.sv as *mut Hv;
+            if pvemp_hv_store_ent(perl, hv, key, value) == 0 {
+                pvemp_sv_refcnt_dec(perl, value);
+            }
+        }
+    }
+
     fn finish(self) -> SvBox {
         let perl = self.to_perl.perl;
         let hv = self.hv.into_raw();
@@ -155,12 +243,12 @@ impl HashBuilder {
     }
 }
 
-pub struct ArrayBuilder {
-    to_perl: ToPerl,
+pub struct ArrayBuilder<'c> {
+    to_perl: ToPerl<'c>,
     av: SvBox,
 }
 
-impl ArrayBuilder {
+impl<'c> ArrayBuilder<'c> {
     fn push(&mut self, value: SvBox) {
         // SAFETY: av is our new array; av_push takes over the reference.
         unsafe { pvemp_av_push(self.to_perl.perl, self.av.sv as *mut Av, value.into_raw()) }
@@ -180,16 +268,16 @@ pub struct VariantBuilder<T> {
     inner: T,
 }
 
-impl Serializer for ToPerl {
+impl<'c> Serializer for ToPerl<'c> {
     type Ok = SvBox;
     type Error = Error;
-    type SerializeSeq = ArrayBuilder;
-    type SerializeTuple = ArrayBuilder;
-    type SerializeTupleStruct = ArrayBuilder;
-    type SerializeTupleVariant = VariantBuilder<ArrayBuilder>;
-    type SerializeMap = HashBuilder;
-    type SerializeStruct = HashBuilder;
-    type SerializeStructVariant = VariantBuilder<HashBuilder>;
+    type SerializeSeq = ArrayBuilder<'c>;
+    type SerializeTuple = ArrayBuilder<'c>;
+    type SerializeTupleStruct = ArrayBuilder<'c>;
+    type SerializeTupleVariant = VariantBuilder<ArrayBuilder<'c>>;
+    type SerializeMap = HashBuilder<'c>;
+    type SerializeStruct = HashBuilder<'c>;
+    type SerializeStructVariant = VariantBuilder<HashBuilder<'c>>;
 
     fn serialize_bool(self, v: bool) -> Result<SvBox, Error> {
         self.serialize_i64(i64::from(v))
@@ -263,7 +351,7 @@ impl Serializer for ToPerl {
         _index: u32,
         variant: &'static str,
     ) -> Result<SvBox, Error> {
-        Ok(self.string(variant))
+        Ok(self.static_string(variant))
     }
     fn serialize_newtype_struct<T: ?Sized + Serialize>(
         self,
@@ -282,17 +370,17 @@ impl Serializer for ToPerl {
         let inner = value.serialize(self)?;
         Ok(self.variant_hash(variant, inner))
     }
-    fn serialize_seq(self, len: Option<usize>) -> Result<ArrayBuilder, Error> {
+    fn serialize_seq(self, len: Option<usize>) -> Result<ArrayBuilder<'c>, Error> {
         Ok(self.new_array(len))
     }
-    fn serialize_tuple(self, len: usize) -> Result<ArrayBuilder, Error> {
+    fn serialize_tuple(self, len: usize) -> Result<ArrayBuilder<'c>, Error> {
         Ok(self.new_array(Some(len)))
     }
     fn serialize_tuple_struct(
         self,
         _name: &'static str,
         len: usize,
-    ) -> Result<ArrayBuilder, Error> {
+    ) -> Result<ArrayBuilder<'c>, Error> {
         Ok(self.new_array(Some(len)))
     }
     fn serialize_tuple_variant(
@@ -301,16 +389,16 @@ impl Serializer for ToPerl {
         _index: u32,
         variant: &'static str,
         len: usize,
-    ) -> Result<VariantBuilder<ArrayBuilder>, Error> {
+    ) -> Result<VariantBuilder<ArrayBuilder<'c>>, Error> {
         Ok(VariantBuilder {
             variant,
             inner: self.new_array(Some(len)),
         })
     }
-    fn serialize_map(self, len: Option<usize>) -> Result<HashBuilder, Error> {
+    fn serialize_map(self, len: Option<usize>) -> Result<HashBuilder<'c>, Error> {
         Ok(self.new_hash(len))
     }
-    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<HashBuilder, Error> {
+    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<HashBuilder<'c>, Error> {
         Ok(self.new_hash(Some(len)))
     }
     fn serialize_struct_variant(
@@ -319,7 +407,7 @@ impl Serializer for ToPerl {
         _index: u32,
         variant: &'static str,
         len: usize,
-    ) -> Result<VariantBuilder<HashBuilder>, Error> {
+    ) -> Result<VariantBuilder<HashBuilder<'c>>, Error> {
         Ok(VariantBuilder {
             variant,
             inner: self.new_hash(Some(len)),
@@ -327,7 +415,7 @@ impl Serializer for ToPerl {
     }
 }
 
-impl ser::SerializeSeq for ArrayBuilder {
+impl<'c> ser::SerializeSeq for ArrayBuilder<'c> {
     type Ok = SvBox;
     type Error = Error;
     fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
@@ -340,7 +428,7 @@ impl ser::SerializeSeq for ArrayBuilder {
     }
 }
 
-impl ser::SerializeTuple for ArrayBuilder {
+impl<'c> ser::SerializeTuple for ArrayBuilder<'c> {
     type Ok = SvBox;
     type Error = Error;
     fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
@@ -351,7 +439,7 @@ impl ser::SerializeTuple for ArrayBuilder {
     }
 }
 
-impl ser::SerializeTupleStruct for ArrayBuilder {
+impl<'c> ser::SerializeTupleStruct for ArrayBuilder<'c> {
     type Ok = SvBox;
     type Error = Error;
     fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
@@ -362,7 +450,7 @@ impl ser::SerializeTupleStruct for ArrayBuilder {
     }
 }
 
-impl ser::SerializeTupleVariant for VariantBuilder<ArrayBuilder> {
+impl<'c> ser::SerializeTupleVariant for VariantBuilder<ArrayBuilder<'c>> {
     type Ok = SvBox;
     type Error = Error;
     fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
@@ -374,7 +462,7 @@ impl ser::SerializeTupleVariant for VariantBuilder<ArrayBuilder> {
     }
 }
 
-impl ser::SerializeMap for HashBuilder {
+impl<'c> ser::SerializeMap for HashBuilder<'c> {
     type Ok = SvBox;
     type Error = Error;
     fn serialize_key<T: ?Sized + Serialize>(&mut self, key: &T) -> Result<(), Error> {
@@ -395,7 +483,7 @@ impl ser::SerializeMap for HashBuilder {
     }
 }
 
-impl ser::SerializeStruct for HashBuilder {
+impl<'c> ser::SerializeStruct for HashBuilder<'c> {
     type Ok = SvBox;
     type Error = Error;
     fn serialize_field<T: ?Sized + Serialize>(
@@ -404,7 +492,7 @@ impl ser::SerializeStruct for HashBuilder {
         value: &T,
     ) -> Result<(), Error> {
         let value = value.serialize(self.to_perl)?;
-        self.store(key, value);
+        self.store_static(key, value);
         Ok(())
     }
     fn end(self) -> Result<SvBox, Error> {
@@ -412,7 +500,7 @@ impl ser::SerializeStruct for HashBuilder {
     }
 }
 
-impl ser::SerializeStructVariant for VariantBuilder<HashBuilder> {
+impl<'c> ser::SerializeStructVariant for VariantBuilder<HashBuilder<'c>> {
     type Ok = SvBox;
     type Error = Error;
     fn serialize_field<T: ?Sized + Serialize>(

@@ -644,7 +644,6 @@ pub fn decode(value: &str) -> Result<Part, Error> {
         tools_version: header.tools_version,
         ..Default::default()
     };
-    let mut previous = (String::new(), None::<u64>);
     let mut end = None;
     for (index, line) in lines {
         let number = index + 1;
@@ -675,13 +674,17 @@ pub fn decode(value: &str) -> Result<Part, Error> {
                 Some(unescape(text).map_err(|err| format_err!("line {number}: {err}"))?);
             continue;
         }
+        let previous = decoded
+            .luns
+            .last()
+            .map_or(("", None), |(wwid, report)| (wwid.as_str(), report.size));
         let parse = || -> Result<(String, LunReport), Error> {
             let mut fields = line.split(' ');
             let (wwid, report, size) = match [fields.next(), fields.next(), fields.next()] {
                 [Some(wwid), Some(report), size] if fields.next().is_none() => (wwid, report, size),
                 _ => bail!("{} fields", line.split(' ').count()),
             };
-            let wwid = parse_wwid(wwid, &previous.0)?;
+            let wwid = parse_wwid(wwid, previous.0)?;
             let mut report = parse_report(report)?;
             report.size = match size {
                 None => None,
@@ -697,10 +700,9 @@ pub fn decode(value: &str) -> Result<Part, Error> {
             Ok((wwid, report))
         };
         let (wwid, report) = parse().map_err(|err| format_err!("line {number}: {err}"))?;
-        if wwid <= previous.0 && !previous.0.is_empty() {
+        if wwid.as_str() <= previous.0 && !previous.0.is_empty() {
             bail!("line {number}: WWIDs out of order or repeated");
         }
-        previous = (wwid.clone(), report.size);
         decoded.luns.push((wwid, report));
     }
     if end.is_none() {

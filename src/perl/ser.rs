@@ -69,19 +69,50 @@ pub struct ToPerl<'c> {
     statics: &'c Statics,
 }
 
-/// Perl strings made once per call for the `'static` texts of a result,
-/// the names of struct fields and enum variants, which each of thousands
-/// of maps or cells repeats. They are shared strings (perl's table of hash
-/// keys): a field name is stored as a key without being hashed and looked
-/// up again, and a variant name becomes a value by a copy that shares the
+/// Perl strings made once per call for texts a result repeats, as shared
+/// strings (perl's table of hash keys): a key stored through one is not
+/// hashed and looked up again, and a value copied from one shares its
 /// string instead of allocating it.
+///
+/// - The `'static` texts, names of struct fields and enum variants, which
+///   each of thousands of maps or cells repeats: by address.
+/// - Short ASCII hash keys (node names, 64 000 times in a cluster matrix)
+///   and string values seen twice (`active`, `running`, ... on every path):
+///   by content, direct-mapped, so hostile input can only make it miss.
 pub struct Statics {
     perl: *mut Interpreter,
-    /// Direct-mapped by the text's address: (address, length, shared SV).
-    slots: RefCell<Vec<Option<(usize, usize, *mut Sv)>>>,
+    by_address: RefCell<Vec<Slot>>,
+    by_content: RefCell<Vec<Slot>>,
 }
 
+/// A cached shared string, or (`sv` null) a text seen once.
+#[derive(Clone, Copy)]
+struct Slot {
+    hash: u64,
+    text: *const u8,
+    len: usize,
+    sv: *mut Sv,
+}
+
+const EMPTY: Slot = Slot {
+    hash: 0,
+    text: std::ptr::null(),
+    len: 0,
+    sv: std::ptr::null_mut(),
+};
+
 const STATIC_SLOTS: usize = 128;
+const CONTENT_SLOTS: usize = 1024;
+/// Longer texts are not cached (WWIDs are 33 bytes).
+const CONTENT_MAX_BYTES: usize = 64;
+
+fn text_hash(bytes: &[u8]) -> u64 {
+    bytes.chunks(8).fold(bytes.len() as u64, |hash, chunk| {
+        let mut word = [0u8; 8];
+        word[..chunk.len()].copy_from_slice(chunk);
+        (hash.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x517c_c1b7_2722_0a95)
+    })
+}
 
 impl Statics {
     /// # Safety
@@ -91,22 +122,17 @@ impl Statics {
     pub unsafe fn new(perl: *mut Interpreter) -> Self {
         Self {
             perl,
-            slots: RefCell::new(vec![None; STATIC_SLOTS]),
+            by_address: RefCell::new(vec![EMPTY; STATIC_SLOTS]),
+            by_content: RefCell::new(vec![EMPTY; CONTENT_SLOTS]),
         }
     }
 
-    /// The shared string of a `'static` text (borrowed: the cache owns it).
-    fn get(&self, text: &'static str) -> *mut Sv {
-        let address = text.as_ptr() as usize;
-        let slot = (address ^ (address >> 7) ^ text.len()) % STATIC_SLOTS;
-        let mut slots = self.slots.borrow_mut();
-        if let Some((at, len, sv)) = slots[slot] {
-            if at == address && len == text.len() {
-                return sv;
-            }
-        }
+    /// Put a new shared string of `text` into `slot` (dropping what was
+    /// there) and return it, borrowed: the cache owns it.
+    fn fill(&self, slot: &mut Slot, hash: u64, text: &str) -> *mut Sv {
         // SAFETY: self.perl is the running interpreter (Statics::new); the
-        // new SV is ours until dropped, as is the one it replaces.
+        // new SV is ours until dropped, as is the one it replaces. A shared
+        // string's buffer lives as long as the SV.
         unsafe {
             let sv = pvemp_new_shared_pvn(
                 self.perl,
@@ -114,19 +140,73 @@ impl Statics {
                 text.len(),
                 c_int::from(!text.is_ascii()),
             );
-            if let Some((_, _, old)) = slots[slot].replace((address, text.len(), sv)) {
-                pvemp_sv_refcnt_dec(self.perl, old);
+            if !slot.sv.is_null() {
+                pvemp_sv_refcnt_dec(self.perl, slot.sv);
             }
+            let mut len = 0;
+            let buffer = pvemp_sv_pv(self.perl, sv, &mut len) as *const u8;
+            *slot = Slot {
+                hash,
+                text: buffer,
+                len,
+                sv,
+            };
             sv
         }
+    }
+
+    /// The shared string of a `'static` text (borrowed: the cache owns it).
+    fn get(&self, text: &'static str) -> *mut Sv {
+        let address = text.as_ptr() as usize;
+        let index = (address ^ (address >> 7) ^ text.len()) % STATIC_SLOTS;
+        let mut slots = self.by_address.borrow_mut();
+        let slot = &mut slots[index];
+        if slot.hash == address as u64 && slot.len == text.len() && !slot.sv.is_null() {
+            return slot.sv;
+        }
+        self.fill(slot, address as u64, text)
+    }
+
+    /// The shared string of a short ASCII text, if cached or to be cached
+    /// now (`admit`, or seen before); borrowed: the cache owns it.
+    fn recurring(&self, text: &str, admit: bool) -> Option<*mut Sv> {
+        if text.len() > CONTENT_MAX_BYTES || !text.is_ascii() {
+            return None;
+        }
+        let hash = text_hash(text.as_bytes());
+        let mut slots = self.by_content.borrow_mut();
+        let slot = &mut slots[(hash >> 54) as usize % CONTENT_SLOTS];
+        let same = slot.hash == hash && slot.len == text.len();
+        if same && !slot.sv.is_null() {
+            // SAFETY: the slot's text is the live shared string's buffer.
+            if unsafe { std::slice::from_raw_parts(slot.text, slot.len) } == text.as_bytes() {
+                return Some(slot.sv);
+            }
+        }
+        if admit || (same && slot.sv.is_null()) {
+            return Some(self.fill(slot, hash, text));
+        }
+        if slot.sv.is_null() {
+            *slot = Slot {
+                hash,
+                len: text.len(),
+                ..EMPTY
+            };
+        }
+        None
     }
 }
 
 impl Drop for Statics {
     fn drop(&mut self) {
-        for &(_, _, sv) in self.slots.get_mut().iter().flatten() {
-            // SAFETY: each is an SV we own (Statics::get).
-            unsafe { pvemp_sv_refcnt_dec(self.perl, sv) }
+        let slots = self
+            .by_address
+            .get_mut()
+            .iter()
+            .chain(self.by_content.get_mut().iter());
+        for slot in slots.filter(|slot| !slot.sv.is_null()) {
+            // SAFETY: each is an SV we own (Statics::fill).
+            unsafe { pvemp_sv_refcnt_dec(self.perl, slot.sv) }
         }
     }
 }
@@ -154,6 +234,11 @@ impl<'c> ToPerl<'c> {
     }
 
     fn string(self, text: &str) -> SvBox {
+        if let Some(shared) = self.statics.recurring(text, false) {
+            // SAFETY: shared is a live SV of the running interpreter; the
+            // copy is new and ours.
+            return self.wrap(unsafe { pvemp_new_sv_copy(self.perl, shared) });
+        }
         // SAFETY: self.perl is the running interpreter (ToPerl::new).
         self.wrap(unsafe { new_string(self.perl, text) })
     }
@@ -222,6 +307,19 @@ impl<'c> HashBuilder<'c> {
     /// Store under a `'static` key, through its shared string.
     fn store_static(&mut self, key: &'static str, value: SvBox) {
         let key = self.to_perl.statics.get(key);
+        self.store_shared(key, value);
+    }
+
+    /// Store under a key, through a shared string when it is a short one.
+    fn store_text(&mut self, key: &str, value: SvBox) {
+        match self.to_perl.statics.recurring(key, true) {
+            Some(shared) => self.store_shared(shared, value),
+            None => self.store(key, value),
+        }
+    }
+
+    /// Store under a shared string's key.
+    fn store_shared(&mut self, key: *mut Sv, value: SvBox) {
         let value = value.into_raw();
         // SAFETY: hv is our new hash, key a live shared string; the store
         // takes over the reference to `value`, and on failure (never for a
@@ -475,8 +573,21 @@ impl<'c> ser::SerializeMap for HashBuilder<'c> {
             .take()
             .ok_or_else(|| Error("map value without a key".into()))?;
         let value = value.serialize(self.to_perl)?;
-        self.store(&key, value);
+        self.store_text(&key, value);
         Ok(())
+    }
+    /// The value first, then the key straight into the hash: no copy of a
+    /// string key is made.
+    fn serialize_entry<K: ?Sized + Serialize, V: ?Sized + Serialize>(
+        &mut self,
+        key: &K,
+        value: &V,
+    ) -> Result<(), Error> {
+        let value = value.serialize(self.to_perl)?;
+        key.serialize(EntryKey {
+            hash: self,
+            value: Some(value),
+        })
     }
     fn end(self) -> Result<SvBox, Error> {
         Ok(self.finish())
@@ -513,6 +624,142 @@ impl<'c> ser::SerializeStructVariant for VariantBuilder<HashBuilder<'c>> {
     fn end(self) -> Result<SvBox, Error> {
         let to_perl = self.inner.to_perl;
         Ok(to_perl.variant_hash(self.variant, self.inner.finish()))
+    }
+}
+
+/// The key of a hash entry whose value is made: a string is stored as it
+/// is, anything else through [`KeySerializer`].
+struct EntryKey<'h, 'c> {
+    hash: &'h mut HashBuilder<'c>,
+    value: Option<SvBox>,
+}
+
+impl EntryKey<'_, '_> {
+    fn store(mut self, key: &str) -> Result<(), Error> {
+        let value = self.value.take().expect("stored once");
+        self.hash.store_text(key, value);
+        Ok(())
+    }
+
+    fn other<T: ?Sized + Serialize>(self, key: &T) -> Result<(), Error> {
+        let text = key.serialize(KeySerializer)?;
+        self.store(&text)
+    }
+}
+
+macro_rules! entry_key_via_text {
+    ($($method:ident($type:ty)),*) => {$(
+        fn $method(self, v: $type) -> Result<(), Error> {
+            self.other(&v)
+        }
+    )*};
+}
+
+impl Serializer for EntryKey<'_, '_> {
+    type Ok = ();
+    type Error = Error;
+    type SerializeSeq = ser::Impossible<(), Error>;
+    type SerializeTuple = ser::Impossible<(), Error>;
+    type SerializeTupleStruct = ser::Impossible<(), Error>;
+    type SerializeTupleVariant = ser::Impossible<(), Error>;
+    type SerializeMap = ser::Impossible<(), Error>;
+    type SerializeStruct = ser::Impossible<(), Error>;
+    type SerializeStructVariant = ser::Impossible<(), Error>;
+
+    fn serialize_str(self, v: &str) -> Result<(), Error> {
+        self.store(v)
+    }
+    entry_key_via_text!(
+        serialize_char(char),
+        serialize_bool(bool),
+        serialize_i8(i8),
+        serialize_i16(i16),
+        serialize_i32(i32),
+        serialize_i64(i64),
+        serialize_u8(u8),
+        serialize_u16(u16),
+        serialize_u32(u32),
+        serialize_u64(u64),
+        serialize_f32(f32),
+        serialize_f64(f64),
+        serialize_bytes(&[u8])
+    );
+    fn serialize_none(self) -> Result<(), Error> {
+        Err(key_error())
+    }
+    fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<(), Error> {
+        Err(key_error())
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Error> {
+        Err(key_error())
+    }
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<(), Error> {
+        self.store(variant)
+    }
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: ?Sized + Serialize>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _value: &T,
+    ) -> Result<(), Error> {
+        Err(key_error())
+    }
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, Error> {
+        Err(key_error())
+    }
+    fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, Error> {
+        Err(key_error())
+    }
+    fn serialize_tuple_struct(
+        self,
+        _name: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeTupleStruct, Error> {
+        Err(key_error())
+    }
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeTupleVariant, Error> {
+        Err(key_error())
+    }
+    fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, Error> {
+        Err(key_error())
+    }
+    fn serialize_struct(
+        self,
+        _name: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeStruct, Error> {
+        Err(key_error())
+    }
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeStructVariant, Error> {
+        Err(key_error())
     }
 }
 

@@ -77,8 +77,9 @@ pub struct ToPerl<'c> {
 /// - The `'static` texts, names of struct fields and enum variants, which
 ///   each of thousands of maps or cells repeats: by address.
 /// - Short ASCII hash keys (node names, 64 000 times in a cluster matrix)
-///   and string values seen twice (`active`, `running`, ... on every path):
-///   by content, direct-mapped, so hostile input can only make it miss.
+///   and string values (`active`, `running`, ... on every path), from
+///   their second time on: by content, direct-mapped, so hostile input can
+///   only make it miss.
 pub struct Statics {
     perl: *mut Interpreter,
     by_address: RefCell<Vec<Slot>>,
@@ -167,9 +168,10 @@ impl Statics {
         self.fill(slot, address as u64, text)
     }
 
-    /// The shared string of a short ASCII text, if cached or to be cached
-    /// now (`admit`, or seen before); borrowed: the cache owns it.
-    fn recurring(&self, text: &str, admit: bool) -> Option<*mut Sv> {
+    /// The shared string of a short ASCII text seen before (a text seen
+    /// once, such as a WWID key, is not worth one); borrowed: the cache
+    /// owns it.
+    fn recurring(&self, text: &str) -> Option<*mut Sv> {
         if text.len() > CONTENT_MAX_BYTES || !text.is_ascii() {
             return None;
         }
@@ -183,7 +185,7 @@ impl Statics {
                 return Some(slot.sv);
             }
         }
-        if admit || (same && slot.sv.is_null()) {
+        if same && slot.sv.is_null() {
             return Some(self.fill(slot, hash, text));
         }
         if slot.sv.is_null() {
@@ -234,7 +236,7 @@ impl<'c> ToPerl<'c> {
     }
 
     fn string(self, text: &str) -> SvBox {
-        if let Some(shared) = self.statics.recurring(text, false) {
+        if let Some(shared) = self.statics.recurring(text) {
             // SAFETY: shared is a live SV of the running interpreter; the
             // copy is new and ours.
             return self.wrap(unsafe { pvemp_new_sv_copy(self.perl, shared) });
@@ -312,7 +314,7 @@ impl<'c> HashBuilder<'c> {
 
     /// Store under a key, through a shared string when it is a short one.
     fn store_text(&mut self, key: &str, value: SvBox) {
-        match self.to_perl.statics.recurring(key, true) {
+        match self.to_perl.statics.recurring(key) {
             Some(shared) => self.store_shared(shared, value),
             None => self.store(key, value),
         }

@@ -265,7 +265,14 @@ fn parse_wwid(field: &str, previous: &str) -> Result<String, Error> {
             }
         }
     }
-    if !schema::is_wwid(&wwid) {
+    // a packed WWID is a prefix of the previous one (checked when it was
+    // read) and lowercase hex: only its length can make it no WWID
+    let valid = match singles {
+        Some(_) => (1..=schema::WWID_MAX_LENGTH).contains(&wwid.len()),
+        None => schema::is_wwid(&wwid),
+    };
+    debug_assert_eq!(valid, schema::is_wwid(&wwid), "{wwid}");
+    if !valid {
         bail!("bad WWID '{}'", excerpt(&wwid));
     }
     Ok(wwid)
@@ -369,6 +376,22 @@ fn parse_report(field: &str) -> Result<LunReport, Error> {
         size: None,
         queueing,
     })
+}
+
+/// The two or three space-separated fields of a LUN line.
+fn split_fields(line: &str) -> Option<(&str, &str, Option<&str>)> {
+    let space = |text: &str| text.bytes().position(|byte| byte == b' ');
+    let first = space(line)?;
+    let (wwid, rest) = (&line[..first], &line[first + 1..]);
+    match space(rest) {
+        None => Some((wwid, rest, None)),
+        Some(second) => {
+            let size = &rest[second + 1..];
+            space(size)
+                .is_none()
+                .then_some((wwid, &rest[..second], Some(size)))
+        }
+    }
 }
 
 /// What a node publishes: its LUNs, report time and last apply error.
@@ -679,10 +702,9 @@ pub fn decode(value: &str) -> Result<Part, Error> {
             .last()
             .map_or(("", None), |(wwid, report)| (wwid.as_str(), report.size));
         let parse = || -> Result<(String, LunReport), Error> {
-            let mut fields = line.split(' ');
-            let (wwid, report, size) = match [fields.next(), fields.next(), fields.next()] {
-                [Some(wwid), Some(report), size] if fields.next().is_none() => (wwid, report, size),
-                _ => bail!("{} fields", line.split(' ').count()),
+            let (wwid, report, size) = match split_fields(line) {
+                Some(fields) => fields,
+                None => bail!("{} fields", line.split(' ').count()),
             };
             let wwid = parse_wwid(wwid, previous.0)?;
             let mut report = parse_report(report)?;
@@ -709,4 +731,23 @@ pub fn decode(value: &str) -> Result<Part, Error> {
         bail!("value ends early (no end line)");
     }
     Ok(decoded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_fields;
+
+    #[test]
+    fn line_fields_split_as_split_on_spaces_does() {
+        for line in ["a", "a b", "a b c", "a b c d", "a  b", "a b ", " a b", "", "a b  c"] {
+            let mut fields = line.split(' ');
+            let expected = match [fields.next(), fields.next(), fields.next()] {
+                [Some(wwid), Some(report), size] if fields.next().is_none() => {
+                    Some((wwid, report, size))
+                }
+                _ => None,
+            };
+            assert_eq!(split_fields(line), expected, "{line:?}");
+        }
+    }
 }

@@ -739,7 +739,9 @@ mod tests {
 
     #[test]
     fn line_fields_split_as_split_on_spaces_does() {
-        for line in ["a", "a b", "a b c", "a b c d", "a  b", "a b ", " a b", "", "a b  c"] {
+        for line in [
+            "a", "a b", "a b c", "a b c d", "a  b", "a b ", " a b", "", "a b  c",
+        ] {
             let mut fields = line.split(' ');
             let expected = match [fields.next(), fields.next(), fields.next()] {
                 [Some(wwid), Some(report), size] if fields.next().is_none() => {

@@ -151,14 +151,33 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A single space, or a newline and an indentation of a dozen spaces:
-    /// eight bytes at a time then.
+    /// Mostly a single space, or a newline and an indentation of a dozen
+    /// spaces (eight at a time); any other white space word by word.
     #[inline(never)]
     fn skip_space_run(&mut self) {
-        if self.bytes.get(self.pos..self.pos + 2) == Some(b" \"") {
-            self.pos += 1;
-            return;
+        if let Some(&[b' ', next]) = self.bytes.get(self.pos..self.pos + 2) {
+            if next > b' ' {
+                self.pos += 1;
+                return;
+            }
         }
+        if self.bytes.get(self.pos) == Some(&b'\n') {
+            self.pos += 1;
+            const SPACES: u64 = u64::from_le_bytes(*b"        ");
+            while let Some(chunk) = self.bytes.get(self.pos..self.pos + 8) {
+                if u64::from_le_bytes(chunk.try_into().expect("eight bytes")) != SPACES {
+                    break;
+                }
+                self.pos += 8;
+            }
+            while self.bytes.get(self.pos) == Some(&b' ') {
+                self.pos += 1;
+            }
+            if self.bytes.get(self.pos).is_none_or(|&byte| byte > b' ') {
+                return;
+            }
+        }
+        // anything else, eight bytes at a time
         while let Some(chunk) = self.bytes.get(self.pos..self.pos + 8) {
             let solid = non_space(u64::from_le_bytes(chunk.try_into().expect("eight bytes")));
             if solid != 0 {
@@ -467,6 +486,35 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::{non_space, string_run};
+
+    #[test]
+    fn any_white_space_between_tokens_reads_alike() {
+        let spaces = [
+            "",
+            " ",
+            "\n",
+            "\n            ",
+            "\n                 ",
+            "\t",
+            "\r\n  \t ",
+            " \n",
+            "          \n",
+            "\n \n",
+        ];
+        for space in spaces {
+            let text = format!(
+                "{space}{{{space}\"a\"{space}:{space}[{space}1{space},{space}\"x\"{space}]{space}}}{space}"
+            );
+            let mut reader = super::Reader::new(&text);
+            assert!(reader.skip().is_ok(), "{text:?}");
+            assert!(reader.finish().is_ok(), "{text:?}");
+        }
+        let mut reader = super::Reader::new("{\"a\" :\u{b} 1}");
+        assert!(
+            reader.skip().is_err(),
+            "a vertical tab is no JSON white space"
+        );
+    }
 
     #[test]
     fn the_word_white_space_test_flags_exactly_the_other_bytes() {

@@ -452,6 +452,10 @@ impl<'a> Reader<'a> {
 
     /// A text field; numbers and booleans are taken as their text.
     pub fn text(&mut self) -> Result<Option<Cow<'a, str>>> {
+        // the usual case first
+        if self.peek() == Some(b'"') {
+            return self.string().map(Some);
+        }
         Ok(match self.scalar()? {
             Scalar::Null => None,
             Scalar::Text(text) => Some(text),

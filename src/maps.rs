@@ -265,7 +265,12 @@ fn read_path<'a>(reader: &mut Reader<'a>) -> reader::Result<Path<'a>> {
     Ok(path)
 }
 
-fn read_group<'a>(reader: &mut Reader<'a>) -> reader::Result<PathGroup<'a>> {
+/// Read a path group; its paths go to `path` one by one (the node pass
+/// keeps only what its report needs of them).
+fn read_group<'a>(
+    reader: &mut Reader<'a>,
+    path: &mut impl FnMut(Path<'a>),
+) -> reader::Result<PathGroup<'a>> {
     let mut group = PathGroup {
         group: 0,
         dm_state: None,
@@ -289,14 +294,59 @@ fn read_group<'a>(reader: &mut Reader<'a>) -> reader::Result<PathGroup<'a>> {
             1 => group.dm_state = read_text(reader)?,
             2 => group.priority = reader.int()?.unwrap_or(0),
             3 => group.group = reader.int()?.unwrap_or(0),
-            _ => group.paths = read_list(reader, read_path)?,
+            _ => {
+                if !reader.null()? {
+                    reader.array(|reader| {
+                        path(read_path(reader)?);
+                        Ok(())
+                    })?;
+                }
+            }
         }
         Ok(())
     })?;
     Ok(group)
 }
 
-fn read_map<'a>(reader: &mut Reader<'a>) -> reader::Result<Map<'a>> {
+/// How much of each map a reader keeps.
+#[derive(Clone, Copy)]
+enum Keep<'f> {
+    /// Everything, path groups and paths included.
+    All,
+    /// The map's own fields, its path counts and transport (each path's
+    /// transport: multipathd's FC/iSCSI names, else these sysfs facts), no
+    /// path groups: what a [`crate::status::LunReport`] needs.
+    Report(&'f BTreeMap<String, Transport>),
+}
+
+/// The transport of a path: multipathd's own names win over sysfs.
+fn path_transport(path: &Path, sysfs: &BTreeMap<String, Transport>) -> Option<Transport> {
+    path.transport
+        .or_else(|| path.dev.as_deref().and_then(|dev| sysfs.get(dev).copied()))
+}
+
+/// The transport every path has: `None` when none is known or they differ.
+#[derive(Default)]
+struct CommonTransport {
+    first: Option<Transport>,
+    mixed: bool,
+}
+
+impl CommonTransport {
+    fn add(&mut self, transport: Option<Transport>) {
+        match (transport, self.first) {
+            (None, _) => {}
+            (Some(transport), None) => self.first = Some(transport),
+            (Some(transport), Some(first)) => self.mixed |= transport != first,
+        }
+    }
+
+    fn get(&self) -> Option<Transport> {
+        self.first.filter(|_| !self.mixed)
+    }
+}
+
+fn read_map<'a>(reader: &mut Reader<'a>, keep: Keep) -> reader::Result<Map<'a>> {
     let mut map = Map {
         wwid: None,
         name: None,
@@ -320,6 +370,7 @@ fn read_map<'a>(reader: &mut Reader<'a>) -> reader::Result<Map<'a>> {
         path_groups: Vec::new(),
     };
     let mut seen = Seen::default();
+    let (mut total, mut active, mut transport) = (0, 0, CommonTransport::default());
     reader.object(|reader, key| {
         let (bit, slot) = match key {
             "name" => (0, &mut map.name),
@@ -344,7 +395,24 @@ fn read_map<'a>(reader: &mut Reader<'a>) -> reader::Result<Map<'a>> {
             }
             "path_groups" => {
                 seen.mark(reader, 11, key)?;
-                map.path_groups = read_list(reader, read_group)?;
+                match keep {
+                    Keep::All => {
+                        map.path_groups = read_list(reader, |reader| {
+                            let mut paths = Vec::new();
+                            let mut group = read_group(reader, &mut |path| paths.push(path))?;
+                            group.paths = paths;
+                            Ok(group)
+                        })?;
+                    }
+                    Keep::Report(sysfs) => {
+                        let mut count = |path: Path<'a>| {
+                            total += 1;
+                            active += u64::from(path.is_usable());
+                            transport.add(path_transport(&path, sysfs));
+                        };
+                        read_list(reader, |reader| read_group(reader, &mut count).map(|_| ()))?;
+                    }
+                }
                 return Ok(());
             }
             _ => return reader.skip(),
@@ -353,14 +421,23 @@ fn read_map<'a>(reader: &mut Reader<'a>) -> reader::Result<Map<'a>> {
         *slot = read_text(reader)?;
         Ok(())
     })?;
-    map.paths_total = map.paths().count() as u64;
-    map.paths_active = map.paths().filter(|path| path.is_usable()).count() as u64;
+    match keep {
+        Keep::All => {
+            map.paths_total = map.paths().count() as u64;
+            map.paths_active = map.paths().filter(|path| path.is_usable()).count() as u64;
+        }
+        Keep::Report(_) => {
+            map.paths_total = total;
+            map.paths_active = active;
+            map.transport = transport.get();
+        }
+    }
     map.judge();
     Ok(map)
 }
 
 /// The document: `"maps": [...]` or, from `show map NAME json`, `"map": {...}`.
-fn read_document(text: &str) -> reader::Result<Option<Vec<Map<'_>>>> {
+fn read_document<'a>(text: &'a str, keep: Keep) -> reader::Result<Option<Vec<Map<'a>>>> {
     let mut reader = Reader::new(text);
     let mut maps = None;
     let mut seen = Seen::default();
@@ -370,8 +447,8 @@ fn read_document(text: &str) -> reader::Result<Option<Vec<Map<'_>>>> {
             _ => {}
         }
         match key {
-            "maps" => maps = Some(read_list(reader, read_map)?),
-            "map" => maps = Some(vec![read_map(reader)?]),
+            "maps" => maps = Some(read_list(reader, |reader| read_map(reader, keep))?),
+            "map" => maps = Some(vec![read_map(reader, keep)?]),
             _ => reader.skip()?,
         }
         Ok(())
@@ -467,6 +544,21 @@ fn excerpt(text: &str, line: usize, column: usize) -> String {
 
 /// Parse `multipathd show maps json` or `show map NAME json` output.
 pub fn parse_maps_json(text: &str) -> Result<Vec<Map<'_>>, Error> {
+    parse_document(text, Keep::All)
+}
+
+/// Parse the same output into what the node's report needs, the way
+/// [`parse_maps_json`] and [`apply_sysfs`] with these transports do, less
+/// the path groups: the node pass reads the maps on every pass. The same
+/// input is refused with the same error.
+pub fn parse_maps_report<'a>(
+    text: &'a str,
+    transports: &BTreeMap<String, Transport>,
+) -> Result<Vec<Map<'a>>, Error> {
+    parse_document(text, Keep::Report(transports))
+}
+
+fn parse_document<'a>(text: &'a str, keep: Keep) -> Result<Vec<Map<'a>>, Error> {
     const WHAT: &str = "could not parse multipathd maps JSON";
     let trimmed = text.trim();
     if trimmed.is_empty() {
@@ -480,7 +572,7 @@ pub fn parse_maps_json(text: &str) -> Result<Vec<Map<'_>>, Error> {
         }
         bail!("{WHAT}: expected a JSON object at line 1, got '{first}'");
     }
-    let maps = read_document(text).map_err(|err| {
+    let maps = read_document(text, keep).map_err(|err| {
         let (line, column) = err.locate(text);
         let place = excerpt(text, line, column);
         if err.eof {
@@ -506,30 +598,25 @@ pub struct SysfsFacts {
 /// Set each map's size and each path's transport from sysfs (multipathd's
 /// own FC/iSCSI names win), and the map's transport when its paths agree.
 pub fn apply_sysfs(maps: &mut [Map], facts: &SysfsFacts) {
+    apply_sizes(maps, &facts.sizes);
     for map in maps {
-        if let Some(sysfs) = map.sysfs.as_deref() {
-            map.size = facts.sizes.get(sysfs).copied();
-        }
-        let mut transports = Vec::new();
+        let mut transport = CommonTransport::default();
         for group in &mut map.path_groups {
             for path in &mut group.paths {
-                if path.transport.is_none() {
-                    path.transport = path
-                        .dev
-                        .as_deref()
-                        .and_then(|dev| facts.transports.get(dev).copied());
-                }
-                if let Some(transport) = path.transport {
-                    if !transports.contains(&transport) {
-                        transports.push(transport);
-                    }
-                }
+                path.transport = path_transport(path, &facts.transports);
+                transport.add(path.transport);
             }
         }
-        map.transport = match transports[..] {
-            [one] => Some(one),
-            _ => None,
-        };
+        map.transport = transport.get();
+    }
+}
+
+/// Set each map's size from sysfs.
+pub fn apply_sizes(maps: &mut [Map], sizes: &BTreeMap<String, u64>) {
+    for map in maps {
+        if let Some(sysfs) = map.sysfs.as_deref() {
+            map.size = sizes.get(sysfs).copied();
+        }
     }
 }
 

@@ -8,13 +8,13 @@ use anyhow::{bail, Error};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::maps::FactsOptions;
+use super::maps::{FactsOptions, SysfsOption};
 use crate::export;
 use crate::perl::lenient::{self, UInt};
 use crate::perl::Export;
 use crate::render;
 use crate::section_config::Config;
-use crate::status::aggregate::{ExpectedNodes, KvValue, NodeValue, Request};
+use crate::status::aggregate::{ExpectedNodes, KvValue, NodeValue, Request, Row, Status};
 use crate::status::node::{self, LastPass, Pass, PassInput};
 use crate::status::series::{self, MapInput, SeriesEntry};
 use crate::status::{self, reports, wire, LunReport};
@@ -111,10 +111,18 @@ struct LastOption {
     time: Option<u64>,
 }
 
+/// The node facts as in [`FactsOptions`], listed here rather than
+/// flattened: serde would buffer every value of a flattened struct first.
 #[derive(Deserialize)]
 struct PassOptions {
-    #[serde(flatten)]
-    facts: FactsOptions,
+    #[serde(default)]
+    maps_json: Option<String>,
+    #[serde(default)]
+    sysfs: Option<SysfsOption>,
+    #[serde(default)]
+    config: Option<Value>,
+    #[serde(default)]
+    high_water: Option<Value>,
     #[serde(deserialize_with = "lenient::uint")]
     now: u64,
     #[serde(default)]
@@ -129,7 +137,7 @@ struct PassOptions {
     /// Read back from the Generator's state: anything but a list of
     /// strings reads as not known.
     #[serde(default)]
-    conflicts: Option<Value>,
+    conflicts: Option<Vec<String>>,
 }
 
 /// `node_pass({ maps_json?, sysfs?, config?, high_water?, now,
@@ -142,10 +150,13 @@ struct PassOptions {
 /// `conflicts` (`[ message, ... ]`, the Generator's) are published with
 /// the health values; without them, none are.
 fn node_pass(options: PassOptions) -> Result<Pass, Error> {
-    let (text, facts) = options.facts.split()?;
-    let conflicts: Option<Vec<String>> = options
-        .conflicts
-        .and_then(|list| serde_json::from_value(list).ok());
+    let facts = FactsOptions {
+        maps_json: options.maps_json,
+        sysfs: options.sysfs,
+        config: options.config,
+        high_water: options.high_water,
+    };
+    let (text, facts) = facts.split()?;
     let last: LastOption = options
         .last
         .and_then(|last| serde_json::from_value(last).ok())
@@ -161,7 +172,7 @@ fn node_pass(options: PassOptions) -> Result<Pass, Error> {
             parts: last.parts.unwrap_or(0).min(wire::MAX_PARTS as u64) as usize,
         },
         max_bytes: max_bytes(options.max_bytes.map(UInt))?,
-        conflicts: conflicts.as_deref(),
+        conflicts: options.conflicts.as_deref(),
     })
 }
 
@@ -271,8 +282,8 @@ fn aggregate_cluster_status(
     node_kv: Value,
     online: Value,
     expected: Option<Value>,
-) -> Result<Request, Error> {
-    Ok(Request {
+) -> Result<Vec<Row>, Error> {
+    let request = Request {
         allow_list: names(&allow_list),
         aliases: name_table(&aliases),
         used_by: name_table(&used_by),
@@ -283,8 +294,8 @@ fn aggregate_cluster_status(
         paths_expected: BTreeMap::new(),
         now: None,
         interval: DEFAULT_INTERVAL,
-        series_result: true,
-    })
+    };
+    Ok(request.aggregate().luns)
 }
 
 /// pvestatd's update loop runs every 10 seconds.
@@ -383,7 +394,7 @@ struct Options {
 /// 'paths-total'?, 'paths-expected'?, transport?, reason? } } }`. Never dies
 /// because of a KV value: a bad one makes that node's cells `unknown` with
 /// the reason (also in `nodes->{node}->{error}`).
-fn aggregate_status(options: Options) -> Result<Request, Error> {
+fn aggregate_status(options: Options) -> Result<Status, Error> {
     let expected = match (options.expected_by_lun, options.expected_nodes) {
         (None, None) => ExpectedNodes::Series(Vec::new()),
         (by_lun, default) => ExpectedNodes::PerLun {
@@ -413,7 +424,7 @@ fn aggregate_status(options: Options) -> Result<Request, Error> {
         }
         paths_expected.extend(render::paths_expected(&config));
     }
-    Ok(Request {
+    let request = Request {
         allow_list,
         aliases,
         used_by: name_table(&options.used_by),
@@ -441,8 +452,8 @@ fn aggregate_status(options: Options) -> Result<Request, Error> {
         paths_expected,
         now: options.now,
         interval: options.interval.unwrap_or(DEFAULT_INTERVAL).max(1),
-        series_result: false,
-    })
+    };
+    Ok(request.aggregate())
 }
 
 pub const EXPORTS: &[Export] = &[

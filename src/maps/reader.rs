@@ -80,6 +80,18 @@ fn string_run(bytes: &[u8]) -> Option<usize> {
         .map(|run| at + run)
 }
 
+/// The high bit of each byte of `word` that is not JSON white space
+/// (exact: no byte is flagged for its neighbour's sake).
+fn non_space(word: u64) -> u64 {
+    const LOWS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let nonzero = |x: u64| ((x & LOWS).wrapping_add(LOWS) | x) & !LOWS;
+    nonzero(word ^ (ONES * u64::from(b' ')))
+        & nonzero(word ^ (ONES * u64::from(b'\n')))
+        & nonzero(word ^ (ONES * u64::from(b'\r')))
+        & nonzero(word ^ (ONES * u64::from(b'\t')))
+}
+
 /// At most 40 characters of `text`, for a message.
 fn quote(text: &str) -> String {
     match text.char_indices().nth(40) {
@@ -131,12 +143,46 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Inlined for the usual case, a value right here.
+    #[inline(always)]
     fn skip_space(&mut self) {
-        // multipathd indents every line by a dozen spaces: eight at a time
-        const SPACES: u64 = u64::from_le_bytes(*b"        ");
+        if self.bytes.get(self.pos).is_some_and(|&byte| byte <= b' ') {
+            self.skip_space_run();
+        }
+    }
+
+    /// Mostly a single space, or a newline and an indentation of a dozen
+    /// spaces (eight at a time); any other white space word by word.
+    #[inline(never)]
+    fn skip_space_run(&mut self) {
+        if let Some(&[b' ', next]) = self.bytes.get(self.pos..self.pos + 2) {
+            if next > b' ' {
+                self.pos += 1;
+                return;
+            }
+        }
+        if self.bytes.get(self.pos) == Some(&b'\n') {
+            self.pos += 1;
+            const SPACES: u64 = u64::from_le_bytes(*b"        ");
+            while let Some(chunk) = self.bytes.get(self.pos..self.pos + 8) {
+                if u64::from_le_bytes(chunk.try_into().expect("eight bytes")) != SPACES {
+                    break;
+                }
+                self.pos += 8;
+            }
+            while self.bytes.get(self.pos) == Some(&b' ') {
+                self.pos += 1;
+            }
+            if self.bytes.get(self.pos).is_none_or(|&byte| byte > b' ') {
+                return;
+            }
+        }
+        // anything else, eight bytes at a time
         while let Some(chunk) = self.bytes.get(self.pos..self.pos + 8) {
-            if u64::from_le_bytes(chunk.try_into().expect("eight bytes")) != SPACES {
-                break;
+            let solid = non_space(u64::from_le_bytes(chunk.try_into().expect("eight bytes")));
+            if solid != 0 {
+                self.pos += (solid.trailing_zeros() / 8) as usize;
+                return;
             }
             self.pos += 8;
         }
@@ -145,11 +191,13 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline(always)]
     fn peek(&mut self) -> Option<u8> {
         self.skip_space();
         self.bytes.get(self.pos).copied()
     }
 
+    #[inline(always)]
     fn eat(&mut self, byte: u8) -> bool {
         if self.peek() == Some(byte) {
             self.pos += 1;
@@ -404,6 +452,10 @@ impl<'a> Reader<'a> {
 
     /// A text field; numbers and booleans are taken as their text.
     pub fn text(&mut self) -> Result<Option<Cow<'a, str>>> {
+        // the usual case first
+        if self.peek() == Some(b'"') {
+            return self.string().map(Some);
+        }
         Ok(match self.scalar()? {
             Scalar::Null => None,
             Scalar::Text(text) => Some(text),
@@ -437,7 +489,53 @@ impl<'a> Reader<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::string_run;
+    use super::{non_space, string_run};
+
+    #[test]
+    fn any_white_space_between_tokens_reads_alike() {
+        let spaces = [
+            "",
+            " ",
+            "\n",
+            "\n            ",
+            "\n                 ",
+            "\t",
+            "\r\n  \t ",
+            " \n",
+            "          \n",
+            "\n \n",
+        ];
+        for space in spaces {
+            let text = format!(
+                "{space}{{{space}\"a\"{space}:{space}[{space}1{space},{space}\"x\"{space}]{space}}}{space}"
+            );
+            let mut reader = super::Reader::new(&text);
+            assert!(reader.skip().is_ok(), "{text:?}");
+            assert!(reader.finish().is_ok(), "{text:?}");
+        }
+        let mut reader = super::Reader::new("{\"a\" :\u{b} 1}");
+        assert!(
+            reader.skip().is_err(),
+            "a vertical tab is no JSON white space"
+        );
+    }
+
+    #[test]
+    fn the_word_white_space_test_flags_exactly_the_other_bytes() {
+        for byte in 0..=255u8 {
+            for at in 0..8 {
+                let mut word = *b"  \n\t\r   ";
+                word[at] = byte;
+                let flags = non_space(u64::from_le_bytes(word));
+                let expected = if matches!(byte, b' ' | b'\n' | b'\r' | b'\t') {
+                    0
+                } else {
+                    0x80 << (8 * at)
+                };
+                assert_eq!(flags, expected, "byte {byte:#04x} at {at}");
+            }
+        }
+    }
 
     #[test]
     fn the_word_scan_finds_what_the_byte_scan_finds() {

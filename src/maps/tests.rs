@@ -290,6 +290,52 @@ fn a_target_wwpn_starting_with_a_multi_byte_character_is_no_fc_name() {
     }
 }
 
+/// The node pass's reading of `text` against the full one followed by
+/// [`apply_sysfs`]: the same maps less their path groups, or the same error.
+fn assert_report_parse_agrees(text: &str, facts: &SysfsFacts) {
+    let full = parse_maps_json(text).map(|mut maps| {
+        apply_sysfs(&mut maps, facts);
+        for map in &mut maps {
+            map.path_groups.clear();
+        }
+        maps
+    });
+    let report = parse_maps_report(text, &facts.transports).map(|mut maps| {
+        apply_sizes(&mut maps, &facts.sizes);
+        maps
+    });
+    match (full, report) {
+        (Ok(full), Ok(report)) => assert_eq!(full, report, "{text}"),
+        (Err(full), Err(report)) => assert_eq!(full.to_string(), report.to_string()),
+        (full, report) => panic!("{text}: full {full:?}, report {report:?}"),
+    }
+}
+
+#[test]
+fn the_report_reading_agrees_with_the_full_one() {
+    let sas = SysfsFacts {
+        sizes: BTreeMap::from([("dm-0".to_string(), 4096), ("dm-1".to_string(), 512)]),
+        transports: BTreeMap::from([
+            ("sda".to_string(), Transport::Sas),
+            ("sdb".to_string(), Transport::Iscsi),
+            ("sdc".to_string(), Transport::Sas),
+        ]),
+    };
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/maps");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.ends_with(".json") || name.ends_with(".txt"))
+        .collect();
+    names.sort();
+    assert!(names.len() > 20, "{names:?}");
+    for name in names {
+        for facts in [&SysfsFacts::default(), &sas] {
+            assert_report_parse_agrees(fixture(&name), facts);
+        }
+    }
+}
+
 mod fuzz {
     use super::*;
     use proptest::prelude::*;
@@ -311,6 +357,9 @@ mod fuzz {
             text[cut] = byte;
             let _ = parse_maps_json(&String::from_utf8_lossy(&text));
             let _ = parse_maps_json(&String::from_utf8_lossy(&text[..cut]));
+            let facts = SysfsFacts::default();
+            assert_report_parse_agrees(&String::from_utf8_lossy(&text), &facts);
+            assert_report_parse_agrees(&String::from_utf8_lossy(&text[..cut]), &facts);
         }
     }
 }

@@ -75,6 +75,13 @@ extern "C" {
         len: usize,
         utf8: c_int,
     ) -> *mut Sv;
+    pub fn pvemp_new_shared_pvn(
+        perl: *mut Interpreter,
+        s: *const c_char,
+        len: usize,
+        utf8: c_int,
+    ) -> *mut Sv;
+    pub fn pvemp_new_sv_copy(perl: *mut Interpreter, sv: *mut Sv) -> *mut Sv;
     pub fn pvemp_new_hv(perl: *mut Interpreter) -> *mut Hv;
     pub fn pvemp_new_av(perl: *mut Interpreter) -> *mut Av;
     pub fn pvemp_new_rv_noinc(perl: *mut Interpreter, target: *mut Sv) -> *mut Sv;
@@ -85,7 +92,14 @@ extern "C" {
         klen_signed_utf8: i32,
         val: *mut Sv,
     ) -> *mut *mut Sv;
+    pub fn pvemp_hv_store_ent(
+        perl: *mut Interpreter,
+        hv: *mut Hv,
+        key: *mut Sv,
+        val: *mut Sv,
+    ) -> c_int;
     pub fn pvemp_av_extend(perl: *mut Interpreter, av: *mut Av, top: isize);
+    pub fn pvemp_hv_ksplit(perl: *mut Interpreter, hv: *mut Hv, keys: isize);
     pub fn pvemp_av_push(perl: *mut Interpreter, av: *mut Av, val: *mut Sv);
 
     pub fn pvemp_sv_2mortal(perl: *mut Interpreter, sv: *mut Sv) -> *mut Sv;

@@ -67,11 +67,15 @@ SV *pvemp_new_iv(pTHX_ IV v) { return newSViv(v); }
 SV *pvemp_new_uv(pTHX_ UV v) { return newSVuv(v); }
 SV *pvemp_new_nv(pTHX_ NV v) { return newSVnv(v); }
 SV *pvemp_new_pvn(pTHX_ const char *s, STRLEN len, int utf8) { return newSVpvn_flags(s, len, utf8 ? SVf_UTF8 : 0); }
+SV *pvemp_new_shared_pvn(pTHX_ const char *s, STRLEN len, int utf8) { return newSVpvn_share(s, utf8 ? -(I32)len : (I32)len, 0); }
+SV *pvemp_new_sv_copy(pTHX_ SV *sv) { return newSVsv(sv); }
 HV *pvemp_new_hv(pTHX) { return newHV(); }
 AV *pvemp_new_av(pTHX) { return newAV(); }
 SV *pvemp_new_rv_noinc(pTHX_ SV *target) { return newRV_noinc(target); }
 SV **pvemp_hv_store(pTHX_ HV *hv, const char *key, I32 klen_signed_utf8, SV *val) { return hv_store(hv, key, klen_signed_utf8, val, 0); }
+int pvemp_hv_store_ent(pTHX_ HV *hv, SV *key, SV *val) { return hv_store_ent(hv, key, val, 0) ? 1 : 0; }
 void pvemp_av_extend(pTHX_ AV *av, SSize_t top) { av_extend(av, top); }
+void pvemp_hv_ksplit(pTHX_ HV *hv, IV keys) { hv_ksplit(hv, keys); }
 void pvemp_av_push(pTHX_ AV *av, SV *val) { av_push(av, val); }
 
 /* reference counts */

@@ -99,7 +99,7 @@ pub struct Export {
 
 /// Where an export's result goes: serialized straight into Perl data.
 pub struct Output {
-    to_perl: ser::ToPerl,
+    perl: *mut Interpreter,
     result: Option<ser::SvBox>,
 }
 
@@ -108,15 +108,16 @@ impl Output {
     ///
     /// `perl` must be the running interpreter.
     unsafe fn new(perl: *mut Interpreter) -> Self {
-        Self {
-            // SAFETY: the caller's promise.
-            to_perl: unsafe { ser::ToPerl::new(perl) },
-            result: None,
-        }
+        Self { perl, result: None }
     }
 
     pub fn set<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.result = Some(value.serialize(self.to_perl)?);
+        // SAFETY: self.perl is the running interpreter (Output::new); both
+        // live only for this call, on its thread.
+        let statics = unsafe { ser::Statics::new(self.perl) };
+        // SAFETY: as above.
+        let to_perl = unsafe { ser::ToPerl::new(self.perl, &statics) };
+        self.result = Some(value.serialize(to_perl)?);
         Ok(())
     }
 }

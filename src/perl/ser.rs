@@ -7,7 +7,8 @@
 //! enums as serde_json represents them (a unit variant is its name, the
 //! others a one-key hash).
 
-use std::ffi::c_char;
+use std::cell::RefCell;
+use std::ffi::{c_char, c_int};
 use std::fmt;
 
 use serde::ser::{self, Serialize, Serializer};
@@ -63,17 +64,170 @@ impl ser::Error for Error {
 
 /// Serializes into a new Perl value.
 #[derive(Clone, Copy)]
-pub struct ToPerl {
+pub struct ToPerl<'c> {
     perl: *mut Interpreter,
+    statics: &'c Statics,
 }
 
-impl ToPerl {
+/// Perl strings made once per call for texts a result repeats, as shared
+/// strings (perl's table of hash keys): a key stored through one is not
+/// hashed and looked up again, and a value copied from one shares its
+/// string instead of allocating it.
+///
+/// - The `'static` texts, names of struct fields and enum variants, which
+///   each of thousands of maps or cells repeats: by address.
+/// - Short ASCII hash keys (node names, 64 000 times in a cluster matrix)
+///   and string values (`active`, `running`, ... on every path), from
+///   their second time on: by content, direct-mapped, so hostile input can
+///   only make it miss.
+pub struct Statics {
+    perl: *mut Interpreter,
+    by_address: RefCell<Vec<Slot>>,
+    by_content: RefCell<Vec<Slot>>,
+}
+
+/// A cached shared string, or (`sv` null) a text seen once.
+#[derive(Clone, Copy)]
+struct Slot {
+    hash: u64,
+    text: *const u8,
+    len: usize,
+    sv: *mut Sv,
+}
+
+const EMPTY: Slot = Slot {
+    hash: 0,
+    text: std::ptr::null(),
+    len: 0,
+    sv: std::ptr::null_mut(),
+};
+
+const STATIC_SLOTS: usize = 128;
+const CONTENT_SLOTS: usize = 1024;
+/// Longer texts are not cached (WWIDs are 33 bytes).
+const CONTENT_MAX_BYTES: usize = 64;
+
+fn text_hash(bytes: &[u8]) -> u64 {
+    bytes.chunks(8).fold(bytes.len() as u64, |hash, chunk| {
+        let mut word = [0u8; 8];
+        word[..chunk.len()].copy_from_slice(chunk);
+        (hash.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x517c_c1b7_2722_0a95)
+    })
+}
+
+impl Statics {
+    /// # Safety
+    ///
+    /// `perl` must be the running interpreter; the value is dropped while
+    /// it still runs, on its thread.
+    pub unsafe fn new(perl: *mut Interpreter) -> Self {
+        Self {
+            perl,
+            by_address: RefCell::new(vec![EMPTY; STATIC_SLOTS]),
+            by_content: RefCell::new(vec![EMPTY; CONTENT_SLOTS]),
+        }
+    }
+
+    /// Put a new shared string of `text` into `slot` (dropping what was
+    /// there) and return it, borrowed: the cache owns it.
+    fn fill(&self, slot: &mut Slot, hash: u64, text: &str) -> *mut Sv {
+        // SAFETY: self.perl is the running interpreter (Statics::new); the
+        // new SV is ours until dropped, as is the one it replaces. A shared
+        // string's buffer lives as long as the SV.
+        unsafe {
+            let sv = pvemp_new_shared_pvn(
+                self.perl,
+                text.as_ptr() as *const c_char,
+                text.len(),
+                c_int::from(!text.is_ascii()),
+            );
+            if !slot.sv.is_null() {
+                pvemp_sv_refcnt_dec(self.perl, slot.sv);
+            }
+            let mut len = 0;
+            let buffer = pvemp_sv_pv(self.perl, sv, &mut len) as *const u8;
+            *slot = Slot {
+                hash,
+                text: buffer,
+                len,
+                sv,
+            };
+            sv
+        }
+    }
+
+    /// The shared string of a `'static` text (borrowed: the cache owns it).
+    fn get(&self, text: &'static str) -> *mut Sv {
+        let address = text.as_ptr() as usize;
+        let index = (address ^ (address >> 7) ^ text.len()) % STATIC_SLOTS;
+        let mut slots = self.by_address.borrow_mut();
+        let slot = &mut slots[index];
+        if slot.hash == address as u64 && slot.len == text.len() && !slot.sv.is_null() {
+            return slot.sv;
+        }
+        self.fill(slot, address as u64, text)
+    }
+
+    /// The shared string of a short ASCII text seen before (a text seen
+    /// once, such as a WWID key, is not worth one); borrowed: the cache
+    /// owns it.
+    fn recurring(&self, text: &str) -> Option<*mut Sv> {
+        if text.len() > CONTENT_MAX_BYTES || !text.is_ascii() {
+            return None;
+        }
+        let hash = text_hash(text.as_bytes());
+        let mut slots = self.by_content.borrow_mut();
+        let slot = &mut slots[(hash >> 54) as usize % CONTENT_SLOTS];
+        let same = slot.hash == hash && slot.len == text.len();
+        if same && !slot.sv.is_null() {
+            // SAFETY: the slot's text is the live shared string's buffer.
+            if unsafe { std::slice::from_raw_parts(slot.text, slot.len) } == text.as_bytes() {
+                return Some(slot.sv);
+            }
+        }
+        if same && slot.sv.is_null() {
+            return Some(self.fill(slot, hash, text));
+        }
+        if slot.sv.is_null() {
+            *slot = Slot {
+                hash,
+                len: text.len(),
+                ..EMPTY
+            };
+        }
+        None
+    }
+}
+
+impl Drop for Statics {
+    fn drop(&mut self) {
+        let slots = self
+            .by_address
+            .get_mut()
+            .iter()
+            .chain(self.by_content.get_mut().iter());
+        for slot in slots.filter(|slot| !slot.sv.is_null()) {
+            // SAFETY: each is an SV we own (Statics::fill).
+            unsafe { pvemp_sv_refcnt_dec(self.perl, slot.sv) }
+        }
+    }
+}
+
+impl<'c> ToPerl<'c> {
     /// # Safety
     ///
     /// `perl` must be the running interpreter, and the serializer only used
     /// on its thread while it runs.
-    pub unsafe fn new(perl: *mut Interpreter) -> Self {
-        Self { perl }
+    pub unsafe fn new(perl: *mut Interpreter, statics: &'c Statics) -> Self {
+        Self { perl, statics }
+    }
+
+    /// A new string holding a `'static` text: a copy of its shared string.
+    fn static_string(self, text: &'static str) -> SvBox {
+        let shared = self.statics.get(text);
+        // SAFETY: shared is a live SV of the running interpreter; the copy
+        // is new and ours.
+        self.wrap(unsafe { pvemp_new_sv_copy(self.perl, shared) })
     }
 
     fn wrap(self, sv: *mut Sv) -> SvBox {
@@ -82,13 +236,25 @@ impl ToPerl {
     }
 
     fn string(self, text: &str) -> SvBox {
+        if let Some(shared) = self.statics.recurring(text) {
+            // SAFETY: shared is a live SV of the running interpreter; the
+            // copy is new and ours.
+            return self.wrap(unsafe { pvemp_new_sv_copy(self.perl, shared) });
+        }
         // SAFETY: self.perl is the running interpreter (ToPerl::new).
         self.wrap(unsafe { new_string(self.perl, text) })
     }
 
-    fn new_hash(self) -> HashBuilder {
+    /// A hash with room for `keys` entries: a struct's fields (a few may be
+    /// skipped) fill it without the table being doubled on the way.
+    fn new_hash(self, keys: Option<usize>) -> HashBuilder<'c> {
         // SAFETY: as above; the HV is owned by the builder until finished.
         let hv = unsafe { pvemp_new_hv(self.perl) };
+        // perl's default table holds 8 keys
+        if let Some(keys) = keys.filter(|keys| (9..=1 << 16).contains(keys)) {
+            // SAFETY: hv is the new hash.
+            unsafe { pvemp_hv_ksplit(self.perl, hv, keys as isize) };
+        }
         HashBuilder {
             to_perl: self,
             hv: self.wrap(hv as *mut Sv),
@@ -96,7 +262,7 @@ impl ToPerl {
         }
     }
 
-    fn new_array(self, len: Option<usize>) -> ArrayBuilder {
+    fn new_array(self, len: Option<usize>) -> ArrayBuilder<'c> {
         // SAFETY: as above.
         let av = unsafe { pvemp_new_av(self.perl) };
         if let Some(len) = len.filter(|len| *len > 0) {
@@ -111,19 +277,19 @@ impl ToPerl {
 
     /// `{ variant => value }`, as serde_json represents non-unit variants.
     fn variant_hash(self, variant: &str, value: SvBox) -> SvBox {
-        let mut hash = self.new_hash();
+        let mut hash = self.new_hash(Some(1));
         hash.store(variant, value);
         hash.finish()
     }
 }
 
-pub struct HashBuilder {
-    to_perl: ToPerl,
+pub struct HashBuilder<'c> {
+    to_perl: ToPerl<'c>,
     hv: SvBox,
     pending_key: Option<String>,
 }
 
-impl HashBuilder {
+impl<'c> HashBuilder<'c> {
     fn store(&mut self, key: &str, value: SvBox) {
         let len = key.len() as i32;
         let signed_len = if key.is_ascii() { len } else { -len };
@@ -140,6 +306,35 @@ impl HashBuilder {
         }
     }
 
+    /// Store under a `'static` key, through its shared string.
+    fn store_static(&mut self, key: &'static str, value: SvBox) {
+        let key = self.to_perl.statics.get(key);
+        self.store_shared(key, value);
+    }
+
+    /// Store under a key, through a shared string when it is a short one.
+    fn store_text(&mut self, key: &str, value: SvBox) {
+        match self.to_perl.statics.recurring(key) {
+            Some(shared) => self.store_shared(shared, value),
+            None => self.store(key, value),
+        }
+    }
+
+    /// Store under a shared string's key.
+    fn store_shared(&mut self, key: *mut Sv, value: SvBox) {
+        let value = value.into_raw();
+        // SAFETY: hv is our new hash, key a live shared string; the store
+        // takes over the reference to `value`, and on failure (never for a
+        // plain hash) we drop it.
+        unsafe {
+            let perl = self.to_perl.perl;
+            let hv = self.hv.sv as *mut Hv;
+            if pvemp_hv_store_ent(perl, hv, key, value) == 0 {
+                pvemp_sv_refcnt_dec(perl, value);
+            }
+        }
+    }
+
     fn finish(self) -> SvBox {
         let perl = self.to_perl.perl;
         let hv = self.hv.into_raw();
@@ -148,12 +343,12 @@ impl HashBuilder {
     }
 }
 
-pub struct ArrayBuilder {
-    to_perl: ToPerl,
+pub struct ArrayBuilder<'c> {
+    to_perl: ToPerl<'c>,
     av: SvBox,
 }
 
-impl ArrayBuilder {
+impl<'c> ArrayBuilder<'c> {
     fn push(&mut self, value: SvBox) {
         // SAFETY: av is our new array; av_push takes over the reference.
         unsafe { pvemp_av_push(self.to_perl.perl, self.av.sv as *mut Av, value.into_raw()) }
@@ -173,16 +368,16 @@ pub struct VariantBuilder<T> {
     inner: T,
 }
 
-impl Serializer for ToPerl {
+impl<'c> Serializer for ToPerl<'c> {
     type Ok = SvBox;
     type Error = Error;
-    type SerializeSeq = ArrayBuilder;
-    type SerializeTuple = ArrayBuilder;
-    type SerializeTupleStruct = ArrayBuilder;
-    type SerializeTupleVariant = VariantBuilder<ArrayBuilder>;
-    type SerializeMap = HashBuilder;
-    type SerializeStruct = HashBuilder;
-    type SerializeStructVariant = VariantBuilder<HashBuilder>;
+    type SerializeSeq = ArrayBuilder<'c>;
+    type SerializeTuple = ArrayBuilder<'c>;
+    type SerializeTupleStruct = ArrayBuilder<'c>;
+    type SerializeTupleVariant = VariantBuilder<ArrayBuilder<'c>>;
+    type SerializeMap = HashBuilder<'c>;
+    type SerializeStruct = HashBuilder<'c>;
+    type SerializeStructVariant = VariantBuilder<HashBuilder<'c>>;
 
     fn serialize_bool(self, v: bool) -> Result<SvBox, Error> {
         self.serialize_i64(i64::from(v))
@@ -256,7 +451,7 @@ impl Serializer for ToPerl {
         _index: u32,
         variant: &'static str,
     ) -> Result<SvBox, Error> {
-        Ok(self.string(variant))
+        Ok(self.static_string(variant))
     }
     fn serialize_newtype_struct<T: ?Sized + Serialize>(
         self,
@@ -275,17 +470,17 @@ impl Serializer for ToPerl {
         let inner = value.serialize(self)?;
         Ok(self.variant_hash(variant, inner))
     }
-    fn serialize_seq(self, len: Option<usize>) -> Result<ArrayBuilder, Error> {
+    fn serialize_seq(self, len: Option<usize>) -> Result<ArrayBuilder<'c>, Error> {
         Ok(self.new_array(len))
     }
-    fn serialize_tuple(self, len: usize) -> Result<ArrayBuilder, Error> {
+    fn serialize_tuple(self, len: usize) -> Result<ArrayBuilder<'c>, Error> {
         Ok(self.new_array(Some(len)))
     }
     fn serialize_tuple_struct(
         self,
         _name: &'static str,
         len: usize,
-    ) -> Result<ArrayBuilder, Error> {
+    ) -> Result<ArrayBuilder<'c>, Error> {
         Ok(self.new_array(Some(len)))
     }
     fn serialize_tuple_variant(
@@ -294,33 +489,33 @@ impl Serializer for ToPerl {
         _index: u32,
         variant: &'static str,
         len: usize,
-    ) -> Result<VariantBuilder<ArrayBuilder>, Error> {
+    ) -> Result<VariantBuilder<ArrayBuilder<'c>>, Error> {
         Ok(VariantBuilder {
             variant,
             inner: self.new_array(Some(len)),
         })
     }
-    fn serialize_map(self, _len: Option<usize>) -> Result<HashBuilder, Error> {
-        Ok(self.new_hash())
+    fn serialize_map(self, len: Option<usize>) -> Result<HashBuilder<'c>, Error> {
+        Ok(self.new_hash(len))
     }
-    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<HashBuilder, Error> {
-        Ok(self.new_hash())
+    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<HashBuilder<'c>, Error> {
+        Ok(self.new_hash(Some(len)))
     }
     fn serialize_struct_variant(
         self,
         _name: &'static str,
         _index: u32,
         variant: &'static str,
-        _len: usize,
-    ) -> Result<VariantBuilder<HashBuilder>, Error> {
+        len: usize,
+    ) -> Result<VariantBuilder<HashBuilder<'c>>, Error> {
         Ok(VariantBuilder {
             variant,
-            inner: self.new_hash(),
+            inner: self.new_hash(Some(len)),
         })
     }
 }
 
-impl ser::SerializeSeq for ArrayBuilder {
+impl<'c> ser::SerializeSeq for ArrayBuilder<'c> {
     type Ok = SvBox;
     type Error = Error;
     fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
@@ -333,7 +528,7 @@ impl ser::SerializeSeq for ArrayBuilder {
     }
 }
 
-impl ser::SerializeTuple for ArrayBuilder {
+impl<'c> ser::SerializeTuple for ArrayBuilder<'c> {
     type Ok = SvBox;
     type Error = Error;
     fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
@@ -344,7 +539,7 @@ impl ser::SerializeTuple for ArrayBuilder {
     }
 }
 
-impl ser::SerializeTupleStruct for ArrayBuilder {
+impl<'c> ser::SerializeTupleStruct for ArrayBuilder<'c> {
     type Ok = SvBox;
     type Error = Error;
     fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
@@ -355,7 +550,7 @@ impl ser::SerializeTupleStruct for ArrayBuilder {
     }
 }
 
-impl ser::SerializeTupleVariant for VariantBuilder<ArrayBuilder> {
+impl<'c> ser::SerializeTupleVariant for VariantBuilder<ArrayBuilder<'c>> {
     type Ok = SvBox;
     type Error = Error;
     fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
@@ -367,7 +562,7 @@ impl ser::SerializeTupleVariant for VariantBuilder<ArrayBuilder> {
     }
 }
 
-impl ser::SerializeMap for HashBuilder {
+impl<'c> ser::SerializeMap for HashBuilder<'c> {
     type Ok = SvBox;
     type Error = Error;
     fn serialize_key<T: ?Sized + Serialize>(&mut self, key: &T) -> Result<(), Error> {
@@ -380,15 +575,28 @@ impl ser::SerializeMap for HashBuilder {
             .take()
             .ok_or_else(|| Error("map value without a key".into()))?;
         let value = value.serialize(self.to_perl)?;
-        self.store(&key, value);
+        self.store_text(&key, value);
         Ok(())
+    }
+    /// The value first, then the key straight into the hash: no copy of a
+    /// string key is made.
+    fn serialize_entry<K: ?Sized + Serialize, V: ?Sized + Serialize>(
+        &mut self,
+        key: &K,
+        value: &V,
+    ) -> Result<(), Error> {
+        let value = value.serialize(self.to_perl)?;
+        key.serialize(EntryKey {
+            hash: self,
+            value: Some(value),
+        })
     }
     fn end(self) -> Result<SvBox, Error> {
         Ok(self.finish())
     }
 }
 
-impl ser::SerializeStruct for HashBuilder {
+impl<'c> ser::SerializeStruct for HashBuilder<'c> {
     type Ok = SvBox;
     type Error = Error;
     fn serialize_field<T: ?Sized + Serialize>(
@@ -397,7 +605,7 @@ impl ser::SerializeStruct for HashBuilder {
         value: &T,
     ) -> Result<(), Error> {
         let value = value.serialize(self.to_perl)?;
-        self.store(key, value);
+        self.store_static(key, value);
         Ok(())
     }
     fn end(self) -> Result<SvBox, Error> {
@@ -405,7 +613,7 @@ impl ser::SerializeStruct for HashBuilder {
     }
 }
 
-impl ser::SerializeStructVariant for VariantBuilder<HashBuilder> {
+impl<'c> ser::SerializeStructVariant for VariantBuilder<HashBuilder<'c>> {
     type Ok = SvBox;
     type Error = Error;
     fn serialize_field<T: ?Sized + Serialize>(
@@ -418,6 +626,142 @@ impl ser::SerializeStructVariant for VariantBuilder<HashBuilder> {
     fn end(self) -> Result<SvBox, Error> {
         let to_perl = self.inner.to_perl;
         Ok(to_perl.variant_hash(self.variant, self.inner.finish()))
+    }
+}
+
+/// The key of a hash entry whose value is made: a string is stored as it
+/// is, anything else through [`KeySerializer`].
+struct EntryKey<'h, 'c> {
+    hash: &'h mut HashBuilder<'c>,
+    value: Option<SvBox>,
+}
+
+impl EntryKey<'_, '_> {
+    fn store(mut self, key: &str) -> Result<(), Error> {
+        let value = self.value.take().expect("stored once");
+        self.hash.store_text(key, value);
+        Ok(())
+    }
+
+    fn other<T: ?Sized + Serialize>(self, key: &T) -> Result<(), Error> {
+        let text = key.serialize(KeySerializer)?;
+        self.store(&text)
+    }
+}
+
+macro_rules! entry_key_via_text {
+    ($($method:ident($type:ty)),*) => {$(
+        fn $method(self, v: $type) -> Result<(), Error> {
+            self.other(&v)
+        }
+    )*};
+}
+
+impl Serializer for EntryKey<'_, '_> {
+    type Ok = ();
+    type Error = Error;
+    type SerializeSeq = ser::Impossible<(), Error>;
+    type SerializeTuple = ser::Impossible<(), Error>;
+    type SerializeTupleStruct = ser::Impossible<(), Error>;
+    type SerializeTupleVariant = ser::Impossible<(), Error>;
+    type SerializeMap = ser::Impossible<(), Error>;
+    type SerializeStruct = ser::Impossible<(), Error>;
+    type SerializeStructVariant = ser::Impossible<(), Error>;
+
+    fn serialize_str(self, v: &str) -> Result<(), Error> {
+        self.store(v)
+    }
+    entry_key_via_text!(
+        serialize_char(char),
+        serialize_bool(bool),
+        serialize_i8(i8),
+        serialize_i16(i16),
+        serialize_i32(i32),
+        serialize_i64(i64),
+        serialize_u8(u8),
+        serialize_u16(u16),
+        serialize_u32(u32),
+        serialize_u64(u64),
+        serialize_f32(f32),
+        serialize_f64(f64),
+        serialize_bytes(&[u8])
+    );
+    fn serialize_none(self) -> Result<(), Error> {
+        Err(key_error())
+    }
+    fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<(), Error> {
+        Err(key_error())
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Error> {
+        Err(key_error())
+    }
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<(), Error> {
+        self.store(variant)
+    }
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: ?Sized + Serialize>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _value: &T,
+    ) -> Result<(), Error> {
+        Err(key_error())
+    }
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, Error> {
+        Err(key_error())
+    }
+    fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, Error> {
+        Err(key_error())
+    }
+    fn serialize_tuple_struct(
+        self,
+        _name: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeTupleStruct, Error> {
+        Err(key_error())
+    }
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeTupleVariant, Error> {
+        Err(key_error())
+    }
+    fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, Error> {
+        Err(key_error())
+    }
+    fn serialize_struct(
+        self,
+        _name: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeStruct, Error> {
+        Err(key_error())
+    }
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeStructVariant, Error> {
+        Err(key_error())
     }
 }
 

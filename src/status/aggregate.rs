@@ -16,8 +16,8 @@
 //! - The cluster state is the worst cell; `unknown` cells never drive it,
 //!   and a row with nothing else is `unknown`.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
@@ -241,43 +241,38 @@ pub fn decode_node(value: &NodeValue) -> Result<NodeSummary, String> {
     Ok(summary)
 }
 
-/// Which nodes should carry a LUN.
-pub enum Expectation<'a> {
-    /// The series: every online reporting node, plus these nodes for
-    /// allow-listed WWIDs.
-    Series(Vec<&'a str>),
-    /// v2: per WWID, exactly these nodes; an allow-listed WWID without an
-    /// entry, the default nodes.
-    PerLun {
-        by_lun: BTreeMap<&'a str, Vec<&'a str>>,
-        default: Vec<&'a str>,
-    },
+/// Text many cells share (a node's name, why a node's cells read
+/// unknown): counted, not copied, per cell.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shared(Rc<str>);
+
+impl Shared {
+    fn new(text: &str) -> Self {
+        Shared(Rc::from(text))
+    }
 }
 
-/// One node as the aggregation sees it.
-pub struct NodeInput<'a> {
-    pub online: bool,
-    /// `None`: the node published nothing.
-    pub value: Option<&'a NodeValue>,
-    /// Its conflicts value (see [`conflicts`]); `None`: it published none.
-    pub conflicts: Option<&'a str>,
+impl From<String> for Shared {
+    fn from(text: String) -> Self {
+        Shared(Rc::from(text))
+    }
 }
 
-pub struct Input<'a> {
-    pub allow_list: Vec<&'a str>,
-    pub aliases: &'a BTreeMap<String, String>,
-    pub used_by: &'a BTreeMap<String, String>,
-    pub nodes: BTreeMap<&'a str, NodeInput<'a>>,
-    pub expectation: Expectation<'a>,
-    /// `paths-expected` from the config, per WWID.
-    pub paths_expected: &'a BTreeMap<String, u64>,
-    /// With `now`, a report older than three `interval`s is stale.
-    pub now: Option<u64>,
-    pub interval: u64,
+impl std::ops::Deref for Shared {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Serialize for Shared {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
 }
 
 #[derive(Debug, Serialize)]
-pub struct Cell<'a> {
+pub struct Cell {
     pub state: State,
     #[serde(rename = "paths-active", skip_serializing_if = "Option::is_none")]
     pub paths_active: Option<u64>,
@@ -288,29 +283,29 @@ pub struct Cell<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transport: Option<Transport>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<Cow<'a, str>>,
+    pub reason: Option<Shared>,
 }
 
-impl<'a> Cell<'a> {
-    fn without_report(state: State, reason: &'a str) -> Self {
+impl Cell {
+    fn without_report(state: State, reason: &Shared) -> Self {
         Cell {
             state,
             paths_active: None,
             paths_total: None,
             paths_expected: None,
             transport: None,
-            reason: Some(Cow::Borrowed(reason)),
+            reason: Some(reason.clone()),
         }
     }
 }
 
 #[derive(Debug, Serialize)]
-pub struct Row<'a> {
-    pub wwid: &'a str,
+pub struct Row {
+    pub wwid: Shared,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub alias: Option<&'a str>,
+    pub alias: Option<Shared>,
     #[serde(rename = "used-by", skip_serializing_if = "Option::is_none")]
-    pub used_by: Option<&'a str>,
+    pub used_by: Option<Shared>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
     /// The transport when every reporting node agrees; else per cell.
@@ -318,96 +313,136 @@ pub struct Row<'a> {
     pub transport: Option<Transport>,
     #[serde(rename = "cluster-state")]
     pub cluster_state: State,
-    pub nodes: Cells<'a>,
+    pub nodes: Cells,
 }
 
 #[derive(Debug, Serialize)]
-pub struct NodeStatus<'a> {
+pub struct NodeStatus {
     pub online: bool,
     pub stale: bool,
     #[serde(rename = "report-time", skip_serializing_if = "Option::is_none")]
     pub report_time: Option<u64>,
     #[serde(rename = "apply-error", skip_serializing_if = "Option::is_none")]
-    pub apply_error: Option<&'a str>,
+    pub apply_error: Option<String>,
     /// The node's installed multipath-tools version, as it reports it.
     #[serde(rename = "multipath-tools", skip_serializing_if = "Option::is_none")]
-    pub tools_version: Option<&'a str>,
+    pub tools_version: Option<String>,
     /// Why the node's cells read unknown (or may lack LUNs).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<&'a str>,
+    pub error: Option<Shared>,
     /// How many LUNs the node reports.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub luns: Option<usize>,
     /// Where the node's own multipath files contradict the cluster config;
     /// absent for a node that did not report them.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub conflicts: Option<&'a [String]>,
+    pub conflicts: Option<Vec<String>>,
 }
 
+/// The result: typed data, turned into Perl's (or JSON) only afterwards.
 #[derive(Debug, Serialize)]
-pub struct Status<'a> {
-    pub luns: Vec<Row<'a>>,
-    pub nodes: BTreeMap<&'a str, NodeStatus<'a>>,
+pub struct Status {
+    pub luns: Vec<Row>,
+    pub nodes: Keyed<NodeStatus>,
 }
+
+/// Entries in node order, serialized as a hash keyed by node.
+#[derive(Debug, Default)]
+pub struct Keyed<T>(pub Vec<(Shared, T)>);
+
+impl<T: Serialize> Serialize for Keyed<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (node, entry) in &self.0 {
+            map.serialize_entry(&**node, entry)?;
+        }
+        map.end()
+    }
+}
+
+impl<T> Keyed<T> {
+    pub fn get(&self, node: &str) -> Option<&T> {
+        self.0
+            .iter()
+            .find(|(name, _)| &**name == node)
+            .map(|(_, entry)| entry)
+    }
+}
+
+/// A row's cells in node order.
+pub type Cells = Keyed<Cell>;
 
 /// A node after decoding: usable or why not.
-pub struct Node {
+struct Node<'a> {
+    name: &'a str,
+    shared_name: Shared,
     online: bool,
     published: bool,
     summary: Option<NodeSummary>,
     /// Set when the summary may not be used (invalid, stale, no time).
-    unusable: Option<String>,
+    unusable: Option<Shared>,
+    /// Why some LUNs may be absent without being missing.
+    incomplete: Option<Shared>,
     stale: bool,
     conflicts: Option<Vec<String>>,
 }
 
-fn prepare(input: &NodeInput, now: Option<u64>, interval: u64) -> Node {
-    let mut node = Node {
-        online: input.online,
-        published: input.value.is_some(),
-        summary: None,
-        unusable: None,
-        stale: false,
-        // an unreadable value is a report too: it says so
-        conflicts: input.conflicts.map(|value| match conflicts::decode(value) {
-            Ok(decoded) => decoded.into_messages(),
-            Err(err) => vec![format!("unreadable conflicts report: {err}")],
-        }),
-    };
-    let Some(value) = input.value else {
-        return node;
-    };
-    match decode_node(value) {
-        Err(reason) => node.unusable = Some(reason),
-        Ok(summary) => {
-            if let Some(now) = now {
-                let limit = interval.saturating_mul(3);
-                match summary.time {
-                    None => {
-                        node.stale = true;
-                        node.unusable = Some("summary carries no report time".into());
-                    }
-                    // a clock ahead by more than that is no fresher report
-                    Some(time) if time.saturating_sub(now) > limit => {
-                        node.stale = true;
-                        node.unusable = Some(format!(
-                            "report time is {} s in the future (clock skew?)",
-                            time - now
-                        ));
-                    }
-                    Some(time) if now.saturating_sub(time) > limit => {
-                        node.stale = true;
-                        node.unusable = Some(format!(
-                            "report is {} s old (more than 3 refresh intervals of {interval} s)",
-                            now - time
-                        ));
-                    }
-                    Some(_) => {}
-                }
-            }
-            node.summary = Some(summary);
+impl<'a> Node<'a> {
+    fn silent(name: &'a str, online: bool) -> Self {
+        Node {
+            name,
+            shared_name: Shared::new(name),
+            online,
+            published: false,
+            summary: None,
+            unusable: None,
+            incomplete: None,
+            stale: false,
+            conflicts: None,
         }
     }
+}
+
+/// Decode a node's value and judge its report time.
+fn prepare<'a>(
+    name: &'a str,
+    online: bool,
+    value: &NodeValue,
+    now: Option<u64>,
+    interval: u64,
+) -> Node<'a> {
+    let mut node = Node {
+        published: true,
+        ..Node::silent(name, online)
+    };
+    let summary = match decode_node(value) {
+        Err(reason) => {
+            node.unusable = Some(reason.into());
+            return node;
+        }
+        Ok(summary) => summary,
+    };
+    if let Some(now) = now {
+        let limit = interval.saturating_mul(3);
+        let unusable = match summary.time {
+            None => Some("summary carries no report time".to_string()),
+            // a clock ahead by more than that is no fresher report
+            Some(time) if time.saturating_sub(now) > limit => Some(format!(
+                "report time is {} s in the future (clock skew?)",
+                time - now
+            )),
+            Some(time) if now.saturating_sub(time) > limit => Some(format!(
+                "report is {} s old (more than 3 refresh intervals of {interval} s)",
+                now - time
+            )),
+            Some(_) => None,
+        };
+        node.stale = unusable.is_some();
+        node.unusable = unusable.map(Shared::from);
+    }
+    node.incomplete = summary.incomplete.clone().map(Shared::from);
+    node.summary = Some(summary);
     node
 }
 
@@ -415,7 +450,7 @@ const OFFLINE: &str = "node is offline";
 const SILENT: &str = "node publishes no multipath summary";
 const NOT_REPORTED: &str = "not assembled on this node";
 
-fn report_cell<'a>(report: &LunReport, config_expected: Option<u64>) -> Cell<'a> {
+fn report_cell(report: &LunReport, config_expected: Option<u64>) -> Cell {
     let counts = report.counts(config_expected);
     let verdict = health::judge_report(&counts, report.state);
     Cell {
@@ -424,31 +459,7 @@ fn report_cell<'a>(report: &LunReport, config_expected: Option<u64>) -> Cell<'a>
         paths_total: Some(report.paths_total),
         paths_expected: counts.expected,
         transport: report.transport,
-        reason: verdict.reason.map(Cow::Owned),
-    }
-}
-
-/// A row's cells in node order, serialized as a hash keyed by node.
-#[derive(Debug, Default)]
-pub struct Cells<'a>(pub Vec<(&'a str, Cell<'a>)>);
-
-impl Serialize for Cells<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (node, cell) in &self.0 {
-            map.serialize_entry(node, cell)?;
-        }
-        map.end()
-    }
-}
-
-impl<'a> Cells<'a> {
-    pub fn get(&self, node: &str) -> Option<&Cell<'a>> {
-        self.0
-            .iter()
-            .find(|(name, _)| *name == node)
-            .map(|(_, cell)| cell)
+        reason: verdict.reason.map(Shared::from),
     }
 }
 
@@ -473,11 +484,9 @@ fn seek<'k, T>(
 
 /// Rows: the allow-list plus what any decoded report mentions, sorted,
 /// unique.
-fn row_wwids<'a>(input: &'a Input<'a>, nodes: &'a BTreeMap<&'a str, Node>) -> Vec<&'a str> {
-    let mut rows: Vec<&str> = input.allow_list.clone();
-    rows.sort_unstable();
-    rows.dedup();
-    for node in nodes.values() {
+fn row_wwids<'a>(allow: &[&'a str], nodes: &'a [Node]) -> Vec<&'a str> {
+    let mut rows: Vec<&str> = allow.to_vec();
+    for node in nodes {
         // a stale report still names the LUNs it saw (its cells read unknown)
         let Some(summary) = &node.summary else {
             continue;
@@ -499,186 +508,78 @@ fn row_wwids<'a>(input: &'a Input<'a>, nodes: &'a BTreeMap<&'a str, Node>) -> Ve
     rows
 }
 
-/// The matrix (`luns`) and the per-node view (`nodes`).
-pub fn aggregate<'a>(input: &'a Input<'a>, nodes: &'a BTreeMap<&'a str, Node>) -> Status<'a> {
-    let series = matches!(input.expectation, Expectation::Series(_));
-    let mut allow: Vec<&str> = input.allow_list.clone();
-    allow.sort_unstable();
-    let wwids = row_wwids(input, nodes);
-
-    let mut cursors: Vec<_> = nodes
-        .values()
-        .map(|node| {
-            node.summary
-                .iter()
-                .flat_map(|summary| summary.luns.iter())
-                .map(|(wwid, report)| (wwid.as_str(), report))
-                .peekable()
-        })
-        .collect();
-    let mut allow_cursor = allow.iter().map(|wwid| (*wwid, ())).peekable();
-    let mut by_lun_cursor = match &input.expectation {
-        Expectation::PerLun { by_lun, .. } => {
-            Some(by_lun.iter().map(|(wwid, set)| (*wwid, set)).peekable())
-        }
-        Expectation::Series(_) => None,
-    };
-    let mut config_cursor = input
-        .paths_expected
-        .iter()
-        .map(|(wwid, count)| (wwid.as_str(), *count))
-        .peekable();
-
-    let mut rows = Vec::with_capacity(wwids.len());
-    for wwid in wwids {
-        let allowed = seek(&mut allow_cursor, wwid).is_some();
-        let config_expected = seek(&mut config_cursor, wwid);
-        // this row's expected nodes, walked alongside the sorted nodes
-        let mut expected_nodes = match (&input.expectation, &mut by_lun_cursor) {
-            (Expectation::Series(set), _) if allowed => Some(set.iter().copied()),
-            (Expectation::PerLun { default, .. }, Some(cursor)) => seek(cursor, wwid)
-                .or(allowed.then_some(default))
-                .map(|set| set.iter().copied()),
-            _ => None,
-        }
-        .into_iter()
-        .flatten()
-        .map(|node| (node, ()))
-        .peekable();
-
-        let mut cells = Vec::new();
-        let mut size = None;
-        for ((&name, node), cursor) in nodes.iter().zip(cursors.iter_mut()) {
-            let expected = seek(&mut expected_nodes, name).is_some();
-            let report = seek(cursor, wwid);
-            let cell = if !node.published {
-                match (expected, node.online) {
-                    (false, _) => continue,
-                    (true, true) => Cell::without_report(State::Missing, SILENT),
-                    (true, false) => Cell::without_report(State::Unknown, OFFLINE),
-                }
-            } else if !node.online {
-                if report.is_none() && !expected {
-                    continue;
-                }
-                Cell::without_report(State::Unknown, OFFLINE)
-            } else if let Some(reason) = &node.unusable {
-                if report.is_none() && !expected && !series {
-                    continue;
-                }
-                Cell::without_report(State::Unknown, reason)
-            } else if let Some(report) = report {
-                size = size.or(report.size);
-                report_cell(report, config_expected)
-            } else if !(expected || series) {
-                continue;
-            } else if let Some(reason) = node.summary.as_ref().and_then(|s| s.incomplete.as_deref())
-            {
-                Cell::without_report(State::Unknown, reason)
-            } else {
-                Cell::without_report(State::Missing, NOT_REPORTED)
-            };
-            cells.push((name, cell));
-        }
-        // one transport for the row when every report agrees (the usual
-        // case), which keeps the matrix smaller; per cell otherwise
-        let mut reported = cells.iter().filter(|(_, cell)| cell.paths_total.is_some());
-        let first = reported.next().and_then(|(_, cell)| cell.transport);
-        let transport =
-            first.filter(|first| reported.all(|(_, cell)| cell.transport == Some(*first)));
-        if transport.is_some() {
-            for (_, cell) in &mut cells {
-                cell.transport = None;
-            }
-        }
-        let cluster_state = cells
-            .iter()
-            .map(|(_, cell)| cell.state)
-            .filter(|state| *state != State::Unknown)
-            .max_by_key(|state| state.rank())
-            .unwrap_or(State::Unknown);
-        rows.push(Row {
-            wwid,
-            alias: input.aliases.get(wwid).map(String::as_str),
-            used_by: input.used_by.get(wwid).map(String::as_str),
-            size,
-            transport,
-            cluster_state,
-            nodes: Cells(cells),
-        });
-    }
-
-    let node_status = nodes
-        .iter()
-        .map(|(&name, node)| {
-            let summary = node.summary.as_ref();
-            let error = node
-                .unusable
-                .as_deref()
-                .or_else(|| summary.and_then(|s| s.incomplete.as_deref()));
-            (
-                name,
-                NodeStatus {
-                    online: node.online,
-                    stale: node.stale,
-                    report_time: summary.and_then(|s| s.time),
-                    apply_error: summary.and_then(|s| s.apply_error.as_deref()),
-                    tools_version: summary.and_then(|s| s.tools_version.as_deref()),
-                    error,
-                    luns: summary.map(|s| s.luns.len()),
-                    conflicts: node.conflicts.as_deref(),
-                },
-            )
-        })
-        .collect();
-    Status {
-        luns: rows,
-        nodes: node_status,
-    }
-}
-
-/// Decode every node once, in name order.
-pub fn prepare_nodes<'a>(input: &'a Input<'a>) -> BTreeMap<&'a str, Node> {
-    let mut nodes: BTreeMap<&str, Node> = input
-        .nodes
-        .iter()
-        .map(|(&name, node)| (name, prepare(node, input.now, input.interval)))
-        .collect();
-    // expected nodes that neither publish nor appear in the membership
-    let expected: Vec<&str> = match &input.expectation {
-        Expectation::Series(set) => set.to_vec(),
-        Expectation::PerLun { by_lun, default } => {
-            by_lun.values().flatten().chain(default).copied().collect()
-        }
-    };
-    for name in expected {
-        nodes.entry(name).or_insert(Node {
-            online: false,
-            published: false,
-            summary: None,
-            unusable: None,
-            stale: false,
-            conflicts: None,
-        });
-    }
-    nodes
-}
-
-/// Node names sorted and unique, as the row-major walk needs them.
-fn sorted_names(names: &[String]) -> Vec<&str> {
-    let mut names: Vec<&str> = names.iter().map(String::as_str).collect();
-    names.sort_unstable();
-    names.dedup();
-    names
-}
-
-/// Which nodes should carry a LUN, as Perl passed it; see [`Expectation`].
+/// Which nodes should carry a LUN, as Perl passed it.
 pub enum ExpectedNodes {
+    /// The series: every online reporting node, plus these nodes for
+    /// allow-listed WWIDs.
     Series(Vec<String>),
+    /// v2: per WWID, exactly these nodes; an allow-listed WWID without an
+    /// entry, the default nodes.
     PerLun {
         by_lun: BTreeMap<String, Vec<String>>,
         default: Vec<String>,
     },
+}
+
+/// A set of nodes by their place in the node order.
+type NodeSet = Vec<bool>;
+
+/// The expected node sets: each distinct list once (usually every LUN has
+/// the same one), as sets over the node order.
+struct Expected<'r> {
+    sets: Vec<NodeSet>,
+    /// The set of each WWID with an entry of its own, sorted by WWID.
+    by_lun: Vec<(&'r str, usize)>,
+    /// For allow-listed WWIDs without one (the series: all of them).
+    default: Option<usize>,
+}
+
+impl<'r> Expected<'r> {
+    /// The distinct lists, each once, and per WWID which one it has.
+    fn lists(expected: &'r ExpectedNodes) -> (Vec<&'r [String]>, Vec<(&'r str, usize)>) {
+        let mut lists: Vec<&[String]> = Vec::new();
+        let mut by_lun = Vec::new();
+        if let ExpectedNodes::PerLun { by_lun: map, .. } = expected {
+            by_lun.reserve(map.len());
+            for (wwid, list) in map {
+                // the same list as the last one is the usual case
+                if lists.last() != Some(&list.as_slice()) {
+                    lists.push(list);
+                }
+                by_lun.push((wwid.as_str(), lists.len() - 1));
+            }
+        }
+        (lists, by_lun)
+    }
+
+    fn new(
+        expected: &'r ExpectedNodes,
+        lists: Vec<&'r [String]>,
+        by_lun: Vec<(&'r str, usize)>,
+        names: &[&str],
+    ) -> Self {
+        let set = |list: &[String]| {
+            let mut set = vec![false; names.len()];
+            for name in list {
+                if let Ok(index) = names.binary_search(&name.as_str()) {
+                    set[index] = true;
+                }
+            }
+            set
+        };
+        let mut sets: Vec<NodeSet> = lists.into_iter().map(set).collect();
+        let default = match expected {
+            ExpectedNodes::Series(list) | ExpectedNodes::PerLun { default: list, .. } => {
+                sets.push(set(list));
+                Some(sets.len() - 1)
+            }
+        };
+        Expected {
+            sets,
+            by_lun,
+            default,
+        }
+    }
 }
 
 /// The owned arguments of one aggregation call, as Perl passed them.
@@ -691,57 +592,196 @@ pub struct Request {
     pub conflicts: BTreeMap<String, String>,
     pub online: BTreeMap<String, bool>,
     pub expected: ExpectedNodes,
+    /// `paths-expected` from the config, per WWID.
     pub paths_expected: BTreeMap<String, u64>,
+    /// With `now`, a report older than three `interval`s is stale.
     pub now: Option<u64>,
     pub interval: u64,
-    /// The series' result (the rows only) instead of `{ luns, nodes }`.
-    pub series_result: bool,
 }
 
 impl Request {
-    pub fn input(&self) -> Input<'_> {
-        let mut nodes: BTreeMap<&str, NodeInput> = BTreeMap::new();
-        for name in self.kv.keys().chain(self.online.keys()) {
-            nodes.entry(name).or_insert_with(|| NodeInput {
-                online: self.online.get(name).copied().unwrap_or(false),
-                value: self.kv.get(name),
-                conflicts: self.conflicts.get(name).map(String::as_str),
+    /// Decode every node once, in name order: those that publish or are
+    /// members, and expected ones that are neither.
+    fn prepare_nodes<'r>(&'r self, lists: &[&'r [String]]) -> Vec<Node<'r>> {
+        let mut names: Vec<&str> = self
+            .kv
+            .keys()
+            .chain(self.online.keys())
+            .map(String::as_str)
+            .collect();
+        let defaults = match &self.expected {
+            ExpectedNodes::Series(list) | ExpectedNodes::PerLun { default: list, .. } => list,
+        };
+        names.extend(
+            lists
+                .iter()
+                .copied()
+                .chain([defaults.as_slice()])
+                .flatten()
+                .map(String::as_str),
+        );
+        names.sort_unstable();
+        names.dedup();
+        names
+            .into_iter()
+            .map(|name| {
+                let online = self.online.get(name).copied().unwrap_or(false);
+                let mut node = match self.kv.get(name) {
+                    Some(value) => prepare(name, online, value, self.now, self.interval),
+                    None => Node::silent(name, online),
+                };
+                // an unreadable value is a report too: it says so
+                node.conflicts =
+                    self.conflicts
+                        .get(name)
+                        .map(|value| match conflicts::decode(value) {
+                            Ok(decoded) => decoded.into_messages(),
+                            Err(err) => vec![format!("unreadable conflicts report: {err}")],
+                        });
+                node
+            })
+            .collect()
+    }
+
+    /// The matrix (`luns`) and the per-node view (`nodes`).
+    pub fn aggregate(&self) -> Status {
+        let (lists, by_lun) = Expected::lists(&self.expected);
+        let nodes = self.prepare_nodes(&lists);
+        let names: Vec<&str> = nodes.iter().map(|node| node.name).collect();
+        let expected = Expected::new(&self.expected, lists, by_lun, &names);
+        let series = matches!(self.expected, ExpectedNodes::Series(_));
+        let (offline, silent, not_reported) = (
+            Shared::new(OFFLINE),
+            Shared::new(SILENT),
+            Shared::new(NOT_REPORTED),
+        );
+
+        let mut allow: Vec<&str> = self.allow_list.iter().map(String::as_str).collect();
+        allow.sort_unstable();
+        allow.dedup();
+        let wwids = row_wwids(&allow, &nodes);
+
+        let mut cursors: Vec<_> = nodes
+            .iter()
+            .map(|node| {
+                node.summary
+                    .iter()
+                    .flat_map(|summary| summary.luns.iter())
+                    .map(|(wwid, report)| (wwid.as_str(), report))
+                    .peekable()
+            })
+            .collect();
+        let mut allow_cursor = allow.iter().map(|wwid| (*wwid, ())).peekable();
+        let mut by_lun_cursor = expected.by_lun.iter().copied().peekable();
+        let mut config_cursor = self
+            .paths_expected
+            .iter()
+            .map(|(wwid, count)| (wwid.as_str(), *count))
+            .peekable();
+        let mut alias_cursor = self
+            .aliases
+            .iter()
+            .map(|(wwid, alias)| (wwid.as_str(), alias))
+            .peekable();
+        let mut used_by_cursor = self
+            .used_by
+            .iter()
+            .map(|(wwid, user)| (wwid.as_str(), user))
+            .peekable();
+
+        let mut rows = Vec::with_capacity(wwids.len());
+        for wwid in wwids {
+            let allowed = seek(&mut allow_cursor, wwid).is_some();
+            let config_expected = seek(&mut config_cursor, wwid);
+            // this row's expected nodes
+            let set = match seek(&mut by_lun_cursor, wwid) {
+                Some(index) => Some(index),
+                None if allowed => expected.default,
+                None => None,
+            }
+            .map(|index| expected.sets[index].as_slice());
+
+            let mut cells = Vec::with_capacity(nodes.len());
+            let mut size = None;
+            for (index, (node, cursor)) in nodes.iter().zip(cursors.iter_mut()).enumerate() {
+                let expected = set.is_some_and(|set| set[index]);
+                let report = seek(cursor, wwid);
+                let cell = if !node.published {
+                    match (expected, node.online) {
+                        (false, _) => continue,
+                        (true, true) => Cell::without_report(State::Missing, &silent),
+                        (true, false) => Cell::without_report(State::Unknown, &offline),
+                    }
+                } else if !node.online {
+                    if report.is_none() && !expected {
+                        continue;
+                    }
+                    Cell::without_report(State::Unknown, &offline)
+                } else if let Some(reason) = &node.unusable {
+                    if report.is_none() && !expected && !series {
+                        continue;
+                    }
+                    Cell::without_report(State::Unknown, reason)
+                } else if let Some(report) = report {
+                    size = size.or(report.size);
+                    report_cell(report, config_expected)
+                } else if !(expected || series) {
+                    continue;
+                } else if let Some(reason) = &node.incomplete {
+                    Cell::without_report(State::Unknown, reason)
+                } else {
+                    Cell::without_report(State::Missing, &not_reported)
+                };
+                cells.push((node.shared_name.clone(), cell));
+            }
+            // one transport for the row when every report agrees (the usual
+            // case), which keeps the matrix smaller; per cell otherwise
+            let mut reported = cells.iter().filter(|(_, cell)| cell.paths_total.is_some());
+            let first = reported.next().and_then(|(_, cell)| cell.transport);
+            let transport =
+                first.filter(|first| reported.all(|(_, cell)| cell.transport == Some(*first)));
+            if transport.is_some() {
+                for (_, cell) in &mut cells {
+                    cell.transport = None;
+                }
+            }
+            let cluster_state = cells
+                .iter()
+                .map(|(_, cell)| cell.state)
+                .filter(|state| *state != State::Unknown)
+                .max_by_key(|state| state.rank())
+                .unwrap_or(State::Unknown);
+            rows.push(Row {
+                wwid: Shared::new(wwid),
+                alias: seek(&mut alias_cursor, wwid).map(|alias| Shared::new(alias)),
+                used_by: seek(&mut used_by_cursor, wwid).map(|user| Shared::new(user)),
+                size,
+                transport,
+                cluster_state,
+                nodes: Keyed(cells),
             });
         }
-        let expectation = match &self.expected {
-            ExpectedNodes::Series(nodes) => Expectation::Series(sorted_names(nodes)),
-            ExpectedNodes::PerLun { by_lun, default } => Expectation::PerLun {
-                by_lun: by_lun
-                    .iter()
-                    .map(|(wwid, nodes)| (wwid.as_str(), sorted_names(nodes)))
-                    .collect(),
-                default: sorted_names(default),
-            },
-        };
-        Input {
-            allow_list: self.allow_list.iter().map(String::as_str).collect(),
-            aliases: &self.aliases,
-            used_by: &self.used_by,
-            nodes,
-            expectation,
-            paths_expected: &self.paths_expected,
-            now: self.now,
-            interval: self.interval,
-        }
-    }
-}
 
-/// Serializes the result straight from the borrowed inputs, so nothing of
-/// a large matrix is copied on the way to Perl.
-impl Serialize for Request {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let input = self.input();
-        let nodes = prepare_nodes(&input);
-        let status = aggregate(&input, &nodes);
-        if self.series_result {
-            status.luns.serialize(serializer)
-        } else {
-            status.serialize(serializer)
+        let node_status = nodes
+            .iter()
+            .map(|node| {
+                let summary = node.summary.as_ref();
+                let status = NodeStatus {
+                    online: node.online,
+                    stale: node.stale,
+                    report_time: summary.and_then(|s| s.time),
+                    apply_error: summary.and_then(|s| s.apply_error.clone()),
+                    tools_version: summary.and_then(|s| s.tools_version.clone()),
+                    error: node.unusable.clone().or_else(|| node.incomplete.clone()),
+                    luns: summary.map(|s| s.luns.len()),
+                    conflicts: node.conflicts.clone(),
+                };
+                (node.shared_name.clone(), status)
+            })
+            .collect();
+        Status {
+            luns: rows,
+            nodes: Keyed(node_status),
         }
     }
 }

@@ -47,9 +47,30 @@ pub fn node_maps<'a>(
         None => Vec::new(),
     };
     maps::apply_sysfs(&mut maps, &facts.sysfs);
-    let high_water = maps::update_high_water(&facts.high_water, &maps, facts.allow_list.as_ref());
-    maps::apply_expected(&mut maps, &facts.paths_expected, &high_water);
+    let high_water = expect(&mut maps, facts);
     Ok((maps, high_water))
+}
+
+/// The maps as [`node_maps`] judges them, without their path groups: all
+/// a node's report needs.
+fn report_maps<'a>(
+    maps_json: Option<&'a str>,
+    facts: &NodeFacts,
+) -> Result<(Vec<Map<'a>>, HighWater), Error> {
+    let mut maps = match maps_json {
+        Some(text) => maps::parse_maps_report(text, &facts.sysfs.transports)?,
+        None => Vec::new(),
+    };
+    maps::apply_sizes(&mut maps, &facts.sysfs.sizes);
+    let high_water = expect(&mut maps, facts);
+    Ok((maps, high_water))
+}
+
+/// The new high-water mark, and each map judged against its expectation.
+fn expect(maps: &mut [Map], facts: &NodeFacts) -> HighWater {
+    let high_water = maps::update_high_water(&facts.high_water, maps, facts.allow_list.as_ref());
+    maps::apply_expected(maps, &facts.paths_expected, &high_water);
+    high_water
 }
 
 /// What the last pass published, as the node keeps it.
@@ -95,7 +116,7 @@ pub struct PassInput<'a> {
 /// One pass. Nothing to say (no maps, no error) publishes nothing: the
 /// node's keys are cleared.
 pub fn node_pass(input: &PassInput) -> Result<Pass, Error> {
-    let (maps, high_water) = node_maps(input.maps_json, &input.facts)?;
+    let (maps, high_water) = report_maps(input.maps_json, &input.facts)?;
     let apply_error = input.apply_error.filter(|error| !error.is_empty());
     let Encoded {
         values,

@@ -354,12 +354,11 @@ fn request(kv: Value, online: &[&str], expected: Value, now: u64) -> Request {
         paths_expected: BTreeMap::new(),
         now: Some(now),
         interval: 10,
-        series_result: false,
     }
 }
 
 fn run(request: &Request) -> Value {
-    serde_json::to_value(request).unwrap()
+    serde_json::to_value(request.aggregate()).unwrap()
 }
 
 #[test]

@@ -265,7 +265,14 @@ fn parse_wwid(field: &str, previous: &str) -> Result<String, Error> {
             }
         }
     }
-    if !schema::is_wwid(&wwid) {
+    // a packed WWID is a prefix of the previous one (checked when it was
+    // read) and lowercase hex: only its length can make it no WWID
+    let valid = match singles {
+        Some(_) => (1..=schema::WWID_MAX_LENGTH).contains(&wwid.len()),
+        None => schema::is_wwid(&wwid),
+    };
+    debug_assert_eq!(valid, schema::is_wwid(&wwid), "{wwid}");
+    if !valid {
         bail!("bad WWID '{}'", excerpt(&wwid));
     }
     Ok(wwid)
@@ -369,6 +376,22 @@ fn parse_report(field: &str) -> Result<LunReport, Error> {
         size: None,
         queueing,
     })
+}
+
+/// The two or three space-separated fields of a LUN line.
+fn split_fields(line: &str) -> Option<(&str, &str, Option<&str>)> {
+    let space = |text: &str| text.bytes().position(|byte| byte == b' ');
+    let first = space(line)?;
+    let (wwid, rest) = (&line[..first], &line[first + 1..]);
+    match space(rest) {
+        None => Some((wwid, rest, None)),
+        Some(second) => {
+            let size = &rest[second + 1..];
+            space(size)
+                .is_none()
+                .then_some((wwid, &rest[..second], Some(size)))
+        }
+    }
 }
 
 /// What a node publishes: its LUNs, report time and last apply error.
@@ -644,7 +667,6 @@ pub fn decode(value: &str) -> Result<Part, Error> {
         tools_version: header.tools_version,
         ..Default::default()
     };
-    let mut previous = (String::new(), None::<u64>);
     let mut end = None;
     for (index, line) in lines {
         let number = index + 1;
@@ -675,13 +697,16 @@ pub fn decode(value: &str) -> Result<Part, Error> {
                 Some(unescape(text).map_err(|err| format_err!("line {number}: {err}"))?);
             continue;
         }
+        let previous = decoded
+            .luns
+            .last()
+            .map_or(("", None), |(wwid, report)| (wwid.as_str(), report.size));
         let parse = || -> Result<(String, LunReport), Error> {
-            let mut fields = line.split(' ');
-            let (wwid, report, size) = match [fields.next(), fields.next(), fields.next()] {
-                [Some(wwid), Some(report), size] if fields.next().is_none() => (wwid, report, size),
-                _ => bail!("{} fields", line.split(' ').count()),
+            let (wwid, report, size) = match split_fields(line) {
+                Some(fields) => fields,
+                None => bail!("{} fields", line.split(' ').count()),
             };
-            let wwid = parse_wwid(wwid, &previous.0)?;
+            let wwid = parse_wwid(wwid, previous.0)?;
             let mut report = parse_report(report)?;
             report.size = match size {
                 None => None,
@@ -697,14 +722,34 @@ pub fn decode(value: &str) -> Result<Part, Error> {
             Ok((wwid, report))
         };
         let (wwid, report) = parse().map_err(|err| format_err!("line {number}: {err}"))?;
-        if wwid <= previous.0 && !previous.0.is_empty() {
+        if wwid.as_str() <= previous.0 && !previous.0.is_empty() {
             bail!("line {number}: WWIDs out of order or repeated");
         }
-        previous = (wwid.clone(), report.size);
         decoded.luns.push((wwid, report));
     }
     if end.is_none() {
         bail!("value ends early (no end line)");
     }
     Ok(decoded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_fields;
+
+    #[test]
+    fn line_fields_split_as_split_on_spaces_does() {
+        for line in [
+            "a", "a b", "a b c", "a b c d", "a  b", "a b ", " a b", "", "a b  c",
+        ] {
+            let mut fields = line.split(' ');
+            let expected = match [fields.next(), fields.next(), fields.next()] {
+                [Some(wwid), Some(report), size] if fields.next().is_none() => {
+                    Some((wwid, report, size))
+                }
+                _ => None,
+            };
+            assert_eq!(split_fields(line), expected, "{line:?}");
+        }
+    }
 }

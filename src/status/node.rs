@@ -190,6 +190,14 @@ mod tests {
     }
 
     fn pass<'a>(json: Option<&'a str>, last: LastPass<'a>) -> Pass {
+        pass_with_conflicts(json, last, None)
+    }
+
+    fn pass_with_conflicts<'a>(
+        json: Option<&'a str>,
+        last: LastPass<'a>,
+        conflicts: Option<&'a [String]>,
+    ) -> Pass {
         node_pass(&PassInput {
             maps_json: json,
             facts: NodeFacts::default(),
@@ -198,7 +206,7 @@ mod tests {
             tools_version: Some("0.11.1"),
             last,
             max_bytes: wire::MAX_VALUE_BYTES,
-            conflicts: None,
+            conflicts,
         })
         .unwrap()
     }
@@ -287,17 +295,7 @@ mod tests {
     fn conflicts_travel_with_the_health_values_and_change_the_content_key() {
         let json = fixture("scsi-02-one-path-offline.json");
         let with = |conflicts: Option<&[String]>, json: Option<&str>| {
-            node_pass(&PassInput {
-                maps_json: json,
-                facts: NodeFacts::default(),
-                now: 1_764_043_200,
-                apply_error: None,
-                tools_version: Some("0.11.1"),
-                last: LastPass::default(),
-                max_bytes: wire::MAX_VALUE_BYTES,
-                conflicts,
-            })
-            .unwrap()
+            pass_with_conflicts(json, LastPass::default(), conflicts)
         };
         let found = vec!["/etc/multipath.conf line 3: blacklist wwid '.*' hides it".to_string()];
         let published = with(Some(&found), Some(&json));

@@ -289,7 +289,7 @@ pub struct HashBuilder<'c> {
     pending_key: Option<String>,
 }
 
-impl<'c> HashBuilder<'c> {
+impl HashBuilder<'_> {
     fn store(&mut self, key: &str, value: SvBox) {
         let len = key.len() as i32;
         let signed_len = if key.is_ascii() { len } else { -len };
@@ -348,7 +348,7 @@ pub struct ArrayBuilder<'c> {
     av: SvBox,
 }
 
-impl<'c> ArrayBuilder<'c> {
+impl ArrayBuilder<'_> {
     fn push(&mut self, value: SvBox) {
         // SAFETY: av is our new array; av_push takes over the reference.
         unsafe { pvemp_av_push(self.to_perl.perl, self.av.sv as *mut Av, value.into_raw()) }
@@ -515,7 +515,7 @@ impl<'c> Serializer for ToPerl<'c> {
     }
 }
 
-impl<'c> ser::SerializeSeq for ArrayBuilder<'c> {
+impl ser::SerializeSeq for ArrayBuilder<'_> {
     type Ok = SvBox;
     type Error = Error;
     fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
@@ -528,7 +528,7 @@ impl<'c> ser::SerializeSeq for ArrayBuilder<'c> {
     }
 }
 
-impl<'c> ser::SerializeTuple for ArrayBuilder<'c> {
+impl ser::SerializeTuple for ArrayBuilder<'_> {
     type Ok = SvBox;
     type Error = Error;
     fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
@@ -539,7 +539,7 @@ impl<'c> ser::SerializeTuple for ArrayBuilder<'c> {
     }
 }
 
-impl<'c> ser::SerializeTupleStruct for ArrayBuilder<'c> {
+impl ser::SerializeTupleStruct for ArrayBuilder<'_> {
     type Ok = SvBox;
     type Error = Error;
     fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
@@ -550,7 +550,7 @@ impl<'c> ser::SerializeTupleStruct for ArrayBuilder<'c> {
     }
 }
 
-impl<'c> ser::SerializeTupleVariant for VariantBuilder<ArrayBuilder<'c>> {
+impl ser::SerializeTupleVariant for VariantBuilder<ArrayBuilder<'_>> {
     type Ok = SvBox;
     type Error = Error;
     fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
@@ -562,7 +562,7 @@ impl<'c> ser::SerializeTupleVariant for VariantBuilder<ArrayBuilder<'c>> {
     }
 }
 
-impl<'c> ser::SerializeMap for HashBuilder<'c> {
+impl ser::SerializeMap for HashBuilder<'_> {
     type Ok = SvBox;
     type Error = Error;
     fn serialize_key<T: ?Sized + Serialize>(&mut self, key: &T) -> Result<(), Error> {
@@ -596,7 +596,7 @@ impl<'c> ser::SerializeMap for HashBuilder<'c> {
     }
 }
 
-impl<'c> ser::SerializeStruct for HashBuilder<'c> {
+impl ser::SerializeStruct for HashBuilder<'_> {
     type Ok = SvBox;
     type Error = Error;
     fn serialize_field<T: ?Sized + Serialize>(
@@ -613,7 +613,7 @@ impl<'c> ser::SerializeStruct for HashBuilder<'c> {
     }
 }
 
-impl<'c> ser::SerializeStructVariant for VariantBuilder<HashBuilder<'c>> {
+impl ser::SerializeStructVariant for VariantBuilder<HashBuilder<'_>> {
     type Ok = SvBox;
     type Error = Error;
     fn serialize_field<T: ?Sized + Serialize>(

@@ -54,16 +54,7 @@ impl Conflicts {
 
 fn escaped_line(message: &str) -> String {
     let mut line = String::new();
-    wire::escape_into(&mut line, message, true);
-    if line.len() > MAX_MESSAGE_BYTES {
-        let mut cut = MAX_MESSAGE_BYTES - 3;
-        // do not cut an escape in half
-        while line[..cut].rfind('%').is_some_and(|at| at + 3 > cut) {
-            cut -= 1;
-        }
-        line.truncate(cut);
-        line.push_str("...");
-    }
+    wire::escape_within(&mut line, message, MAX_MESSAGE_BYTES);
     line
 }
 

@@ -149,6 +149,20 @@ pub(super) fn escape_into(out: &mut String, text: &str, keep_space: bool) {
     }
 }
 
+/// `text` escaped onto `line`, cut with "..." where `line` would pass `max`
+/// bytes; never inside an escape (the escaped text is ASCII).
+pub(super) fn escape_within(line: &mut String, text: &str, max: usize) {
+    escape_into(line, text, true);
+    if line.len() > max {
+        let mut cut = max - 3;
+        while line[..cut].rfind('%').is_some_and(|at| at + 3 > cut) {
+            cut -= 1;
+        }
+        line.truncate(cut);
+        line.push_str("...");
+    }
+}
+
 pub(super) fn unescape(text: &str) -> Result<String, Error> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -423,16 +437,7 @@ fn error_line(apply_error: Option<&str>) -> String {
         return String::new();
     };
     let mut line = String::from("!");
-    escape_into(&mut line, text, true);
-    if line.len() > MAX_ERROR_BYTES {
-        let mut cut = MAX_ERROR_BYTES - 3;
-        // do not cut an escape in half
-        while line[..cut].rfind('%').is_some_and(|at| at + 3 > cut) {
-            cut -= 1;
-        }
-        line.truncate(cut);
-        line.push_str("...");
-    }
+    escape_within(&mut line, text, MAX_ERROR_BYTES);
     line.push('\n');
     line
 }

@@ -649,10 +649,22 @@ impl EntryKey<'_, '_> {
     }
 }
 
-// A hash key is a string (or a number or char as its text); every compound
-// value is refused, alike in both key serializers.
+// A hash key is a string (or a number or char as its text); no value and
+// every compound value are refused, alike in both key serializers.
 macro_rules! refuse_compound_keys {
     ($ok:ty) => {
+        fn serialize_none(self) -> Result<$ok, Error> {
+            Err(key_error())
+        }
+        fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> Result<$ok, Error> {
+            value.serialize(self)
+        }
+        fn serialize_unit(self) -> Result<$ok, Error> {
+            Err(key_error())
+        }
+        fn serialize_unit_struct(self, _name: &'static str) -> Result<$ok, Error> {
+            Err(key_error())
+        }
         fn serialize_newtype_variant<T: ?Sized + Serialize>(
             self,
             _name: &'static str,
@@ -743,18 +755,6 @@ impl Serializer for EntryKey<'_, '_> {
         serialize_f64(f64),
         serialize_bytes(&[u8])
     );
-    fn serialize_none(self) -> Result<(), Error> {
-        Err(key_error())
-    }
-    fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> Result<(), Error> {
-        value.serialize(self)
-    }
-    fn serialize_unit(self) -> Result<(), Error> {
-        Err(key_error())
-    }
-    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Error> {
-        Err(key_error())
-    }
     fn serialize_unit_variant(
         self,
         _name: &'static str,
@@ -831,18 +831,6 @@ impl Serializer for KeySerializer {
         Err(key_error())
     }
     fn serialize_bytes(self, _v: &[u8]) -> Result<String, Error> {
-        Err(key_error())
-    }
-    fn serialize_none(self) -> Result<String, Error> {
-        Err(key_error())
-    }
-    fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> Result<String, Error> {
-        value.serialize(self)
-    }
-    fn serialize_unit(self) -> Result<String, Error> {
-        Err(key_error())
-    }
-    fn serialize_unit_struct(self, _name: &'static str) -> Result<String, Error> {
         Err(key_error())
     }
     fn serialize_unit_variant(

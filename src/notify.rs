@@ -635,7 +635,7 @@ pub struct Pass {
     /// read (so an unchanged state costs no pmxcfs write).
     pub state: String,
     pub changed: bool,
-    /// Why the kept state or the settings could not be used.
+    /// Why the kept state could not be used (the pass starts afresh).
     pub warnings: Vec<String>,
 }
 

@@ -11,10 +11,9 @@ use serde::ser::{Error as _, Serialize, Serializer};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::export;
+use crate::exports;
 use crate::maps::{self, HighWater, SysfsFacts};
 use crate::perl::lenient::UInt;
-use crate::perl::Export;
 use crate::render;
 use crate::section_config::Config;
 use crate::status::node::{self, NodeFacts};
@@ -31,25 +30,6 @@ impl Serialize for MapsText {
             .map_err(|err| S::Error::custom(format!("{err:#}")))?
             .serialize(serializer)
     }
-}
-
-/// `parse_maps_json($text) -> [ $map, ... ]`: `multipathd show maps json`
-/// (or `show map NAME json`) as maps with health, without expectations.
-fn parse_maps_json(text: String) -> Result<MapsText, Error> {
-    Ok(MapsText(text))
-}
-
-/// `health_states() -> { HEALTH_OPTIMAL => 'optimal', ... }` for the Perl
-/// constants.
-fn health_states() -> Result<BTreeMap<&'static str, &'static str>, Error> {
-    Ok([State::Optimal, State::Degraded, State::Failed]
-        .into_iter()
-        .map(|state| match state {
-            State::Optimal => ("HEALTH_OPTIMAL", state.as_str()),
-            State::Degraded => ("HEALTH_DEGRADED", state.as_str()),
-            _ => ("HEALTH_FAILED", state.as_str()),
-        })
-        .collect())
 }
 
 /// `sysfs => { sizes => { 'dm-0' => bytes }, transports => { sdb => 'iscsi' } }`;
@@ -148,20 +128,37 @@ impl Serialize for NodeMapsRequest {
     }
 }
 
-/// `node_maps({ maps_json, sysfs?, config?, high_water? }) -> { maps =>
-/// [ $map, ... ], 'high-water' => { wwid => n } }`: the node's API view in
-/// one call. `sysfs` is `{ sizes => { 'dm-0' => bytes }, transports => {
-/// sdb => 'iscsi' } }`, `config` the parsed cluster config, `high_water`
-/// the kept mark. Each map carries `size`, `transport`, `paths-expected`
-/// and `expected-from` (`config` or `high-water`) where known, and its
-/// health judged against them.
-fn node_maps(options: FactsOptions) -> Result<NodeMapsRequest, Error> {
-    let (text, facts) = options.split()?;
-    Ok(NodeMapsRequest(text, facts))
-}
+exports! {
+    pub const EXPORTS;
 
-pub const EXPORTS: &[Export] = &[
-    export!(parse_maps_json(text: String)),
-    export!(health_states()),
-    export!(node_maps(options: FactsOptions)),
-];
+    /// `parse_maps_json($text) -> [ $map, ... ]`: `multipathd show maps json`
+    /// (or `show map NAME json`) as maps with health, without expectations.
+    fn parse_maps_json(text: String) -> Result<MapsText, Error> {
+        Ok(MapsText(text))
+    }
+
+    /// `health_states() -> { HEALTH_OPTIMAL => 'optimal', ... }` for the Perl
+    /// constants.
+    fn health_states() -> Result<BTreeMap<&'static str, &'static str>, Error> {
+        Ok([State::Optimal, State::Degraded, State::Failed]
+            .into_iter()
+            .map(|state| match state {
+                State::Optimal => ("HEALTH_OPTIMAL", state.as_str()),
+                State::Degraded => ("HEALTH_DEGRADED", state.as_str()),
+                _ => ("HEALTH_FAILED", state.as_str()),
+            })
+            .collect())
+    }
+
+    /// `node_maps({ maps_json, sysfs?, config?, high_water? }) -> { maps =>
+    /// [ $map, ... ], 'high-water' => { wwid => n } }`: the node's API view in
+    /// one call. `sysfs` is `{ sizes => { 'dm-0' => bytes }, transports => {
+    /// sdb => 'iscsi' } }`, `config` the parsed cluster config, `high_water`
+    /// the kept mark. Each map carries `size`, `transport`, `paths-expected`
+    /// and `expected-from` (`config` or `high-water`) where known, and its
+    /// health judged against them.
+    fn node_maps(options: FactsOptions) -> Result<NodeMapsRequest, Error> {
+        let (text, facts) = options.split()?;
+        Ok(NodeMapsRequest(text, facts))
+    }
+}

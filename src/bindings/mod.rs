@@ -1,8 +1,8 @@
 //! The functions each `PVE::RS::Multipath::*` Perl package exports.
 //!
-//! One submodule per package, each with an `EXPORTS` table whose lines are
-//! the exports' signatures, each documented with `///` on its line; the boot
-//! symbols are declared here. See [`crate::perl`] for how to add an export.
+//! One submodule per package, each defining its exports, documented with
+//! `///`, in an [`exports!`](crate::exports) block; the boot symbols are
+//! declared here. See [`crate::perl`] for how to add an export.
 
 mod config;
 mod import;
@@ -15,18 +15,17 @@ mod status;
 
 use anyhow::Error;
 
-use crate::export;
-use crate::perl::Export;
+use crate::exports;
 use crate::perl_package;
 
-fn version() -> Result<&'static str, Error> {
-    Ok(env!("CARGO_PKG_VERSION"))
-}
+exports! {
+    const ROOT_EXPORTS;
 
-const ROOT_EXPORTS: &[Export] = &[export!(
-    /// The library's version, as `x.y.z`.
-    version()
-)];
+    /// `version() -> 'x.y.z'`: the library's version.
+    fn version() -> Result<&'static str, Error> {
+        Ok(env!("CARGO_PKG_VERSION"))
+    }
+}
 
 perl_package!(
     boot_PVE__RS__Multipath,

@@ -1,22 +1,5 @@
-//! Exports of `PVE::RS::Multipath::Notify`: the multipath notifications.
-//!
-//! Signatures as Perl sees them (all pure, no I/O):
-//!
-//! - `sender($members, $quorate) -> $node | undef`: the node that sends for
-//!   the cluster. `$members` as `PVE::Cluster::get_members` returns it
-//!   (`{ node => { online => 0|1, ... } }`), `$quorate` as
-//!   `PVE::Cluster::check_cfs_quorum(1)` does.
-//! - `pass({ defaults, state, matrix, now }) -> { notifications => [ {
-//!   severity, template, data, fields } ], state, changed, warnings => [ ] }`:
-//!   one pass of the sender. `defaults` is the `defaults` section of
-//!   `multipath.cfg` (its `notify*` knobs; undef for none), `state` the
-//!   text the previous pass kept (undef for none), `matrix` the
-//!   `{ luns, nodes }` of GET /cluster/multipath/status, `now` unix seconds.
-//!   Each notification is the arguments of `PVE::Notify::notify($severity,
-//!   $template, $data, $fields)` (add `common_template_data` to `data`);
-//!   `state` is the text to keep when `changed`; `warnings` say why a kept
-//!   state was unusable. Dies only on invalid settings or a matrix that is
-//!   not one.
+//! Exports of `PVE::RS::Multipath::Notify`: the multipath notifications,
+//! all pure (the Perl side reads and writes the state and sends).
 
 use std::collections::BTreeMap;
 
@@ -24,27 +7,14 @@ use anyhow::{format_err, Error};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::export;
+use crate::exports;
 use crate::notify::{self, Matrix, Pass, Settings};
 use crate::perl::lenient::{self, Bool};
-use crate::perl::Export;
 
 #[derive(Deserialize)]
 struct Member {
     #[serde(default, deserialize_with = "lenient::perl_bool")]
     online: bool,
-}
-
-fn sender(
-    members: Option<BTreeMap<String, Member>>,
-    quorate: Bool,
-) -> Result<Option<String>, Error> {
-    let online: BTreeMap<String, bool> = members
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(node, member)| (node, member.online))
-        .collect();
-    Ok(notify::sender(&online, quorate.0).map(str::to_owned))
 }
 
 #[derive(Deserialize)]
@@ -59,19 +29,48 @@ struct PassOptions {
     now: u64,
 }
 
-fn pass(options: PassOptions) -> Result<Pass, Error> {
-    let settings = Settings::from_defaults(&options.defaults.unwrap_or_default())?;
-    let matrix: Matrix =
-        serde_json::from_value(options.matrix).map_err(|err| format_err!("matrix: {err}"))?;
-    Ok(notify::pass(
-        options.state.as_deref(),
-        &matrix,
-        &settings,
-        options.now,
-    ))
-}
+exports! {
+    pub const EXPORTS;
 
-pub const EXPORTS: &[Export] = &[
-    export!(sender(members: Option<BTreeMap<String, Member>>, quorate: Bool)),
-    export!(pass(options: PassOptions)),
-];
+    /// `sender($members, $quorate) -> $node | undef`: the node that sends
+    /// for the cluster, the online member with the lowest name, and none
+    /// while the cluster is not quorate. `$members` as
+    /// `PVE::Cluster::get_members` returns it (`{ node => { online => 0|1,
+    /// ... } }`, undef for none), `$quorate` as
+    /// `PVE::Cluster::check_cfs_quorum(1)` does.
+    fn sender(
+        members: Option<BTreeMap<String, Member>>,
+        quorate: Bool,
+    ) -> Result<Option<String>, Error> {
+        let online: BTreeMap<String, bool> = members
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(node, member)| (node, member.online))
+            .collect();
+        Ok(notify::sender(&online, quorate.0).map(str::to_owned))
+    }
+
+    /// `pass({ defaults, state, matrix, now }) -> { notifications => [ {
+    /// severity, template, data, fields } ], state, changed, warnings => [
+    /// ] }`: one pass of the sender. `defaults` is the `defaults` section
+    /// of `multipath.cfg` (its `notify*` knobs count; undef for none),
+    /// `state` the text the previous pass kept (undef for none), `matrix`
+    /// the `{ luns, nodes }` of GET /cluster/multipath/status, `now` unix
+    /// seconds. Each notification is the arguments of
+    /// `PVE::Notify::notify($severity, $template, $data, $fields)` (add
+    /// `common_template_data` to `data`); `state` is the text to keep when
+    /// `changed`; `warnings` say why a kept state was unusable (the pass
+    /// then starts afresh). Dies on an unknown key, invalid `notify*`
+    /// settings or a matrix that is not one.
+    fn pass(options: PassOptions) -> Result<Pass, Error> {
+        let settings = Settings::from_defaults(&options.defaults.unwrap_or_default())?;
+        let matrix: Matrix =
+            serde_json::from_value(options.matrix).map_err(|err| format_err!("matrix: {err}"))?;
+        Ok(notify::pass(
+            options.state.as_deref(),
+            &matrix,
+            &settings,
+            options.now,
+        ))
+    }
+}

@@ -9,28 +9,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::maps::{FactsOptions, SysfsOption};
-use crate::export;
+use crate::exports;
 use crate::perl::lenient::{self, UInt};
-use crate::perl::Export;
 use crate::render;
 use crate::section_config::Config;
 use crate::status::aggregate::{ExpectedNodes, KvValue, NodeValue, Request, Row, Status};
 use crate::status::node::{self, LastPass, Pass, PassInput};
 use crate::status::series::{self, MapInput, SeriesEntry};
 use crate::status::{self, reports, wire, LunReport};
-
-/// `summarize_maps($maps) -> { wwid => { state, 'paths-active',
-/// 'paths-total', transport?, size? } }`: the series' summary shape.
-fn summarize_maps(maps: Vec<MapInput>) -> Result<BTreeMap<String, SeriesEntry>, Error> {
-    Ok(series::summarize_maps(maps))
-}
-
-/// `summarize_maps_for_broadcast($maps)`: the same, under the series' name.
-fn summarize_maps_for_broadcast(
-    maps: Vec<MapInput>,
-) -> Result<BTreeMap<String, SeriesEntry>, Error> {
-    Ok(series::summarize_maps(maps))
-}
 
 fn max_bytes(max_bytes: Option<UInt>) -> Result<usize, Error> {
     let max_bytes = max_bytes.map_or(wire::MAX_VALUE_BYTES as u64, |UInt(max)| max);
@@ -41,31 +27,6 @@ fn max_bytes(max_bytes: Option<UInt>) -> Result<usize, Error> {
         );
     }
     Ok(max_bytes as usize)
-}
-
-/// `encode_broadcast($reports, $now, $apply_error?, $max_bytes?,
-/// $tools_version?) -> [ $value, ... ]`: the KV value(s) for per-WWID
-/// reports given as `{ wwid, health, 'paths-active', 'paths-total',
-/// 'paths-expected'?, transport?, size?, queueing? }` (tests, benchmarks;
-/// a node publishes through `node_pass`).
-fn encode_broadcast(
-    maps: Vec<MapInput>,
-    now: UInt,
-    apply_error: Option<String>,
-    max_bytes: Option<UInt>,
-    tools_version: Option<String>,
-) -> Result<Vec<String>, Error> {
-    let luns = reports(
-        maps.iter()
-            .filter_map(|map| Some((map.wwid.as_deref()?, map.report()))),
-    );
-    let broadcast = wire::Broadcast {
-        time: now.0,
-        apply_error,
-        tools_version,
-        luns,
-    };
-    Ok(wire::encode(&broadcast, self::max_bytes(max_bytes)?)?.values)
 }
 
 #[derive(Serialize)]
@@ -80,23 +41,6 @@ struct DecodedPart {
     #[serde(rename = "apply-error", skip_serializing_if = "Option::is_none")]
     apply_error: Option<String>,
     luns: BTreeMap<String, LunReport>,
-}
-
-/// `decode_broadcast($value) -> { version, time, part, parts, dropped,
-/// 'multipath-tools'?, 'apply-error'?, luns => { wwid => { state, ... } } }`:
-/// one value; dies naming the line of a malformed one.
-fn decode_broadcast(value: String) -> Result<DecodedPart, Error> {
-    let part = wire::decode(&value)?;
-    Ok(DecodedPart {
-        version: part.version,
-        time: part.time,
-        part: part.part,
-        parts: part.parts,
-        dropped: part.dropped,
-        tools_version: part.tools_version,
-        apply_error: part.apply_error,
-        luns: part.luns.into_iter().collect(),
-    })
 }
 
 /// What the node kept of its last pass.
@@ -138,72 +82,6 @@ struct PassOptions {
     /// strings reads as not known.
     #[serde(default)]
     conflicts: Option<Vec<String>>,
-}
-
-/// `node_pass({ maps_json?, sysfs?, config?, high_water?, now,
-/// apply_error?, multipath_tools?, last?, max_bytes?, conflicts? }) -> { publish =>
-/// [[key, value], ...], clear => [key, ...], 'content-key', changed,
-/// 'high-water', 'high-water-changed', parts }`: one pvestatd pass from
-/// multipathd's output to what to broadcast (`maps_json` undef: multipathd
-/// is not running). `last` is what the node kept of the last pass (`{
-/// 'content-key', parts, time }`); `changed` compares the content keys.
-/// `conflicts` (`[ message, ... ]`, the Generator's) are published with
-/// the health values; without them, none are.
-fn node_pass(options: PassOptions) -> Result<Pass, Error> {
-    let facts = FactsOptions {
-        maps_json: options.maps_json,
-        sysfs: options.sysfs,
-        config: options.config,
-        high_water: options.high_water,
-    };
-    let (text, facts) = facts.split()?;
-    let last: LastOption = options
-        .last
-        .and_then(|last| serde_json::from_value(last).ok())
-        .unwrap_or_default();
-    node::node_pass(&PassInput {
-        maps_json: text.as_deref(),
-        facts,
-        now: options.now,
-        apply_error: options.apply_error.as_deref(),
-        tools_version: options.multipath_tools.as_deref(),
-        last: LastPass {
-            content_key: last.content_key.as_deref(),
-            parts: last.parts.unwrap_or(0).min(wire::MAX_PARTS as u64) as usize,
-        },
-        max_bytes: max_bytes(options.max_bytes.map(UInt))?,
-        conflicts: options.conflicts.as_deref(),
-    })
-}
-
-/// `broadcast_key() -> 'multipath'`: the KV key of a node's first value.
-fn broadcast_key() -> Result<&'static str, Error> {
-    Ok(wire::KV_KEY)
-}
-
-/// `conflicts_key() -> 'multipath-conflicts'`: the KV key of a node's
-/// conflicts (`aggregate_status`'s `conflicts`).
-fn conflicts_key() -> Result<&'static str, Error> {
-    Ok(status::conflicts::KV_KEY)
-}
-
-/// `parts_to_fetch({ node => $value }) -> { node => [key, ...] }`: for each
-/// node's first value, the keys of its further parts (at most up to the
-/// part limit; none for a value that is not a readable header).
-fn parts_to_fetch(
-    first: BTreeMap<String, Option<String>>,
-) -> Result<BTreeMap<String, Vec<String>>, Error> {
-    Ok(first
-        .into_iter()
-        .filter_map(|(node, value)| {
-            let header = wire::decode_header(value.as_deref()?).ok()?;
-            Some((
-                node,
-                (2..=header.parts).map(wire::kv_key).collect::<Vec<_>>(),
-            ))
-        })
-        .filter(|(_, keys)| !keys.is_empty())
-        .collect())
 }
 
 /// Perl truth of a loose value.
@@ -269,33 +147,6 @@ fn kv_table(value: Value) -> BTreeMap<String, NodeValue> {
             .collect(),
         _ => BTreeMap::new(),
     }
-}
-
-/// `aggregate_cluster_status($allow, $aliases, $used_by, $node_kv,
-/// $online, $expected?) -> [ rows ]`: the series' 6-argument form and
-/// result (no staleness check: it has no `now`). `$node_kv->{$node}` is the
-/// series' decoded hash or the raw KV value(s).
-fn aggregate_cluster_status(
-    allow_list: Value,
-    aliases: Value,
-    used_by: Value,
-    node_kv: Value,
-    online: Value,
-    expected: Option<Value>,
-) -> Result<Vec<Row>, Error> {
-    let request = Request {
-        allow_list: names(&allow_list),
-        aliases: name_table(&aliases),
-        used_by: name_table(&used_by),
-        kv: kv_table(node_kv),
-        conflicts: BTreeMap::new(),
-        online: online_table(&online),
-        expected: ExpectedNodes::Series(expected.as_ref().map(names).unwrap_or_default()),
-        paths_expected: BTreeMap::new(),
-        now: None,
-        interval: DEFAULT_INTERVAL,
-    };
-    Ok(request.aggregate().luns)
 }
 
 /// pvestatd's update loop runs every 10 seconds.
@@ -374,110 +225,236 @@ struct Options {
     interval: Option<u64>,
 }
 
-/// `aggregate_status({ config?, allow_list?, aliases?, used_by, kv, conflicts?, online,
-/// expected_by_lun?, expected_nodes?, paths_expected?, now, interval? })
-/// -> { luns => [ rows ], nodes => { node => { online, stale,
-/// 'report-time'?, 'multipath-tools'?, 'apply-error'?, error?, luns?,
-/// conflicts? } } }`.
-/// `config` is the parsed cluster config; the allow-list, aliases and
-/// `paths-expected` are taken from it (the separate keys are for callers
-/// without one). `kv` is `{ node => $value | [ $values ] }` as
-/// `get_node_kv` returns them (see `parts_to_fetch`), `conflicts` `{ node =>
-/// $value }` of the key `conflicts_key` (a node's `conflicts`: its messages,
-/// absent when it published none), `online` `{ node =>
-/// bool }`, `expected_by_lun` `{ wwid => [ nodes ] }`, `expected_nodes` `[
-/// nodes ]` for allow-listed WWIDs without an entry (neither: the series'
-/// rule), `now` unix seconds, `interval` the refresh interval (default 10; a
-/// report older, or further in the future, than three intervals reads
-/// `unknown`). A row: `{ wwid, alias?, 'used-by'?, size?, transport?,
-/// 'cluster-state', nodes => { node => { state, 'paths-active'?,
-/// 'paths-total'?, 'paths-expected'?, transport?, reason? } } }`. Never dies
-/// because of a KV value: a bad one makes that node's cells `unknown` with
-/// the reason (also in `nodes->{node}->{error}`).
-fn aggregate_status(options: Options) -> Result<Status, Error> {
-    let expected = match (options.expected_by_lun, options.expected_nodes) {
-        (None, None) => ExpectedNodes::Series(Vec::new()),
-        (by_lun, default) => ExpectedNodes::PerLun {
-            by_lun: by_lun
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(wwid, nodes)| (wwid, nodes.0))
-                .collect(),
-            default: default.unwrap_or_default().0,
-        },
-    };
-    let mut paths_expected: BTreeMap<String, u64> = options
-        .paths_expected
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(wwid, UInt(count))| (wwid, count))
-        .collect();
-    let (mut allow_list, mut aliases) = (options.allow_list.0, name_table(&options.aliases));
-    if let Some(cfg) = options.config.filter(|cfg| !cfg.is_null()) {
-        let config = Config::from_perl(&cfg)?;
-        let opts = render::wwid_opts(&config);
-        allow_list.extend(opts.keys().cloned());
-        for (wwid, props) in &opts {
-            if let Some(alias) = props.get("alias").and_then(name) {
-                aliases.insert(wwid.clone(), alias);
-            }
-        }
-        paths_expected.extend(render::paths_expected(&config));
-    }
-    let request = Request {
-        allow_list,
-        aliases,
-        used_by: name_table(&options.used_by),
-        kv: options
-            .kv
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|(node, KvValue(value))| Some((node, value?)))
-            .collect(),
-        // a cleared key (undef, empty) is no report; a value that is no
-        // string reads as an unreadable one
-        conflicts: options
-            .conflicts
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|(node, value)| match value {
-                Value::Null => None,
-                Value::String(text) if text.is_empty() => None,
-                Value::String(text) => Some((node, text)),
-                _ => Some((node, String::new())),
-            })
-            .collect(),
-        online: online_table(&options.online),
-        expected,
-        paths_expected,
-        now: options.now,
-        interval: options.interval.unwrap_or(DEFAULT_INTERVAL).max(1),
-    };
-    Ok(request.aggregate())
-}
+exports! {
+    pub const EXPORTS;
 
-pub const EXPORTS: &[Export] = &[
-    export!(summarize_maps(maps: Vec<MapInput>)),
-    export!(summarize_maps_for_broadcast(maps: Vec<MapInput>)),
-    export!(encode_broadcast(
+    /// `summarize_maps($maps) -> { wwid => { state, 'paths-active',
+    /// 'paths-total', transport?, size? } }`: the series' summary shape.
+    fn summarize_maps(maps: Vec<MapInput>) -> Result<BTreeMap<String, SeriesEntry>, Error> {
+        Ok(series::summarize_maps(maps))
+    }
+
+    /// `summarize_maps_for_broadcast($maps)`: the same, under the series' name.
+    fn summarize_maps_for_broadcast(
+        maps: Vec<MapInput>,
+    ) -> Result<BTreeMap<String, SeriesEntry>, Error> {
+        Ok(series::summarize_maps(maps))
+    }
+
+    /// `encode_broadcast($reports, $now, $apply_error?, $max_bytes?,
+    /// $tools_version?) -> [ $value, ... ]`: the KV value(s) for per-WWID
+    /// reports given as `{ wwid, health, 'paths-active', 'paths-total',
+    /// 'paths-expected'?, transport?, size?, queueing? }` (tests, benchmarks;
+    /// a node publishes through `node_pass`).
+    fn encode_broadcast(
         maps: Vec<MapInput>,
         now: UInt,
         apply_error: Option<String>,
         max_bytes: Option<UInt>,
-        tools_version: Option<String>
-    )),
-    export!(decode_broadcast(value: String)),
-    export!(node_pass(options: PassOptions)),
-    export!(broadcast_key()),
-    export!(conflicts_key()),
-    export!(parts_to_fetch(first: BTreeMap<String, Option<String>>)),
-    export!(aggregate_cluster_status(
+        tools_version: Option<String>,
+    ) -> Result<Vec<String>, Error> {
+        let luns = reports(
+            maps.iter()
+                .filter_map(|map| Some((map.wwid.as_deref()?, map.report()))),
+        );
+        let broadcast = wire::Broadcast {
+            time: now.0,
+            apply_error,
+            tools_version,
+            luns,
+        };
+        Ok(wire::encode(&broadcast, self::max_bytes(max_bytes)?)?.values)
+    }
+
+    /// `decode_broadcast($value) -> { version, time, part, parts, dropped,
+    /// 'multipath-tools'?, 'apply-error'?, luns => { wwid => { state, ... } } }`:
+    /// one value; dies naming the line of a malformed one.
+    fn decode_broadcast(value: String) -> Result<DecodedPart, Error> {
+        let part = wire::decode(&value)?;
+        Ok(DecodedPart {
+            version: part.version,
+            time: part.time,
+            part: part.part,
+            parts: part.parts,
+            dropped: part.dropped,
+            tools_version: part.tools_version,
+            apply_error: part.apply_error,
+            luns: part.luns.into_iter().collect(),
+        })
+    }
+
+    /// `node_pass({ maps_json?, sysfs?, config?, high_water?, now,
+    /// apply_error?, multipath_tools?, last?, max_bytes?, conflicts? }) -> { publish =>
+    /// [[key, value], ...], clear => [key, ...], 'content-key', changed,
+    /// 'high-water', 'high-water-changed', parts }`: one pvestatd pass from
+    /// multipathd's output to what to broadcast (`maps_json` undef: multipathd
+    /// is not running). `last` is what the node kept of the last pass (`{
+    /// 'content-key', parts, time }`); `changed` compares the content keys.
+    /// `conflicts` (`[ message, ... ]`, the Generator's) are published with
+    /// the health values; without them, none are.
+    fn node_pass(options: PassOptions) -> Result<Pass, Error> {
+        let facts = FactsOptions {
+            maps_json: options.maps_json,
+            sysfs: options.sysfs,
+            config: options.config,
+            high_water: options.high_water,
+        };
+        let (text, facts) = facts.split()?;
+        let last: LastOption = options
+            .last
+            .and_then(|last| serde_json::from_value(last).ok())
+            .unwrap_or_default();
+        node::node_pass(&PassInput {
+            maps_json: text.as_deref(),
+            facts,
+            now: options.now,
+            apply_error: options.apply_error.as_deref(),
+            tools_version: options.multipath_tools.as_deref(),
+            last: LastPass {
+                content_key: last.content_key.as_deref(),
+                parts: last.parts.unwrap_or(0).min(wire::MAX_PARTS as u64) as usize,
+            },
+            max_bytes: max_bytes(options.max_bytes.map(UInt))?,
+            conflicts: options.conflicts.as_deref(),
+        })
+    }
+
+    /// `broadcast_key() -> 'multipath'`: the KV key of a node's first value.
+    fn broadcast_key() -> Result<&'static str, Error> {
+        Ok(wire::KV_KEY)
+    }
+
+    /// `conflicts_key() -> 'multipath-conflicts'`: the KV key of a node's
+    /// conflicts (`aggregate_status`'s `conflicts`).
+    fn conflicts_key() -> Result<&'static str, Error> {
+        Ok(status::conflicts::KV_KEY)
+    }
+
+    /// `parts_to_fetch({ node => $value }) -> { node => [key, ...] }`: for each
+    /// node's first value, the keys of its further parts (at most up to the
+    /// part limit; none for a value that is not a readable header).
+    fn parts_to_fetch(
+        first: BTreeMap<String, Option<String>>,
+    ) -> Result<BTreeMap<String, Vec<String>>, Error> {
+        Ok(first
+            .into_iter()
+            .filter_map(|(node, value)| {
+                let header = wire::decode_header(value.as_deref()?).ok()?;
+                Some((
+                    node,
+                    (2..=header.parts).map(wire::kv_key).collect::<Vec<_>>(),
+                ))
+            })
+            .filter(|(_, keys)| !keys.is_empty())
+            .collect())
+    }
+
+    /// `aggregate_cluster_status($allow, $aliases, $used_by, $node_kv,
+    /// $online, $expected?) -> [ rows ]`: the series' 6-argument form and
+    /// result (no staleness check: it has no `now`). `$node_kv->{$node}` is the
+    /// series' decoded hash or the raw KV value(s).
+    fn aggregate_cluster_status(
         allow_list: Value,
         aliases: Value,
         used_by: Value,
         node_kv: Value,
         online: Value,
-        expected: Option<Value>
-    )),
-    export!(aggregate_status(options: Options)),
-];
+        expected: Option<Value>,
+    ) -> Result<Vec<Row>, Error> {
+        let request = Request {
+            allow_list: names(&allow_list),
+            aliases: name_table(&aliases),
+            used_by: name_table(&used_by),
+            kv: kv_table(node_kv),
+            conflicts: BTreeMap::new(),
+            online: online_table(&online),
+            expected: ExpectedNodes::Series(expected.as_ref().map(names).unwrap_or_default()),
+            paths_expected: BTreeMap::new(),
+            now: None,
+            interval: DEFAULT_INTERVAL,
+        };
+        Ok(request.aggregate().luns)
+    }
+
+    /// `aggregate_status({ config?, allow_list?, aliases?, used_by, kv, conflicts?, online,
+    /// expected_by_lun?, expected_nodes?, paths_expected?, now, interval? })
+    /// -> { luns => [ rows ], nodes => { node => { online, stale,
+    /// 'report-time'?, 'multipath-tools'?, 'apply-error'?, error?, luns?,
+    /// conflicts? } } }`.
+    /// `config` is the parsed cluster config; the allow-list, aliases and
+    /// `paths-expected` are taken from it (the separate keys are for callers
+    /// without one). `kv` is `{ node => $value | [ $values ] }` as
+    /// `get_node_kv` returns them (see `parts_to_fetch`), `conflicts` `{ node =>
+    /// $value }` of the key `conflicts_key` (a node's `conflicts`: its messages,
+    /// absent when it published none), `online` `{ node =>
+    /// bool }`, `expected_by_lun` `{ wwid => [ nodes ] }`, `expected_nodes` `[
+    /// nodes ]` for allow-listed WWIDs without an entry (neither: the series'
+    /// rule), `now` unix seconds, `interval` the refresh interval (default 10; a
+    /// report older, or further in the future, than three intervals reads
+    /// `unknown`). A row: `{ wwid, alias?, 'used-by'?, size?, transport?,
+    /// 'cluster-state', nodes => { node => { state, 'paths-active'?,
+    /// 'paths-total'?, 'paths-expected'?, transport?, reason? } } }`. Never dies
+    /// because of a KV value: a bad one makes that node's cells `unknown` with
+    /// the reason (also in `nodes->{node}->{error}`).
+    fn aggregate_status(options: Options) -> Result<Status, Error> {
+        let expected = match (options.expected_by_lun, options.expected_nodes) {
+            (None, None) => ExpectedNodes::Series(Vec::new()),
+            (by_lun, default) => ExpectedNodes::PerLun {
+                by_lun: by_lun
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(wwid, nodes)| (wwid, nodes.0))
+                    .collect(),
+                default: default.unwrap_or_default().0,
+            },
+        };
+        let mut paths_expected: BTreeMap<String, u64> = options
+            .paths_expected
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(wwid, UInt(count))| (wwid, count))
+            .collect();
+        let (mut allow_list, mut aliases) = (options.allow_list.0, name_table(&options.aliases));
+        if let Some(cfg) = options.config.filter(|cfg| !cfg.is_null()) {
+            let config = Config::from_perl(&cfg)?;
+            let opts = render::wwid_opts(&config);
+            allow_list.extend(opts.keys().cloned());
+            for (wwid, props) in &opts {
+                if let Some(alias) = props.get("alias").and_then(name) {
+                    aliases.insert(wwid.clone(), alias);
+                }
+            }
+            paths_expected.extend(render::paths_expected(&config));
+        }
+        let request = Request {
+            allow_list,
+            aliases,
+            used_by: name_table(&options.used_by),
+            kv: options
+                .kv
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|(node, KvValue(value))| Some((node, value?)))
+                .collect(),
+            // a cleared key (undef, empty) is no report; a value that is no
+            // string reads as an unreadable one
+            conflicts: options
+                .conflicts
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|(node, value)| match value {
+                    Value::Null => None,
+                    Value::String(text) if text.is_empty() => None,
+                    Value::String(text) => Some((node, text)),
+                    _ => Some((node, String::new())),
+                })
+                .collect(),
+            online: online_table(&options.online),
+            expected,
+            paths_expected,
+            now: options.now,
+            interval: options.interval.unwrap_or(DEFAULT_INTERVAL).max(1),
+        };
+        Ok(request.aggregate())
+    }
+}

@@ -7,28 +7,32 @@
 //!
 //! # Adding an export
 //!
-//! Write a plain function whose arguments implement
-//! [`serde::de::DeserializeOwned`] and whose result is
-//! `Result<T, anyhow::Error>` with `T:` [`serde::Serialize`], then add one
-//! line, documented, to the package's `EXPORTS` table in `src/bindings/`:
+//! Write the function, documented, inside the [`exports!`](crate::exports)
+//! block of its package's file in `src/bindings/`; its arguments implement
+//! [`serde::de::DeserializeOwned`] and its result is `Result<T,
+//! anyhow::Error>` with `T:` [`serde::Serialize`]:
 //!
 //! ```ignore
-//! fn parse_wwids(text: String) -> Result<Vec<String>, Error> {
-//!     Ok(crate::wwids::parse(&text)?.listed)
-//! }
+//! exports! {
+//!     pub const EXPORTS;
 //!
-//! pub const EXPORTS: &[Export] = &[
-//!     export!(
-//!         /// The WWIDs listed in a wwids file's text.
-//!         parse_wwids(text: String)
-//!     ),
-//! ];
+//!     /// `parse_wwids($text) -> [ $wwid, ... ]`: the WWIDs listed in a
+//!     /// wwids file's text.
+//!     fn parse_wwids(text: String) -> Result<Vec<String>, Error> {
+//!         Ok(crate::wwids::parse(&text)?.listed)
+//!     }
+//! }
 //! ```
 //!
+//! The block defines the functions as written and the package's table
+//! `EXPORTS` of them, which `perl_package!` in `src/bindings/mod.rs` boots;
 //! Perl then calls `PVE::RS::Multipath::Config::parse_wwids($text)`. The
-//! export line is the one place the signature is written; the `///` inside
-//! the macro call says what the function returns and when it dies (a `///`
-//! before `export!` would document nothing: rustc warns about it).
+//! definition is the one place the signature is written, and its `///` is
+//! what documents the export (every export has one: what it takes, what it
+//! returns and when it dies). Helpers and argument types stay outside the
+//! block. (rustfmt leaves the inside of a macro call alone: keep to its
+//! style by hand.)
+//!
 //! Trailing `Option<T>` arguments may be omitted by the caller; any other
 //! missing or surplus argument, or one of the wrong shape, is a clear
 //! exception naming the function, the argument and the place inside it:
@@ -85,13 +89,13 @@ use serde_json::Value;
 pub use ffi::{Cv, Interpreter};
 pub use xsub::boot_package;
 
-/// One exported Perl sub, as [`export!`](crate::export) builds it from the export line.
+/// One exported Perl sub, as [`exports!`](crate::exports) builds it from the definition.
 pub struct Export {
     /// The sub's name inside its package.
     pub name: &'static str,
     /// The parameter names, in order.
     pub params: &'static [&'static str],
-    /// The `///` documentation on the export line.
+    /// The `///` documentation on the definition.
     pub doc: &'static str,
     /// The adapter around the plain Rust function.
     pub call: fn(Vec<Value>, &mut Output) -> Result<(), Error>,
@@ -122,7 +126,7 @@ impl Output {
     }
 }
 
-/// The arguments of one call, taken in order by the [`export!`](crate::export) adapter.
+/// The arguments of one call, taken in order by the [`exports!`](crate::exports) adapter.
 pub struct Args {
     function: &'static str,
     names: &'static [&'static str],
@@ -169,24 +173,40 @@ impl Args {
     }
 }
 
-/// Build the [`Export`] entry for a plain Rust function from its export
-/// line, the one place its Perl signature is written; `///` comments before
-/// the name document it. See the module documentation.
+/// Define a package's exports: the documented functions, as written, and a
+/// table of their [`Export`] entries under the name the block opens with.
+/// See the module documentation.
 #[macro_export]
-macro_rules! export {
-    ($(#[doc = $doc:literal])* $name:ident ( $($arg:ident : $ty:ty),* $(,)? )) => {
-        $crate::perl::Export {
-            name: stringify!($name),
-            params: &[$(stringify!($arg)),*],
-            doc: concat!($($doc, "\n"),*),
-            call: |values, output| {
-                #[allow(unused_mut, unused_variables)]
-                let mut args =
-                    $crate::perl::Args::new(stringify!($name), values, &[$(stringify!($arg)),*]);
-                let result = $name($(args.take::<$ty>()?),*)?;
-                output.set(&result)
-            },
-        }
+macro_rules! exports {
+    (
+        $vis:vis const $table:ident;
+        $(
+            $(#[doc = $doc:literal])+
+            fn $name:ident ( $($arg:ident : $ty:ty),* $(,)? ) -> $ret:ty $body:block
+        )*
+    ) => {
+        $(
+            $(#[doc = $doc])+
+            fn $name($($arg: $ty),*) -> $ret $body
+        )*
+
+        $vis const $table: &[$crate::perl::Export] = &[$(
+            $crate::perl::Export {
+                name: stringify!($name),
+                params: &[$(stringify!($arg)),*],
+                doc: concat!($($doc, "\n"),+),
+                call: |values, output| {
+                    #[allow(unused_mut, unused_variables)]
+                    let mut args = $crate::perl::Args::new(
+                        stringify!($name),
+                        values,
+                        &[$(stringify!($arg)),*],
+                    );
+                    let result = $name($(args.take::<$ty>()?),*)?;
+                    output.set(&result)
+                },
+            }
+        ),*];
     };
 }
 
@@ -205,4 +225,49 @@ macro_rules! perl_package {
             unsafe { $crate::perl::boot_package(perl, cv, PACKAGE, EXPORTS) }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use anyhow::Error;
+
+    crate::exports! {
+        const TABLE;
+
+        /// `first($text, $count?)`: one line
+        /// and a second.
+        fn first(text: String, count: Option<u64>) -> Result<String, Error> {
+            Ok(text.repeat(count.unwrap_or(1) as usize))
+        }
+
+        /// `second()`.
+        fn second() -> Result<(), Error> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_definition_gives_the_entry_its_name_parameters_and_doc() {
+        let entries: Vec<_> = TABLE
+            .iter()
+            .map(|entry| (entry.name, entry.params, entry.doc))
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                (
+                    "first",
+                    &["text", "count"][..],
+                    " `first($text, $count?)`: one line\n and a second.\n"
+                ),
+                ("second", &[][..], " `second()`.\n"),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_definition_stays_an_ordinary_function() {
+        assert_eq!(first("ab".into(), Some(2)).unwrap(), "abab");
+        second().unwrap();
+    }
 }

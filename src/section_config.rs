@@ -495,12 +495,15 @@ pub const DIGEST_MISMATCH: &str =
 
 /// `PVE::Tools::assert_if_modified`, the one digest check of every write:
 /// a change based on what a client read (`given`, the digest it got) is
-/// refused when the file changed since. Without a digest (undef or empty)
-/// there is nothing to check; unlike pve-common, `0` is a digest like any
-/// other, not a missing one.
+/// refused when the file changed since. As in pve-common, a digest that is
+/// false to Perl (undef, `""` or `"0"`) on either side is none, and there
+/// is nothing to check.
 pub fn assert_if_modified(given: Option<&str>, current: &str) -> Result<(), Error> {
+    let is_digest = |digest: &str| !digest.is_empty() && digest != "0";
     match given {
-        Some(given) if !given.is_empty() && given != current => bail!("{DIGEST_MISMATCH}"),
+        Some(given) if is_digest(given) && is_digest(current) && given != current => {
+            bail!("{DIGEST_MISMATCH}")
+        }
         _ => Ok(()),
     }
 }
@@ -925,8 +928,9 @@ mod tests {
             (None, false),
             (Some(""), false),
             (Some(current), false),
-            (Some("0"), true),
+            (Some("0"), false),
             (Some("0000"), true),
+            (Some("0.0"), true),
             (Some(&current[1..]), true),
         ] {
             let result = assert_if_modified(given, current);
@@ -947,6 +951,12 @@ mod tests {
             assert_eq!(stale.to_string(), DIGEST_MISMATCH);
         }
         assert_eq!(config, parse("f", SAMPLE), "nothing changed");
+        for current in ["", "0"] {
+            assert!(
+                assert_if_modified(Some("0000"), current).is_ok(),
+                "a current digest of {current:?} is none, as in pve-common"
+            );
+        }
     }
 
     /// The problems of an update as `{ property => message }`.

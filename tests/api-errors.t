@@ -74,11 +74,14 @@ eval {
         undef, 'f' x 40);
 };
 is($@, $STALE, 'and with a plain message for anything else');
-eval { PVE::RS::Multipath::Config::assert_if_modified('0', $cfg->{digest}) };
-is($@, $STALE, "'0' is a digest like any other");
-for my $none (undef, '') {
+eval { PVE::RS::Multipath::Config::assert_if_modified('00', $cfg->{digest}) };
+is($@, $STALE, "'00' is a digest like any other");
+# as PVE::Tools::assert_if_modified: a digest false to Perl, on either side, is none
+for my $none (undef, '', '0') {
     eval { PVE::RS::Multipath::Config::assert_if_modified($none, $cfg->{digest}) };
     is($@, '', 'no digest, no check: ' . ($none // 'undef'));
+    eval { PVE::RS::Multipath::Config::assert_if_modified($cfg->{digest}, $none) };
+    is($@, '', 'no current digest, no check: ' . ($none // 'undef'));
 }
 
 # --- every bad parameter the library judges reaches raise_param_exc as its hash ---

@@ -110,8 +110,9 @@ exports! {
 
     /// `PVE::Tools::assert_if_modified`, the one digest check of every
     /// write: dies with "detected modified configuration - file changed by
-    /// other user? Try again.\n" when `$digest` (undef or '' is none) is
-    /// not `$current`.
+    /// other user? Try again.\n" when `$digest` is not `$current`. As in
+    /// pve-common, a digest false to Perl (undef, '' or '0') on either side
+    /// is none: nothing to check.
     fn assert_if_modified(digest: Option<String>, current: Option<String>) -> Result<(), Error> {
         section_config::assert_if_modified(
             digest.as_deref(),

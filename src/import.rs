@@ -423,10 +423,14 @@ enum Test {
         vendor: Option<Pattern>,
         product: Option<Pattern>,
     },
+    /// The name of one of the path's udev properties.
+    Property(Pattern),
+    /// The path's protocol, as `multipathd show paths format %P` prints it.
+    Protocol(Pattern),
 }
 
-/// One `wwid`, `devnode` or `device` entry of a `blacklist` or
-/// `blacklist_exceptions` section, with where it is.
+/// One `wwid`, `devnode`, `device`, `property` or `protocol` entry of a
+/// `blacklist` or `blacklist_exceptions` section, with where it is.
 struct Rule {
     file: String,
     line: usize,
@@ -451,6 +455,8 @@ impl Rule {
         match &self.test {
             Test::Wwid(pattern) => format!("blacklist wwid {}", quoted(pattern)),
             Test::Devnode(pattern) => format!("blacklist devnode {}", quoted(pattern)),
+            Test::Property(pattern) => format!("blacklist property {}", quoted(pattern)),
+            Test::Protocol(pattern) => format!("blacklist protocol {}", quoted(pattern)),
             Test::Device { vendor, product } => {
                 let parts: Vec<String> = [("vendor", vendor), ("product", product)]
                     .into_iter()
@@ -464,18 +470,23 @@ impl Rule {
     }
 }
 
-/// The `wwid`, `devnode` and `device` entries of every `blacklist` and
-/// `blacklist_exceptions` section, in the order multipath-tools reads the
-/// files (the first matching entry is the one that counts).
+/// The entries of every `blacklist` and `blacklist_exceptions` section, in
+/// the order multipath-tools reads the files (the first matching entry is
+/// the one that counts).
 #[derive(Default)]
 struct Blacklist {
     blacklist: Vec<Rule>,
     exceptions: Vec<Rule>,
 }
 
+/// The property exception multipath-tools always adds to the node's
+/// (`setup_default_blist`, 0.9.4 and 0.11.1 alike).
+const DEFAULT_PROPERTY_EXCEPTION: &str = "(SCSI_IDENT_|ID_WWN)";
+
 /// A block device of the node: its kernel name, the WWID multipath-tools
-/// reads for it and its SCSI vendor and model, as the Perl glue gathers
-/// them (sysfs, the udev database).
+/// reads for it, its SCSI vendor and model, the names of its udev
+/// properties and where it hangs in sysfs, as the Perl glue gathers them
+/// (sysfs, the udev database).
 #[derive(Clone, Debug, Deserialize)]
 pub struct BlockDevice {
     pub dev: String,
@@ -484,6 +495,92 @@ pub struct BlockDevice {
     pub vendor: Option<String>,
     #[serde(default)]
     pub product: Option<String>,
+    /// The names of its udev properties (the udev database's and the
+    /// kernel's); not known: `property` entries are not judged.
+    #[serde(default)]
+    pub properties: Option<Vec<String>>,
+    /// The target of `/sys/block/<dev>`; not known: `protocol` entries are
+    /// not judged.
+    #[serde(default)]
+    pub sysfs_path: Option<String>,
+    /// An NVMe namespace's controller `transport` attribute (`tcp`, `fc`,
+    /// `rdma`, `pcie`, `loop`).
+    #[serde(default)]
+    pub nvme_transport: Option<String>,
+}
+
+impl BlockDevice {
+    /// The udev property multipath-tools reads the WWID from
+    /// (`uid_attribute`), by default; a node's own `uid_attribute` or
+    /// `uid_attrs` settings are not taken into account.
+    fn uid_attribute(&self) -> &'static str {
+        if self.dev.starts_with("nvme") {
+            "ID_WWN"
+        } else if self.dev.starts_with("dasd") {
+            "ID_UID"
+        } else {
+            "ID_SERIAL"
+        }
+    }
+
+    /// The path's protocol as `snprint_path_protocol` names it, from where
+    /// the device hangs in sysfs, in the order `sysfs_get_tgt_nodename`
+    /// looks (SAS, USB, FC, iSCSI, ATA); `None` when that is not known.
+    fn protocol(&self) -> Option<String> {
+        let sysfs_path = self.sysfs_path.as_deref()?;
+        let dev = self.dev.as_str();
+        if dev.starts_with("sd") {
+            let above = |prefix: &str| {
+                sysfs_path.split('/').any(|part| {
+                    part.strip_prefix(prefix)
+                        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+                })
+            };
+            let protocol = [
+                ("end_device-", "sas"),
+                ("usb", "usb"),
+                ("rport-", "fcp"),
+                ("session", "iscsi"),
+                ("ata", "ata"),
+            ]
+            .into_iter()
+            .find(|(prefix, _)| above(prefix))
+            .map_or("unspec", |(_, protocol)| protocol);
+            return Some(format!("scsi:{protocol}"));
+        }
+        if dev.starts_with("nvme") {
+            const KNOWN: [&str; 6] = ["pcie", "rdma", "fc", "tcp", "loop", "apple-nvme"];
+            let transport = self.nvme_transport.as_deref().map(str::trim);
+            let transport = transport.filter(|transport| KNOWN.contains(transport));
+            return Some(format!("nvme:{}", transport.unwrap_or("unspec")));
+        }
+        let protocol = if dev.starts_with("dasd") {
+            "ccw"
+        } else if dev.starts_with("cciss") {
+            "cciss"
+        } else {
+            "undef"
+        };
+        Some(protocol.to_string())
+    }
+}
+
+/// What one filter makes of a path.
+enum Filtered<'a> {
+    Excepted,
+    Hidden(&'a Rule),
+    Passed,
+}
+
+/// How `filter_path` judges a path.
+enum PathVerdict<'a> {
+    Visible,
+    /// By the first entry that hides it.
+    Hidden(&'a Rule),
+    /// By none of the node's entries: none of its udev properties is
+    /// excepted (with multipath-tools' own exception), although it has the
+    /// one its WWID comes from ("blacklisted, udev property missing").
+    PropertyMissing,
 }
 
 impl Blacklist {
@@ -500,6 +597,8 @@ impl Blacklist {
                     let test = match (entry.keyword.as_str(), &entry.children) {
                         ("wwid", None) => Test::Wwid(Pattern::new(entry.value_text())),
                         ("devnode", None) => Test::Devnode(Pattern::new(entry.value_text())),
+                        ("property", None) => Test::Property(Pattern::new(entry.value_text())),
+                        ("protocol", None) => Test::Protocol(Pattern::new(entry.value_text())),
                         ("device", Some(children)) => {
                             // the last of a repeated keyword counts
                             let find = |name: &str| {
@@ -537,20 +636,73 @@ impl Blacklist {
         self.blacklist.iter().find(is)
     }
 
-    /// `filter_devnode`, then `filter_device` (the order of `filter_path`):
-    /// the entry hiding the path `device`, unless excepted.
-    fn path_rule(&self, device: &BlockDevice) -> Option<&Rule> {
-        let devnode = |rule: &&Rule| matches!(&rule.test, Test::Devnode(pattern) if pattern.matches(&device.dev));
-        if !self.exceptions.iter().any(|rule| devnode(&rule)) {
-            if let Some(rule) = self.blacklist.iter().find(devnode) {
-                return Some(rule);
+    /// One filter of `filter_path`: an exception the test matches ends
+    /// it, else the first entry it matches hides the path.
+    fn filter(&self, test: impl Fn(&Rule) -> bool) -> Filtered<'_> {
+        if self.exceptions.iter().any(&test) {
+            return Filtered::Excepted;
+        }
+        match self.blacklist.iter().find(|rule| test(rule)) {
+            Some(rule) => Filtered::Hidden(rule),
+            None => Filtered::Passed,
+        }
+    }
+
+    /// `filter_path` but for the WWID: `filter_property`, `filter_devnode`,
+    /// `filter_device`, `filter_protocol`, in this order; the first entry
+    /// hiding the path counts, an exception only ends its own filter.
+    fn path_verdict(&self, device: &BlockDevice) -> PathVerdict<'_> {
+        if let Some(verdict) = self.property_verdict(device) {
+            return verdict;
+        }
+        let protocol = device.protocol();
+        let by_devnode = |rule: &Rule| match &rule.test {
+            Test::Devnode(pattern) => pattern.matches(&device.dev),
+            _ => false,
+        };
+        let by_device = |rule: &Rule| rule.matches_device(device);
+        let by_protocol = |rule: &Rule| match (&rule.test, &protocol) {
+            (Test::Protocol(pattern), Some(protocol)) => pattern.matches(protocol),
+            _ => false,
+        };
+        let filters: [&dyn Fn(&Rule) -> bool; 3] = [&by_devnode, &by_device, &by_protocol];
+        for test in filters {
+            if let Filtered::Hidden(rule) = self.filter(test) {
+                return PathVerdict::Hidden(rule);
             }
         }
-        let by_device = |rule: &&Rule| rule.matches_device(device);
-        if self.exceptions.iter().any(|rule| by_device(&rule)) {
-            return None;
+        PathVerdict::Visible
+    }
+
+    /// `filter_property`: the udev properties in name order (as libudev
+    /// lists them), the first one matching an exception or an entry
+    /// decides; a path none of whose properties matches either is hidden
+    /// when it has its `uid_attribute`. `None`: nothing decided.
+    fn property_verdict(&self, device: &BlockDevice) -> Option<PathVerdict<'_>> {
+        let names: BTreeSet<&str> = device
+            .properties
+            .as_ref()?
+            .iter()
+            .map(String::as_str)
+            .collect();
+        let default_exception = Pattern::new(DEFAULT_PROPERTY_EXCEPTION.to_string());
+        for &name in &names {
+            if default_exception.matches(name) {
+                return None;
+            }
+            let by_property = |rule: &Rule| match &rule.test {
+                Test::Property(pattern) => pattern.matches(name),
+                _ => false,
+            };
+            match self.filter(by_property) {
+                Filtered::Excepted => return None,
+                Filtered::Hidden(rule) => return Some(PathVerdict::Hidden(rule)),
+                Filtered::Passed => {}
+            }
         }
-        self.blacklist.iter().find(by_device)
+        names
+            .contains(device.uid_attribute())
+            .then_some(PathVerdict::PropertyMissing)
     }
 
     fn hides(&self, wwid: &str) -> bool {
@@ -561,7 +713,9 @@ impl Blacklist {
 /// Where a node's own blacklist entries hide allow-listed WWIDs (the
 /// entries of the managed files count, but are never named): one message
 /// per entry and WWID. A WWID is judged by its `wwid` entries, each of its
-/// known paths by `devnode` and `device` entries.
+/// known paths by `property`, `devnode`, `device` and `protocol` entries. A
+/// path hidden for want of an excepted udev property is no conflict of the
+/// node's files (multipath-tools' own exception decides), and not named.
 fn blacklist_conflicts(
     lists: &Blacklist,
     wwids: &BTreeSet<&str>,
@@ -580,12 +734,13 @@ fn blacklist_conflicts(
     for &wwid in wwids {
         let mut visible = 0;
         for device in devices.iter().filter(|device| device.wwid == wwid) {
-            match lists.path_rule(device) {
-                Some(rule) => hidden
+            match lists.path_verdict(device) {
+                PathVerdict::Hidden(rule) => hidden
                     .entry((index(rule), wwid))
                     .or_default()
                     .push(&device.dev),
-                None => visible += 1,
+                PathVerdict::PropertyMissing => {}
+                PathVerdict::Visible => visible += 1,
             }
         }
         let known = devices.iter().any(|device| device.wwid == wwid);
@@ -1682,7 +1837,7 @@ mod tests {
             .filter_map(|name| Some(name.strip_suffix(".conf")?.to_string()))
             .collect();
         names.sort();
-        assert!(names.len() >= 14, "{names:?}");
+        assert!(names.len() >= 18, "{names:?}");
         for name in names {
             let files = [NodeFile {
                 name: "/etc/multipath.conf".into(),
@@ -1699,6 +1854,205 @@ mod tests {
 
     fn config(raw: &str) -> Config {
         section_config::parse("multipath.cfg", raw)
+    }
+
+    fn block_device(
+        dev: &str,
+        sysfs_path: Option<&str>,
+        nvme_transport: Option<&str>,
+    ) -> BlockDevice {
+        BlockDevice {
+            dev: dev.into(),
+            wwid: WWID_A.into(),
+            vendor: None,
+            product: None,
+            properties: None,
+            sysfs_path: sysfs_path.map(Into::into),
+            nvme_transport: nvme_transport.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn the_protocol_is_named_as_multipathd_prints_it() {
+        let scsi = |path: &str| {
+            format!("../devices/pci0000:00/0000:00:03.0/{path}/target1:0:0/1:0:0:0/block/sdb")
+        };
+        let cases = [
+            (
+                block_device("sdb", Some(&scsi("host1/rport-1:0-2")), None),
+                Some("scsi:fcp"),
+            ),
+            (
+                block_device("sdb", Some(&scsi("host3/session1")), None),
+                Some("scsi:iscsi"),
+            ),
+            (
+                block_device("sdb", Some(&scsi("host5/port-5:0/end_device-5:0")), None),
+                Some("scsi:sas"),
+            ),
+            (
+                block_device("sdb", Some(&scsi("usb2/2-1/2-1:1.0/host6")), None),
+                Some("scsi:usb"),
+            ),
+            (
+                block_device("sdb", Some(&scsi("ata1/host0")), None),
+                Some("scsi:ata"),
+            ),
+            (
+                block_device("sdb", Some(&scsi("virtio2/host2")), None),
+                Some("scsi:unspec"),
+            ),
+            // a component that only starts like one is none
+            (
+                block_device("sdb", Some(&scsi("sessions/host2")), None),
+                Some("scsi:unspec"),
+            ),
+            (
+                block_device(
+                    "nvme0n1",
+                    Some("../devices/virtual/nvme-fabrics/ctl/nvme0/nvme0n1"),
+                    Some("tcp\n"),
+                ),
+                Some("nvme:tcp"),
+            ),
+            (
+                block_device(
+                    "nvme1n1",
+                    Some("../devices/pci0000:00/0000:00:1d.0/nvme/nvme1/nvme1n1"),
+                    Some("pcie"),
+                ),
+                Some("nvme:pcie"),
+            ),
+            (
+                block_device("nvme1n1", Some("../devices/x/nvme1/nvme1n1"), Some("ib")),
+                Some("nvme:unspec"),
+            ),
+            (
+                block_device("nvme1n1", Some("../devices/x/nvme1/nvme1n1"), None),
+                Some("nvme:unspec"),
+            ),
+            (
+                block_device(
+                    "dasda",
+                    Some("../devices/css0/0.0.0000/0.0.0100/block/dasda"),
+                    None,
+                ),
+                Some("ccw"),
+            ),
+            (
+                block_device("cciss!c0d0", Some("../devices/x/block/cciss!c0d0"), None),
+                Some("cciss"),
+            ),
+            (
+                block_device("vda", Some("../devices/pci0000:00/virtio1/block/vda"), None),
+                Some("undef"),
+            ),
+            (block_device("sdb", None, None), None),
+        ];
+        for (device, expected) in cases {
+            assert_eq!(device.protocol().as_deref(), expected, "{device:?}");
+        }
+    }
+
+    /// `filter_property`: the first property (in name order) that an
+    /// exception or an entry matches decides; none matching hides the path
+    /// when it has its `uid_attribute`, which is no conflict of the files.
+    #[test]
+    fn udev_properties_are_judged_in_name_order_with_the_builtin_exception() {
+        let cluster = config(&format!("wwid: {WWID_A}\n\talias a\n"));
+        let conflicts_with = |conf: &str, properties: &[&str]| {
+            let mut device = block_device("sdb", None, None);
+            device.properties = Some(properties.iter().map(|name| name.to_string()).collect());
+            let files = [NodeFile {
+                name: "/etc/multipath.conf".into(),
+                text: conf.into(),
+            }];
+            conflicts(&files, &cluster, &[device])
+        };
+        let wwid_entry = format!("blacklist {{\n\twwid {WWID_A}\n}}\n");
+        let hidden_by_wwid = vec![format!(
+            "/etc/multipath.conf line 2: blacklist wwid '{WWID_A}' hides the allow-listed WWID {WWID_A}"
+        )];
+        let hidden_by_property = |entry: &str| {
+            vec![format!(
+                "/etc/multipath.conf line 2: blacklist property '{entry}' hides path sdb of the allow-listed WWID {WWID_A}"
+            )]
+        };
+        // ID_WWN is excepted by multipath-tools itself: the path is let
+        // through to the wwid entry
+        assert_eq!(
+            conflicts_with(&wwid_entry, &["ID_SERIAL", "ID_WWN"]),
+            hidden_by_wwid
+        );
+        // without an excepted property the path is out before its WWID is
+        // judged ("udev property missing"), by no entry of the file
+        assert_eq!(
+            conflicts_with(&wwid_entry, &["ID_SERIAL", "ID_VENDOR"]),
+            Vec::<String>::new()
+        );
+        // ... unless it lacks its uid_attribute too
+        assert_eq!(conflicts_with(&wwid_entry, &["ID_VENDOR"]), hidden_by_wwid);
+        // ... or the node excepts one of its properties
+        assert_eq!(
+            conflicts_with(
+                &format!("{wwid_entry}blacklist_exceptions {{\n\tproperty ID_VENDOR\n}}\n"),
+                &["ID_SERIAL", "ID_VENDOR"]
+            ),
+            hidden_by_wwid
+        );
+        // the first name matching either list decides, both ways
+        assert_eq!(
+            conflicts_with(
+                "blacklist {\n\tproperty ID_BUS\n}\n",
+                &["ID_BUS", "ID_SERIAL", "ID_WWN"]
+            ),
+            hidden_by_property("ID_BUS")
+        );
+        assert_eq!(
+            conflicts_with(
+                "blacklist {\n\tproperty ID_VENDOR\n}\n",
+                &["ID_SERIAL", "ID_VENDOR", "ID_WWN"]
+            ),
+            hidden_by_property("ID_VENDOR")
+        );
+        assert_eq!(
+            conflicts_with(
+                "blacklist {\n\tproperty ID_WWN\n}\n",
+                &["ID_SERIAL", "ID_WWN"]
+            ),
+            Vec::<String>::new()
+        );
+        // the order is the names', not the list's
+        assert_eq!(
+            conflicts_with(
+                "blacklist {\n\tproperty ID_VENDOR\n}\n",
+                &["ID_WWN", "ID_VENDOR", "ID_SERIAL"]
+            ),
+            hidden_by_property("ID_VENDOR")
+        );
+        // an inverted entry hides by the first name it does not match
+        assert_eq!(
+            conflicts_with(
+                "blacklist {\n\tproperty \"!^ID_\"\n}\n",
+                &["DEVNAME", "ID_SERIAL", "ID_WWN"]
+            ),
+            hidden_by_property("!^ID_")
+        );
+    }
+
+    #[test]
+    fn properties_not_read_are_not_judged() {
+        let cluster = config(&format!("wwid: {WWID_A}\n\talias a\n"));
+        let files = [NodeFile {
+            name: "/etc/multipath.conf".into(),
+            text: format!("blacklist {{\n\tproperty .\n\tprotocol .\n\twwid {WWID_A}\n}}\n"),
+        }];
+        assert_eq!(
+            conflicts(&files, &cluster, &[block_device("sdb", None, None)]),
+            vec![format!(
+                "/etc/multipath.conf line 4: blacklist wwid '{WWID_A}' hides the allow-listed WWID {WWID_A}"
+            )]
+        );
     }
 
     #[test]

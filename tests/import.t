@@ -288,7 +288,8 @@ make_path("$sda/device", "$tmp/udev");
 file_set_contents("$sda/dev", "8:0\n");
 file_set_contents("$sda/device/vendor", "LIO-ORG \n");
 file_set_contents("$sda/device/model", "disk0           \n");
-file_set_contents("$tmp/udev/b8:0", "S:disk/by-id/wwn-0x5000c50015ea71ac\nE:ID_SERIAL=$SAN\n");
+file_set_contents("$tmp/udev/b8:0",
+    "S:disk/by-id/wwn-0x5000c50015ea71ac\nE:ID_SERIAL=$SAN\nE:ID_WWN=0x5000c50015ea71ac\n");
 $PVE::Multipath::Import::UDEV_DATA_DIR = "$tmp/udev";
 file_set_contents("$tmp/multipath.conf",
     "blacklist {\n\tdevnode \"^sd\"\n\tdevice {\n\t\tvendor \"LIO-ORG\"\n\t\tproduct \"^disk0\$\"\n"
@@ -302,6 +303,57 @@ is_deeply(
     ],
     'a device entry hides the path its devnode exception let through',
 );
+
+# property and protocol entries too: the udev property names (the database's and the
+# kernel's) and the protocol from where the device hangs in sysfs (both on iSCSI sessions;
+# sdb has the kernel's uevent properties and more of udev's)
+my $sdb_path = 'devices/platform/host3/session1/target3:0:0/3:0:0:1/block/sdb';
+make_path("$tmp/sys/$sdb_path/device");
+symlink("../$sdb_path", "$tmp/sys/block/sdb") or die "symlink: $!\n";
+file_set_contents("$tmp/sys/$sdb_path/dev", "8:16\n");
+file_set_contents("$tmp/sys/$sdb_path/uevent", "MAJOR=8\nMINOR=16\nDEVNAME=sdb\nDEVTYPE=disk\n");
+file_set_contents("$tmp/udev/b8:16",
+    "S:disk/by-id/wwn-0x5000c50015ea71ac\nI:1234\nE:ID_SERIAL=$SAN\nE:ID_WWN=0x5000c50015ea71ac\n"
+        . "E:ID_PATH=ip-192.0.2.1:3260-iscsi-iqn.2003-01.org.linux-iscsi.t:sn.1-lun-1\nG:systemd\n"
+);
+my @protocol_cases = (
+    ["protocol \"scsi:iscsi\"", [], "blacklist protocol 'scsi:iscsi'", 'sda, sdb'],
+    # an exception ends its own filter only
+    [
+        "protocol \"scsi:iscsi\"",
+        ["devnode \"^sda\$\""],
+        "blacklist protocol 'scsi:iscsi'",
+        'sda, sdb'
+    ],
+    ["protocol \"^scsi\"", ["protocol \"scsi:(fcp|iscsi)\""], undef, undef],
+    # the names in order: DEVLINKS, DEVNAME, DEVPATH, DEVTYPE, ID_PATH, ..., USEC_INITIALIZED
+    ["property \"^DEV\"", [], "blacklist property '^DEV'", 'sda, sdb'],
+    ["property \"^DEVTYPE\$\"", [], "blacklist property '^DEVTYPE\$'", 'sdb'],
+    ["property \"^ID_PATH\$\"", [], "blacklist property '^ID_PATH\$'", 'sdb'],
+    ["property \"^ID_PATH\$\"", ["property \"^DEVNAME\$\""], undef, undef],
+    ["property \"^DEVLINKS\$\"", [], "blacklist property '^DEVLINKS\$'", 'sda, sdb'],
+    # after ID_WWN, which multipath-tools itself excepts
+    ["property \"^(TAGS|USEC_INITIALIZED)\$\"", [], undef, undef],
+);
+for my $case (@protocol_cases) {
+    my ($entry, $exceptions, $described, $paths) = $case->@*;
+    my $text = "blacklist {\n\t$entry\n}\n";
+    $text .= "blacklist_exceptions {\n" . join('', map { "\t$_\n" } $exceptions->@*) . "}\n"
+        if $exceptions->@*;
+    file_set_contents("$tmp/multipath.conf", $text);
+    PVE::Multipath::Generator::sync();
+    my $expected =
+        defined($described)
+        ? ["$tmp/multipath.conf line 2: $described hides path"
+            . ($paths =~ m/,/ ? 's' : '')
+            . " $paths of the allow-listed WWID $SAN",
+        ]
+        : [];
+    is_deeply(PVE::Multipath::Generator::node_conflicts(),
+        $expected, "$entry, excepted: " . join(' ', $exceptions->@*));
+}
+unlink("$tmp/sys/block/sdb") or die "unlink: $!\n";
+
 file_set_contents("$tmp/multipath.conf", "defaults {\n\tuser_friendly_names no\n}\n");
 PVE::Multipath::Generator::sync();
 is_deeply(

@@ -73,9 +73,12 @@ exports! {
 
     /// `import_conflicts([{ name, text }], $cfg, $devices?) -> [$message]`:
     /// where the node's own files contradict the cluster config, each message
-    /// naming the file and line. `$devices` (`[{ dev, wwid, vendor?, product?
-    /// }]`, the node's block devices) lets `devnode` and `device` blacklist
-    /// entries be judged too.
+    /// naming the file and line. `$devices` (`[{ dev, wwid, vendor?, product?,
+    /// properties?, sysfs_path?, nvme_transport? }]`, the node's block
+    /// devices: `properties` the names of its udev properties, `sysfs_path`
+    /// the target of `/sys/block/<dev>`) lets `devnode` and `device`
+    /// blacklist entries be judged too, and `property` and `protocol` ones
+    /// where those facts are given.
     fn import_conflicts(
         files: Vec<NodeFile>,
         cfg: Value,

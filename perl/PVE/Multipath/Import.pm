@@ -86,8 +86,25 @@ sub propose {
         $overrides,);
 }
 
+# The names of a block device's udev properties, as libudev lists them: the
+# udev database's (E: lines; S:, G:, Q: and I: lines stand for DEVLINKS, TAGS,
+# CURRENT_TAGS and USEC_INITIALIZED) and the kernel's (the uevent file,
+# DEVPATH, SUBSYSTEM).
+my sub udev_property_names {
+    my ($udev, $uevent) = @_;
+    my %names = (DEVPATH => 1, SUBSYSTEM => 1);
+    $names{$_} = 1 for $udev =~ m/^E:([^=\n]+)=/mg;
+    $names{$_} = 1 for ($uevent // '') =~ m/^([^=\n]+)=/mg;
+    my %derived = (S => 'DEVLINKS', G => 'TAGS', Q => 'CURRENT_TAGS', I => 'USEC_INITIALIZED');
+    for my $type (keys %derived) {
+        $names{ $derived{$type} } = 1 if $udev =~ m/^$type:/m;
+    }
+    return [sort keys %names];
+}
+
 # The node's block devices as multipath-tools sees them for its blacklist:
-# kernel name, WWID (udev's ID_SERIAL, else ID_WWN), SCSI vendor and model.
+# kernel name, WWID (udev's ID_SERIAL, else ID_WWN), SCSI vendor and model,
+# udev property names, where it hangs in sysfs and an NVMe transport.
 my sub block_devices {
     my $sysfs = $PVE::Multipath::SYSFS;
     opendir(my $dh, "$sysfs/block") or return [];
@@ -101,10 +118,20 @@ my sub block_devices {
         my ($wwid) = $udev =~ m/^E:ID_SERIAL=(.+)$/m;
         ($wwid) = $udev =~ m/^E:ID_WWN=(.+)$/m if !defined($wwid);
         next if !defined($wwid);
-        my $device = { dev => $dev, wwid => $wwid };
+        my $device = {
+            dev => $dev,
+            wwid => $wwid,
+            properties => udev_property_names($udev, read_optional("$sysfs/block/$dev/uevent")),
+        };
         for my $field ([vendor => 'vendor'], [product => 'model']) {
             my $text = read_optional("$sysfs/block/$dev/device/$field->[1]") // next;
             $device->{ $field->[0] } = $text =~ s/\s+$//r;
+        }
+        my $sysfs_path = readlink("$sysfs/block/$dev");
+        $device->{sysfs_path} = $sysfs_path if defined($sysfs_path);
+        if ($dev =~ m/^nvme/) {
+            my $transport = read_optional("$sysfs/block/$dev/device/transport");
+            $device->{nvme_transport} = $transport =~ s/\s+$//r if defined($transport);
         }
         push $devices->@*, $device;
     }

@@ -198,8 +198,9 @@ sub import_apply {
 
 # [ message ]: where the node's own files ([{ name, text }]) contradict the
 # cluster config, each naming the file and line; with the node's block
-# devices ([{ dev, wwid, vendor?, product? }]) its devnode and device
-# blacklist entries are judged too.
+# devices ([{ dev, wwid, vendor?, product?, properties?, sysfs_path?,
+# nvme_transport? }]) its devnode, device, property and protocol blacklist
+# entries are judged too.
 sub import_conflicts {
     my ($files, $cfg, $devices) = @_;
     return PVE::RS::Multipath::Config::import_conflicts($files, $cfg, $devices);

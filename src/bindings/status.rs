@@ -87,13 +87,14 @@ struct DecodedPart {
 /// one value; dies naming the line of a malformed one.
 fn decode_broadcast(value: String) -> Result<DecodedPart, Error> {
     let part = wire::decode(&value)?;
+    let header = part.header;
     Ok(DecodedPart {
-        version: part.version,
-        time: part.time,
-        part: part.part,
-        parts: part.parts,
-        dropped: part.dropped,
-        tools_version: part.tools_version,
+        version: header.version,
+        time: header.time,
+        part: header.part,
+        parts: header.parts,
+        dropped: header.dropped,
+        tools_version: header.tools_version,
         apply_error: part.apply_error,
         luns: part.luns.into_iter().collect(),
     })

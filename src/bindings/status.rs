@@ -390,7 +390,8 @@ struct Options {
 /// nodes ]` for allow-listed WWIDs without an entry (neither: the series'
 /// rule), `now` unix seconds, `interval` the refresh interval (default 10; a
 /// report older, or further in the future, than three intervals reads
-/// `unknown`). A row: `{ wwid, alias?, 'used-by'?, size?, transport?,
+/// `unknown`; the node's row keeps what that report said, its conflicts
+/// too, marked by `stale`). A row: `{ wwid, alias?, 'used-by'?, size?, transport?,
 /// 'cluster-state', nodes => { node => { state, 'paths-active'?,
 /// 'paths-total'?, 'paths-expected'?, transport?, reason? } } }`. Never dies
 /// because of a KV value: a bad one makes that node's cells `unknown` with

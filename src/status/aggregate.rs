@@ -349,6 +349,11 @@ pub struct Row {
 #[derive(Debug, Serialize)]
 pub struct NodeStatus {
     pub online: bool,
+    /// The report is older than three refresh intervals (or from the
+    /// future). Its cells, which claim a current state, read unknown; what
+    /// this row keeps of it (`report-time`, `apply-error`,
+    /// `multipath-tools`, `luns`, `conflicts`) is what the node last said,
+    /// kept for the admin and marked old by this flag.
     pub stale: bool,
     #[serde(rename = "report-time", skip_serializing_if = "Option::is_none")]
     pub report_time: Option<u64>,

@@ -272,18 +272,32 @@ fn parse_wwid(field: &str, previous: &str, wwid: &mut String) -> Result<(), Erro
             bail!("packed WWID has a bad length");
         }
         let (pairs, tail) = rest.split_at(rest.len() - singles);
-        for pair in pairs.chunks_exact(2) {
-            let value = digit_value(pair[0])
-                .zip(digit_value(pair[1]))
-                .map(|(high, low)| high * 64 + low)
-                .ok_or_else(|| format_err!("bad digit in packed WWID"))?;
-            for shift in [8, 4, 0] {
-                wwid.push(HEX[((value >> shift) & 15) as usize] as char);
+        // unpacked in a local buffer, a chunk at a time: pushing each
+        // character onto the string is much slower
+        let mut hex = [0u8; 96];
+        for chunk in pairs.chunks(hex.len() / 3 * 2) {
+            let mut len = 0;
+            for pair in chunk.chunks_exact(2) {
+                let (high, low) = (
+                    DIGIT_VALUES[pair[0] as usize],
+                    DIGIT_VALUES[pair[1] as usize],
+                );
+                if high == NO_DIGIT || low == NO_DIGIT {
+                    bail!("bad digit in packed WWID");
+                }
+                let value = (high as usize) << 6 | low as usize;
+                hex[len..len + 3].copy_from_slice(&[
+                    HEX[value >> 8],
+                    HEX[(value >> 4) & 15],
+                    HEX[value & 15],
+                ]);
+                len += 3;
             }
+            wwid.push_str(std::str::from_utf8(&hex[..len])?);
         }
         for &digit in tail {
-            match digit_value(digit) {
-                Some(value) if value < 16 => wwid.push(HEX[value as usize] as char),
+            match DIGIT_VALUES[digit as usize] {
+                value if value < 16 => wwid.push(HEX[value as usize] as char),
                 _ => bail!("bad digit in packed WWID"),
             }
         }
@@ -402,20 +416,54 @@ fn parse_report(field: &str) -> Result<LunReport, Error> {
     })
 }
 
-/// The two or three space-separated fields of a LUN line.
-fn split_fields(line: &str) -> Option<(&str, &str, Option<&str>)> {
-    let space = |text: &str| text.bytes().position(|byte| byte == b' ');
-    let first = space(line)?;
-    let (wwid, rest) = (&line[..first], &line[first + 1..]);
-    match space(rest) {
-        None => Some((wwid, rest, None)),
-        Some(second) => {
-            let size = &rest[second + 1..];
-            space(size)
-                .is_none()
-                .then_some((wwid, &rest[..second], Some(size)))
+/// The fields of a LUN line: a WWID, a report and optionally a size.
+type Fields<'v> = (&'v str, &'v str, Option<&'v str>);
+
+/// The lines of a value as `split('\n')` yields them, each with its
+/// fields if it has two or three, found in the one pass over its bytes.
+struct Lines<'v> {
+    rest: Option<&'v str>,
+}
+
+impl<'v> Iterator for Lines<'v> {
+    type Item = (&'v str, Option<Fields<'v>>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let text = self.rest?;
+        let (mut spaces, mut count, mut end) = ([0; 2], 0, text.len());
+        for (at, &byte) in text.as_bytes().iter().enumerate() {
+            if byte == b'\n' {
+                end = at;
+                break;
+            }
+            if byte == b' ' {
+                if count < spaces.len() {
+                    spaces[count] = at;
+                }
+                count += 1;
+            }
         }
+        self.rest = text.get(end + 1..);
+        let line = &text[..end];
+        let fields = match count {
+            1 => Some((&line[..spaces[0]], &line[spaces[0] + 1..], None)),
+            2 => Some((
+                &line[..spaces[0]],
+                &line[spaces[0] + 1..spaces[1]],
+                Some(&line[spaces[1] + 1..]),
+            )),
+            _ => None,
+        };
+        Some((line, fields))
     }
+}
+
+/// The two or three space-separated fields of a LUN line.
+#[cfg(test)]
+fn split_fields(line: &str) -> Option<Fields<'_>> {
+    Lines { rest: Some(line) }
+        .next()
+        .and_then(|(_, fields)| fields)
 }
 
 /// What a node publishes: its LUNs, report time and last apply error.
@@ -698,7 +746,7 @@ pub fn decode_with<W: std::ops::Deref<Target = str>>(
         bail!("non-ASCII byte at offset {}", at.unwrap_or_default());
     }
     let header = decode_header(value)?;
-    let mut lines = value.split('\n').enumerate();
+    let mut lines = Lines { rest: Some(value) }.enumerate();
     lines.next();
     let mut decoded = Part {
         header,
@@ -708,7 +756,7 @@ pub fn decode_with<W: std::ops::Deref<Target = str>>(
     let mut end = None;
     // the WWID of this line and of the one before, reused line by line
     let (mut wwid, mut previous) = (String::new(), String::new());
-    for (index, line) in lines {
+    for (index, (line, fields)) in lines {
         let number = index + 1;
         if line.is_empty() {
             continue;
@@ -739,7 +787,7 @@ pub fn decode_with<W: std::ops::Deref<Target = str>>(
         }
         let previous_size = decoded.luns.last().and_then(|(_, report)| report.size);
         let mut parse = || -> Result<LunReport, Error> {
-            let (field, report, size) = match split_fields(line) {
+            let (field, report, size) = match fields {
                 Some(fields) => fields,
                 None => bail!("{} fields", line.split(' ').count()),
             };

@@ -271,13 +271,14 @@ exports! {
     /// one value; dies naming the line of a malformed one.
     fn decode_broadcast(value: String) -> Result<DecodedPart, Error> {
         let part = wire::decode(&value)?;
+        let header = part.header;
         Ok(DecodedPart {
-            version: part.version,
-            time: part.time,
-            part: part.part,
-            parts: part.parts,
-            dropped: part.dropped,
-            tools_version: part.tools_version,
+            version: header.version,
+            time: header.time,
+            part: header.part,
+            parts: header.parts,
+            dropped: header.dropped,
+            tools_version: header.tools_version,
             apply_error: part.apply_error,
             luns: part.luns.into_iter().collect(),
         })
@@ -391,7 +392,8 @@ exports! {
     /// nodes ]` for allow-listed WWIDs without an entry (neither: the series'
     /// rule), `now` unix seconds, `interval` the refresh interval (default 10; a
     /// report older, or further in the future, than three intervals reads
-    /// `unknown`). A row: `{ wwid, alias?, 'used-by'?, size?, transport?,
+    /// `unknown`; the node's row keeps what that report said, its conflicts
+    /// too, marked by `stale`). A row: `{ wwid, alias?, 'used-by'?, size?, transport?,
     /// 'cluster-state', nodes => { node => { state, 'paths-active'?,
     /// 'paths-total'?, 'paths-expected'?, transport?, reason? } } }`. Never dies
     /// because of a KV value: a bad one makes that node's cells `unknown` with

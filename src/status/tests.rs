@@ -626,6 +626,51 @@ fn a_report_from_the_future_is_not_fresh() {
     assert_eq!(cells["n3"]["state"], "optimal", "a little skew is fine");
 }
 
+/// A stale node's row keeps what its last report said, its conflicts as its
+/// apply error, marked `stale` as a whole: an admin sees what the node last
+/// found wrong and that it is old, not an empty list that reads "no
+/// conflicts". Its cells, which claim a current state, read unknown.
+#[test]
+fn a_stale_node_keeps_its_conflicts_marked_stale_like_its_apply_error() {
+    let now = 1000;
+    let with_error = |time: u64| {
+        let mut sent = broadcast(BTreeMap::from([(
+            "wA".to_string(),
+            report(State::Optimal, 4, 4),
+        )]));
+        sent.time = time;
+        sent.apply_error = Some("multipathd reconfigure failed".into());
+        json!(wire::encode(&sent, MAX_VALUE_BYTES).unwrap().values[0])
+    };
+    let conflict = "/etc/multipath.conf line 9: alias 'db' differs from the cluster's 'vmdata'";
+    let mut request = request(
+        json!({ "fresh": with_error(now - 5), "stale": with_error(now - 31) }),
+        &["fresh", "stale"],
+        json!({"wA": ["fresh", "stale"]}),
+        now,
+    );
+    request.conflicts = ["fresh", "stale"]
+        .into_iter()
+        .map(|node| (node.to_string(), conflicts::encode(&[conflict.to_string()])))
+        .collect();
+    let status = run(&request);
+    for (node, stale, cell) in [("fresh", false, "optimal"), ("stale", true, "unknown")] {
+        let row = &status["nodes"][node];
+        assert_eq!(row["stale"], stale, "{node}");
+        assert_eq!(row["conflicts"], json!([conflict]), "{node}");
+        assert_eq!(
+            row["apply-error"], "multipathd reconfigure failed",
+            "{node}"
+        );
+        assert_eq!(row["report-time"], if stale { now - 31 } else { now - 5 });
+        assert_eq!(status["luns"][0]["nodes"][node]["state"], cell, "{node}");
+    }
+    assert!(status["nodes"]["stale"]["error"]
+        .as_str()
+        .unwrap()
+        .contains("31 s old"));
+}
+
 /// The node's view of a map and the matrix cell of its report say the same,
 /// in the same words: both come from the one health rule.
 #[test]

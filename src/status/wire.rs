@@ -99,15 +99,23 @@ pub fn is_tools_version(text: &str) -> bool {
 /// The 64 digits of the compact numbers, in value order.
 pub const DIGITS: &[u8; 64] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
 
+/// The value of each byte as one of [`DIGITS`]; [`NO_DIGIT`] for the rest.
+const DIGIT_VALUES: [u8; 256] = {
+    let mut values = [NO_DIGIT; 256];
+    let mut index = 0;
+    while index < DIGITS.len() {
+        values[DIGITS[index] as usize] = index as u8;
+        index += 1;
+    }
+    values
+};
+const NO_DIGIT: u8 = u8::MAX;
+
 fn digit_value(byte: u8) -> Option<u64> {
-    Some(match byte {
-        b'0'..=b'9' => byte - b'0',
-        b'A'..=b'Z' => byte - b'A' + 10,
-        b'a'..=b'z' => byte - b'a' + 36,
-        b'-' => 62,
-        b'_' => 63,
-        _ => return None,
-    } as u64)
+    match DIGIT_VALUES[byte as usize] {
+        NO_DIGIT => None,
+        value => Some(value as u64),
+    }
 }
 
 fn push_number(out: &mut String, mut value: u64) {
@@ -233,7 +241,8 @@ fn push_wwid(out: &mut String, wwid: &str, previous: &str) {
     }
 }
 
-fn parse_wwid(field: &str, previous: &str) -> Result<String, Error> {
+/// Read a WWID field into `wwid`, front-coded against `previous`.
+fn parse_wwid(field: &str, previous: &str, wwid: &mut String) -> Result<(), Error> {
     let bytes = field.as_bytes();
     if bytes.len() < 2 || !field.is_ascii() {
         bail!("bad WWID field '{}'", excerpt(field));
@@ -244,7 +253,7 @@ fn parse_wwid(field: &str, previous: &str) -> Result<String, Error> {
         .get(..shared)
         .ok_or_else(|| format_err!("WWID shares {shared} characters with a shorter one"))?;
     let rest = &field[2..];
-    let mut wwid = String::with_capacity(prefix.len() + rest.len() * 3 / 2 + 2);
+    wwid.clear();
     wwid.push_str(prefix);
     let singles = match bytes[1] {
         b'x' => {
@@ -263,18 +272,32 @@ fn parse_wwid(field: &str, previous: &str) -> Result<String, Error> {
             bail!("packed WWID has a bad length");
         }
         let (pairs, tail) = rest.split_at(rest.len() - singles);
-        for pair in pairs.chunks(2) {
-            let value = digit_value(pair[0])
-                .zip(digit_value(pair[1]))
-                .map(|(high, low)| high * 64 + low)
-                .ok_or_else(|| format_err!("bad digit in packed WWID"))?;
-            for shift in [8, 4, 0] {
-                wwid.push(HEX[((value >> shift) & 15) as usize] as char);
+        // unpacked in a local buffer, a chunk at a time: pushing each
+        // character onto the string is much slower
+        let mut hex = [0u8; 96];
+        for chunk in pairs.chunks(hex.len() / 3 * 2) {
+            let mut len = 0;
+            for pair in chunk.chunks_exact(2) {
+                let (high, low) = (
+                    DIGIT_VALUES[pair[0] as usize],
+                    DIGIT_VALUES[pair[1] as usize],
+                );
+                if high == NO_DIGIT || low == NO_DIGIT {
+                    bail!("bad digit in packed WWID");
+                }
+                let value = (high as usize) << 6 | low as usize;
+                hex[len..len + 3].copy_from_slice(&[
+                    HEX[value >> 8],
+                    HEX[(value >> 4) & 15],
+                    HEX[value & 15],
+                ]);
+                len += 3;
             }
+            wwid.push_str(std::str::from_utf8(&hex[..len])?);
         }
         for &digit in tail {
-            match digit_value(digit) {
-                Some(value) if value < 16 => wwid.push(HEX[value as usize] as char),
+            match DIGIT_VALUES[digit as usize] {
+                value if value < 16 => wwid.push(HEX[value as usize] as char),
                 _ => bail!("bad digit in packed WWID"),
             }
         }
@@ -283,13 +306,13 @@ fn parse_wwid(field: &str, previous: &str) -> Result<String, Error> {
     // read) and lowercase hex: only its length can make it no WWID
     let valid = match singles {
         Some(_) => (1..=schema::WWID_MAX_LENGTH).contains(&wwid.len()),
-        None => schema::is_wwid(&wwid),
+        None => schema::is_wwid(wwid),
     };
-    debug_assert_eq!(valid, schema::is_wwid(&wwid), "{wwid}");
+    debug_assert_eq!(valid, schema::is_wwid(wwid), "{wwid}");
     if !valid {
-        bail!("bad WWID '{}'", excerpt(&wwid));
+        bail!("bad WWID '{}'", excerpt(wwid));
     }
-    Ok(wwid)
+    Ok(())
 }
 
 fn push_report(out: &mut String, report: &LunReport) {
@@ -340,7 +363,8 @@ fn parse_report(field: &str) -> Result<LunReport, Error> {
     };
     let rest = chars.as_str();
     let counts_end = rest
-        .find(|c: char| !(c.is_ascii_digit() || c == '/'))
+        .bytes()
+        .position(|byte| !(byte.is_ascii_digit() || byte == b'/'))
         .ok_or_else(|| format_err!("no transport in '{}'", excerpt(field)))?;
     let (counts, flags) = rest.split_at(counts_end);
     // at most three counts; no list is built for this on every line
@@ -392,20 +416,54 @@ fn parse_report(field: &str) -> Result<LunReport, Error> {
     })
 }
 
-/// The two or three space-separated fields of a LUN line.
-fn split_fields(line: &str) -> Option<(&str, &str, Option<&str>)> {
-    let space = |text: &str| text.bytes().position(|byte| byte == b' ');
-    let first = space(line)?;
-    let (wwid, rest) = (&line[..first], &line[first + 1..]);
-    match space(rest) {
-        None => Some((wwid, rest, None)),
-        Some(second) => {
-            let size = &rest[second + 1..];
-            space(size)
-                .is_none()
-                .then_some((wwid, &rest[..second], Some(size)))
+/// The fields of a LUN line: a WWID, a report and optionally a size.
+type Fields<'v> = (&'v str, &'v str, Option<&'v str>);
+
+/// The lines of a value as `split('\n')` yields them, each with its
+/// fields if it has two or three, found in the one pass over its bytes.
+struct Lines<'v> {
+    rest: Option<&'v str>,
+}
+
+impl<'v> Iterator for Lines<'v> {
+    type Item = (&'v str, Option<Fields<'v>>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let text = self.rest?;
+        let (mut spaces, mut count, mut end) = ([0; 2], 0, text.len());
+        for (at, &byte) in text.as_bytes().iter().enumerate() {
+            if byte == b'\n' {
+                end = at;
+                break;
+            }
+            if byte == b' ' {
+                if count < spaces.len() {
+                    spaces[count] = at;
+                }
+                count += 1;
+            }
         }
+        self.rest = text.get(end + 1..);
+        let line = &text[..end];
+        let fields = match count {
+            1 => Some((&line[..spaces[0]], &line[spaces[0] + 1..], None)),
+            2 => Some((
+                &line[..spaces[0]],
+                &line[spaces[0] + 1..spaces[1]],
+                Some(&line[spaces[1] + 1..]),
+            )),
+            _ => None,
+        };
+        Some((line, fields))
     }
+}
+
+/// The two or three space-separated fields of a LUN line.
+#[cfg(test)]
+fn split_fields(line: &str) -> Option<Fields<'_>> {
+    Lines { rest: Some(line) }
+        .next()
+        .and_then(|(_, fields)| fields)
 }
 
 /// What a node publishes: its LUNs, report time and last apply error.
@@ -637,43 +695,68 @@ pub fn decode_header(value: &str) -> Result<Header, Error> {
     })
 }
 
-/// One decoded value (one part).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Part {
-    pub version: u32,
-    pub time: u64,
-    pub part: usize,
-    pub parts: usize,
-    pub dropped: u64,
-    pub tools_version: Option<String>,
+/// One decoded value (one part): its header, the apply error and the LUNs.
+/// It reads as its header (`part.time`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Part<W = String> {
+    pub header: Header,
     pub apply_error: Option<String>,
     /// Sorted by WWID, unique.
-    pub luns: Vec<(String, LunReport)>,
+    pub luns: Vec<(W, LunReport)>,
+}
+
+impl<W> std::ops::Deref for Part<W> {
+    type Target = Header;
+    fn deref(&self) -> &Header {
+        &self.header
+    }
+}
+
+/// How many LUN lines a value says it has (its end line), as far as it
+/// can hold them: room to reserve, never trusted beyond that.
+fn lines_announced(value: &str) -> usize {
+    let count = value
+        .trim_end_matches('\n')
+        .rsplit('\n')
+        .next()
+        .and_then(|line| line.strip_prefix("end "))
+        .and_then(|count| count.parse::<usize>().ok())
+        .unwrap_or(0);
+    // the shortest line, `0xw O1n`, takes 8 bytes
+    count.min(value.len() / 8)
 }
 
 /// Decode one value, checking everything: it comes from another node.
 pub fn decode(value: &str) -> Result<Part, Error> {
+    decode_with(value, &mut str::to_owned)
+}
+
+/// [`decode`], each WWID kept as `keep` makes it: a caller decoding many
+/// values may share one copy of each WWID among them.
+pub fn decode_with<W: std::ops::Deref<Target = str>>(
+    value: &str,
+    keep: &mut impl FnMut(&str) -> W,
+) -> Result<Part<W>, Error> {
     if value.len() > MAX_VALUE_BYTES + 1 {
         bail!("value of {} bytes exceeds the 32 KiB KV limit", value.len());
     }
     // what this format writes is plain ASCII; anything else is damage
-    if let Some(at) = value.bytes().position(|byte| !byte.is_ascii()) {
-        bail!("non-ASCII byte at offset {at}");
+    if !value.is_ascii() {
+        let at = value.bytes().position(|byte| !byte.is_ascii());
+        bail!("non-ASCII byte at offset {}", at.unwrap_or_default());
     }
     let header = decode_header(value)?;
-    let mut lines = value.split('\n').enumerate();
+    let mut lines = Lines { rest: Some(value) }.enumerate();
     lines.next();
     let mut decoded = Part {
-        version: header.version,
-        time: header.time,
-        part: header.part,
-        parts: header.parts,
-        dropped: header.dropped,
-        tools_version: header.tools_version,
-        ..Default::default()
+        header,
+        apply_error: None,
+        luns: Vec::with_capacity(lines_announced(value)),
     };
     let mut end = None;
-    for (index, line) in lines {
+    // the WWID of this line and of the one before, reused line by line
+    let (mut wwid, mut previous) = (String::new(), String::new());
+    for (index, (line, fields)) in lines {
         let number = index + 1;
         if line.is_empty() {
             continue;
@@ -702,35 +785,31 @@ pub fn decode(value: &str) -> Result<Part, Error> {
                 Some(unescape(text).map_err(|err| format_err!("line {number}: {err}"))?);
             continue;
         }
-        let previous = decoded
-            .luns
-            .last()
-            .map_or(("", None), |(wwid, report)| (wwid.as_str(), report.size));
-        let parse = || -> Result<(String, LunReport), Error> {
-            let (wwid, report, size) = match split_fields(line) {
+        let previous_size = decoded.luns.last().and_then(|(_, report)| report.size);
+        let mut parse = || -> Result<LunReport, Error> {
+            let (field, report, size) = match fields {
                 Some(fields) => fields,
                 None => bail!("{} fields", line.split(' ').count()),
             };
-            let wwid = parse_wwid(wwid, previous.0)?;
+            parse_wwid(field, &previous, &mut wwid)?;
             let mut report = parse_report(report)?;
             report.size = match size {
                 None => None,
-                Some("=") => Some(
-                    previous
-                        .1
-                        .ok_or_else(|| format_err!("'=' size with none before"))?,
-                ),
+                Some("=") => {
+                    Some(previous_size.ok_or_else(|| format_err!("'=' size with none before"))?)
+                }
                 Some(size) => {
                     Some(parse_number(size).ok_or_else(|| format_err!("bad size '{size}'"))?)
                 }
             };
-            Ok((wwid, report))
+            Ok(report)
         };
-        let (wwid, report) = parse().map_err(|err| format_err!("line {number}: {err}"))?;
-        if wwid.as_str() <= previous.0 && !previous.0.is_empty() {
+        let report = parse().map_err(|err| format_err!("line {number}: {err}"))?;
+        if wwid <= previous && !previous.is_empty() {
             bail!("line {number}: WWIDs out of order or repeated");
         }
-        decoded.luns.push((wwid, report));
+        decoded.luns.push((keep(&wwid), report));
+        std::mem::swap(&mut wwid, &mut previous);
     }
     if end.is_none() {
         bail!("value ends early (no end line)");

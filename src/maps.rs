@@ -454,8 +454,7 @@ fn read_map<'a>(reader: &mut Reader<'a>, keep: Keep) -> reader::Result<Map<'a>> 
                     Keep::All => {
                         map.path_groups = read_list(reader, |reader| {
                             let mut paths = Vec::new();
-                            let mut group =
-                                read_group(reader, true, &mut |path| paths.push(path))?;
+                            let mut group = read_group(reader, true, &mut |path| paths.push(path))?;
                             group.paths = paths;
                             Ok(group)
                         })?;

@@ -580,8 +580,16 @@ mod tests {
     #[test]
     fn a_key_read_has_the_code_of_its_text() {
         let keys = [
-            "", "a", "dev", "dm_st", "host_adapter", "fifteen_bytes__", "sixteen_bytes___",
-            "dev\\u0000", "d\\u00e9v", "x",
+            "",
+            "a",
+            "dev",
+            "dm_st",
+            "host_adapter",
+            "fifteen_bytes__",
+            "sixteen_bytes___",
+            "dev\\u0000",
+            "d\\u00e9v",
+            "x",
         ];
         for key in keys {
             // at the end of the input, and with more input after it

@@ -69,6 +69,7 @@ SV *pvemp_new_nv(pTHX_ NV v) { return newSVnv(v); }
 SV *pvemp_new_pvn(pTHX_ const char *s, STRLEN len, int utf8) { return newSVpvn_flags(s, len, utf8 ? SVf_UTF8 : 0); }
 SV *pvemp_new_shared_pvn(pTHX_ const char *s, STRLEN len, int utf8) { return newSVpvn_share(s, utf8 ? -(I32)len : (I32)len, 0); }
 SV *pvemp_new_sv_copy(pTHX_ SV *sv) { return newSVsv(sv); }
+SV *pvemp_new_sv_copy_nomg(pTHX_ SV *sv) { return newSVsv_nomg(sv); }
 HV *pvemp_new_hv(pTHX) { return newHV(); }
 AV *pvemp_new_av(pTHX) { return newAV(); }
 SV *pvemp_new_rv_noinc(pTHX_ SV *target) { return newRV_noinc(target); }

@@ -50,7 +50,9 @@ impl fmt::Display for Error {
     }
 }
 
-pub type Result<T> = std::result::Result<T, Error>;
+/// Boxed: the reader's functions, called for every token, then return
+/// their results in registers rather than through memory.
+pub type Result<T> = std::result::Result<T, Box<Error>>;
 
 /// The length of the plain run at the start of a string's body: up to the
 /// first `"`, `\\` or control byte (`None`: none before the end). Eight
@@ -150,15 +152,17 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn error(&self, what: impl Into<Cow<'static, str>>) -> Error {
-        Error {
+    #[cold]
+    fn error(&self, what: impl Into<Cow<'static, str>>) -> Box<Error> {
+        Box::new(Error {
             offset: self.pos,
             what: what.into(),
             eof: self.pos >= self.bytes.len(),
-        }
+        })
     }
 
-    fn unexpected(&self, expected: &str) -> Error {
+    #[cold]
+    fn unexpected(&self, expected: &str) -> Box<Error> {
         match self.bytes.get(self.pos) {
             None => self.error(format!("output ends where {expected} was expected")),
             Some(&byte) if byte.is_ascii_graphic() => {
@@ -197,7 +201,10 @@ impl<'a> Reader<'a> {
             self.pos += 1;
             const SPACES: u64 = u64::from_le_bytes(*b"        ");
             while let Some(chunk) = self.bytes.get(self.pos..self.pos + 8) {
-                if u64::from_le_bytes(chunk.try_into().expect("eight bytes")) != SPACES {
+                let other = u64::from_le_bytes(chunk.try_into().expect("eight bytes")) ^ SPACES;
+                if other != 0 {
+                    // the first byte that is no space, found at once
+                    self.pos += (other.trailing_zeros() / 8) as usize;
                     break;
                 }
                 self.pos += 8;
@@ -305,7 +312,8 @@ impl<'a> Reader<'a> {
     }
 
     /// The error for a key given twice in one object, at its value.
-    pub fn duplicate(&self, key: &str) -> Error {
+    #[cold]
+    pub fn duplicate(&self, key: &str) -> Box<Error> {
         self.error(format!("duplicate key '{}'", quote(key)))
     }
 
@@ -376,6 +384,8 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn escaped_string(&mut self, start: usize) -> Result<Cow<'a, str>> {
         let mut out = String::from(&self.text[start..self.pos]);
         loop {
@@ -529,9 +539,27 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// Skip a scalar, refusing what [`Reader::scalar`] refuses.
+    /// Skip a scalar, refusing what [`Reader::scalar`] refuses; a string
+    /// (the usual case) without making its value.
     pub fn skip_scalar(&mut self) -> Result<()> {
-        self.scalar().map(|_| ())
+        if self.peek() != Some(b'"') {
+            return self.scalar().map(|_| ());
+        }
+        self.pos += 1;
+        let start = self.pos;
+        let Some(run) = string_run(&self.bytes[start..]) else {
+            self.pos = self.bytes.len();
+            return Err(self.error("output ends inside a string"));
+        };
+        self.pos += run;
+        match self.bytes[self.pos] {
+            b'"' => {
+                self.pos += 1;
+                Ok(())
+            }
+            b'\\' => self.escaped_string(start).map(|_| ()),
+            _ => Err(self.error("control character in a string")),
+        }
     }
 
     /// Skip any value.

@@ -176,15 +176,41 @@ impl<'a> Reader<'a> {
     #[inline(always)]
     fn skip_space(&mut self) {
         if self.bytes.get(self.pos).is_some_and(|&byte| byte <= b' ') {
-            // one space, as around every ':', without a call
-            if let Some(&[b' ', next]) = self.bytes.get(self.pos..self.pos + 2) {
-                if next > b' ' {
+            // one space, as around every ':', or a newline and up to 15
+            // spaces of indentation, as before every key, without a call
+            if let Some(&[first, next]) = self.bytes.get(self.pos..self.pos + 2) {
+                if first == b' ' && next > b' ' {
                     self.pos += 1;
                     return;
+                }
+                if first == b'\n' {
+                    if let Some(at) = self.indentation_end(self.pos + 1) {
+                        self.pos = at;
+                        return;
+                    }
                 }
             }
             self.skip_space_run();
         }
+    }
+
+    /// Where the spaces from `from` end, if within 16 bytes and followed
+    /// by a token.
+    #[inline(always)]
+    fn indentation_end(&self, from: usize) -> Option<usize> {
+        const SPACES: u64 = u64::from_le_bytes(*b"        ");
+        let window = self.bytes.get(from..from + 16)?;
+        let low = u64::from_le_bytes(window[..8].try_into().expect("eight bytes")) ^ SPACES;
+        let at = if low != 0 {
+            from + (low.trailing_zeros() / 8) as usize
+        } else {
+            let high = u64::from_le_bytes(window[8..].try_into().expect("eight bytes")) ^ SPACES;
+            if high == 0 {
+                return None;
+            }
+            from + 8 + (high.trailing_zeros() / 8) as usize
+        };
+        (self.bytes[at] > b' ').then_some(at)
     }
 
     /// Mostly a single space, or a newline and an indentation of a dozen
@@ -360,9 +386,25 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A string, borrowed unless it has escapes.
-    #[inline]
+    /// A string, borrowed unless it has escapes. The usual case (a plain
+    /// string right here) is inlined; anything else takes the long way.
+    #[inline(always)]
     pub fn string(&mut self) -> Result<Cow<'a, str>> {
+        if self.peek() == Some(b'"') {
+            let start = self.pos + 1;
+            if let Some(run) = string_run(&self.bytes[start..]) {
+                let end = start + run;
+                if self.bytes[end] == b'"' {
+                    self.pos = end + 1;
+                    return Ok(Cow::Borrowed(&self.text[start..end]));
+                }
+            }
+        }
+        self.string_slow()
+    }
+
+    #[inline(never)]
+    fn string_slow(&mut self) -> Result<Cow<'a, str>> {
         if !self.eat(b'"') {
             return Err(self.unexpected("a string"));
         }
@@ -589,6 +631,10 @@ mod tests {
             " \n",
             "          \n",
             "\n \n",
+            "\n        ",
+            "\n                ",
+            "\n   \t",
+            "\n           \n  ",
         ];
         for space in spaces {
             let text = format!(

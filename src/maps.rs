@@ -189,6 +189,7 @@ impl Seen {
 }
 
 /// A text field, `[undef]` and the like read as unset.
+#[inline]
 fn read_text<'a>(reader: &mut Reader<'a>) -> reader::Result<Text<'a>> {
     Ok(clean(reader.text()?))
 }

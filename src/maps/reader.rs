@@ -555,6 +555,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A text field; numbers and booleans are taken as their text.
+    #[inline]
     pub fn text(&mut self) -> Result<Option<Cow<'a, str>>> {
         // the usual case first
         if self.peek() == Some(b'"') {

@@ -108,12 +108,28 @@ const CONTENT_SLOTS: usize = 1024;
 /// Longer texts are not cached (WWIDs are 33 bytes).
 const CONTENT_MAX_BYTES: usize = 64;
 
+/// Eight bytes at a time, the last word zero-padded; no copy (a copy of a
+/// variable length is a call to memcpy for each of thousands of strings).
 fn text_hash(bytes: &[u8]) -> u64 {
-    bytes.chunks(8).fold(bytes.len() as u64, |hash, chunk| {
-        let mut word = [0u8; 8];
-        word[..chunk.len()].copy_from_slice(chunk);
-        (hash.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x517c_c1b7_2722_0a95)
-    })
+    let mix =
+        |hash: u64, word: u64| (hash.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    let mut chunks = bytes.chunks_exact(8);
+    let mut hash = bytes.len() as u64;
+    for chunk in &mut chunks {
+        hash = mix(
+            hash,
+            u64::from_le_bytes(chunk.try_into().expect("eight bytes")),
+        );
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let word = rest
+            .iter()
+            .rev()
+            .fold(0u64, |word, &byte| (word << 8) | u64::from(byte));
+        hash = mix(hash, word);
+    }
+    hash
 }
 
 impl Statics {

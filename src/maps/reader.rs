@@ -120,6 +120,18 @@ pub const fn key_code(key: &str) -> u128 {
     code
 }
 
+/// The low `n` bytes of a word, for `n` up to 15 (a table: a variable
+/// shift of 128 bits is a branchy sequence).
+const KEY_MASKS: [u128; 16] = {
+    let mut masks = [0u128; 16];
+    let mut n = 1;
+    while n < 16 {
+        masks[n] = (1u128 << (8 * n)) - 1;
+        n += 1;
+    }
+    masks
+};
+
 /// An object's key, as text (for messages) and as its [`key_code`].
 #[derive(Clone, Copy)]
 pub struct Key<'k> {
@@ -319,17 +331,18 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    /// [`key_code`] of a key just read: a borrowed short key with 16 bytes
-    /// of input from its start is one load and a mask.
+    /// [`key_code`] of a key just read: one borrowed from the input (not
+    /// unescaped) with 16 bytes of input from its start is one load and a
+    /// mask.
     #[inline(always)]
-    fn code_of(&self, key: &Cow<'a, str>) -> u128 {
-        if let Cow::Borrowed(text) = key {
-            let start = text.as_ptr() as usize - self.bytes.as_ptr() as usize;
+    fn code_of(&self, key: &str) -> u128 {
+        let start = (key.as_ptr() as usize).wrapping_sub(self.bytes.as_ptr() as usize);
+        if start < self.bytes.len() {
             if let Some(window) = self.bytes.get(start..start + 16) {
-                let len = text.len();
+                let len = key.len();
                 if len <= 15 {
                     let word = u128::from_le_bytes(window.try_into().expect("16 bytes"));
-                    return (word & ((1u128 << (8 * len)) - 1)) | ((len as u128) << 120);
+                    return (word & KEY_MASKS[len]) | ((len as u128) << 120);
                 }
                 return 0;
             }

@@ -1,5 +1,6 @@
-//! Reading Perl data into [`serde_json::Value`] (the way back is
-//! [`super::ser`]).
+//! Reading Perl data: each value once through [`Reader::node`], into a
+//! [`serde_json::Value`] or by the argument deserializer (`de.rs`); the way
+//! back is [`super::ser`].
 //!
 //! Plain data is read directly. Magical data (a tied scalar, array or hash,
 //! `%ENV`, ...) runs Perl code when read, and that code may die; it is read

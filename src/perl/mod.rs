@@ -1,14 +1,15 @@
 //! The binding layer: a small, self-contained stand-in for `perlmod`.
 //!
 //! Every `unsafe` line of the crate lives below this module. The rest of the
-//! crate exports plain Rust functions; this module moves their arguments and
-//! results between Perl data and [`serde_json::Value`], turns errors into Perl
-//! exceptions and keeps Rust panics from unwinding into the interpreter.
+//! crate exports plain Rust functions; this module reads their arguments
+//! straight from Perl data into their types (`de.rs`), builds their results
+//! as Perl data (`ser.rs`), turns errors into Perl exceptions and keeps Rust
+//! panics from unwinding into the interpreter.
 //!
 //! # Adding an export
 //!
-//! Write a plain function whose arguments implement
-//! [`serde::de::DeserializeOwned`] and whose result is
+//! Write a plain function whose arguments implement [`serde::Deserialize`]
+//! (owned, or borrowing a big text for the call as [`Text`]) and whose result is
 //! `Result<T, anyhow::Error>` with `T:` [`serde::Serialize`], then add one
 //! line, documented, to the package's `EXPORTS` table in `src/bindings/`:
 //!

@@ -189,13 +189,56 @@ impl Seen {
 }
 
 /// A text field, `[undef]` and the like read as unset.
+#[inline]
 fn read_text<'a>(reader: &mut Reader<'a>) -> reader::Result<Text<'a>> {
     Ok(clean(reader.text()?))
 }
 
+/// The known keys of multipathd's objects, as [`reader::key_code`]s.
+mod keys {
+    use super::reader::key_code;
+
+    pub const MAPS: u128 = key_code("maps");
+    pub const MAP: u128 = key_code("map");
+
+    pub const NAME: u128 = key_code("name");
+    pub const UUID: u128 = key_code("uuid");
+    pub const SYSFS: u128 = key_code("sysfs");
+    pub const QUEUEING: u128 = key_code("queueing");
+    pub const WRITE_PROT: u128 = key_code("write_prot");
+    pub const DM_ST: u128 = key_code("dm_st");
+    pub const FEATURES: u128 = key_code("features");
+    pub const VEND: u128 = key_code("vend");
+    pub const PROD: u128 = key_code("prod");
+    pub const REV: u128 = key_code("rev");
+    pub const PATH_FAULTS: u128 = key_code("path_faults");
+    pub const PATH_GROUPS: u128 = key_code("path_groups");
+
+    pub const SELECTOR: u128 = key_code("selector");
+    pub const PRI: u128 = key_code("pri");
+    pub const GROUP: u128 = key_code("group");
+    pub const PATHS: u128 = key_code("paths");
+
+    pub const DEV: u128 = key_code("dev");
+    pub const DEV_T: u128 = key_code("dev_t");
+    pub const DEV_ST: u128 = key_code("dev_st");
+    pub const CHK_ST: u128 = key_code("chk_st");
+    pub const CHECKER: u128 = key_code("checker");
+    pub const HOST_WWNN: u128 = key_code("host_wwnn");
+    pub const TARGET_WWNN: u128 = key_code("target_wwnn");
+    pub const HOST_WWPN: u128 = key_code("host_wwpn");
+    pub const TARGET_WWPN: u128 = key_code("target_wwpn");
+    pub const HOST_ADAPTER: u128 = key_code("host_adapter");
+    pub const LUN_HEX: u128 = key_code("lun_hex");
+    pub const MARGINAL_ST: u128 = key_code("marginal_st");
+}
+
 /// Read a path straight into its normalised form (the maps are read on
-/// every pass; no intermediate copy of the raw fields is made).
-fn read_path<'a>(reader: &mut Reader<'a>) -> reader::Result<Path<'a>> {
+/// every pass; no intermediate copy of the raw fields is made). Unless
+/// `full`, only what [`Path::is_usable`] and the transport need is kept;
+/// the other known fields are still checked as the full reading checks
+/// them, so both refuse the same input alike.
+fn read_path<'a>(reader: &mut Reader<'a>, full: bool) -> reader::Result<Path<'a>> {
     let mut path = Path {
         dev: None,
         dev_t: None,
@@ -216,21 +259,24 @@ fn read_path<'a>(reader: &mut Reader<'a>) -> reader::Result<Path<'a>> {
     };
     let mut seen = Seen::default();
     reader.object(|reader, key| {
-        let (bit, slot) = match key {
-            "dev" => (0, &mut path.dev),
-            "dev_t" => (1, &mut path.dev_t),
-            "dm_st" => (2, &mut path.dm_state),
-            "dev_st" => (3, &mut path.dev_state),
-            "chk_st" => (4, &mut path.check_state),
-            "checker" => (5, &mut path.checker),
-            "host_wwnn" => (6, &mut path.host_wwnn),
-            "target_wwnn" => (7, &mut path.target_wwnn),
-            "host_wwpn" => (8, &mut path.host_wwpn),
-            "target_wwpn" => (9, &mut path.target_wwpn),
-            "host_adapter" => (10, &mut path.host_adapter),
-            "lun_hex" => (11, &mut path.lun_hex),
-            "marginal_st" => {
-                seen.mark(reader, 12, key)?;
+        let (bit, slot, needed) = match key.code {
+            keys::DEV => (0, &mut path.dev, true),
+            keys::DEV_T => (1, &mut path.dev_t, false),
+            keys::DM_ST => (2, &mut path.dm_state, true),
+            keys::DEV_ST => (3, &mut path.dev_state, true),
+            keys::CHK_ST => (4, &mut path.check_state, true),
+            keys::CHECKER => (5, &mut path.checker, false),
+            keys::HOST_WWNN => (6, &mut path.host_wwnn, false),
+            keys::TARGET_WWNN => (7, &mut path.target_wwnn, true),
+            keys::HOST_WWPN => (8, &mut path.host_wwpn, false),
+            keys::TARGET_WWPN => (9, &mut path.target_wwpn, true),
+            keys::HOST_ADAPTER => (10, &mut path.host_adapter, false),
+            keys::LUN_HEX => (11, &mut path.lun_hex, false),
+            keys::MARGINAL_ST => {
+                seen.mark(reader, 12, key.text)?;
+                if !full {
+                    return reader.skip_scalar();
+                }
                 // only said when it is so: 4,000 paths of `marginal => 0`
                 // cost time
                 path.marginal = read_text(reader)?
@@ -238,16 +284,23 @@ fn read_path<'a>(reader: &mut Reader<'a>) -> reader::Result<Path<'a>> {
                     .map(|_| true);
                 return Ok(());
             }
-            "pri" => {
-                seen.mark(reader, 13, key)?;
+            keys::PRI => {
+                seen.mark(reader, 13, key.text)?;
+                if !full {
+                    return reader.skip_scalar();
+                }
                 path.priority = reader.int()?;
                 return Ok(());
             }
             _ => return reader.skip(),
         };
-        seen.mark(reader, bit, key)?;
-        *slot = read_text(reader)?;
-        Ok(())
+        seen.mark(reader, bit, key.text)?;
+        if full || needed {
+            *slot = read_text(reader)?;
+            Ok(())
+        } else {
+            reader.skip_scalar()
+        }
     })?;
     // multipathd reports an iSCSI target name as `target_wwnn`
     if path.target_wwnn.as_deref().is_some_and(is_iscsi_name) {
@@ -266,9 +319,11 @@ fn read_path<'a>(reader: &mut Reader<'a>) -> reader::Result<Path<'a>> {
 }
 
 /// Read a path group; its paths go to `path` one by one (the node pass
-/// keeps only what its report needs of them).
+/// keeps only what its report needs of them: unless `full`, the group's
+/// own fields are checked, not kept).
 fn read_group<'a>(
     reader: &mut Reader<'a>,
+    full: bool,
     path: &mut impl FnMut(Path<'a>),
 ) -> reader::Result<PathGroup<'a>> {
     let mut group = PathGroup {
@@ -280,16 +335,17 @@ fn read_group<'a>(
     };
     let mut seen = Seen::default();
     reader.object(|reader, key| {
-        let bit = match key {
-            "selector" => 0,
-            "dm_st" => 1,
-            "pri" => 2,
-            "group" => 3,
-            "paths" => 4,
+        let bit = match key.code {
+            keys::SELECTOR => 0,
+            keys::DM_ST => 1,
+            keys::PRI => 2,
+            keys::GROUP => 3,
+            keys::PATHS => 4,
             _ => return reader.skip(),
         };
-        seen.mark(reader, bit, key)?;
+        seen.mark(reader, bit, key.text)?;
         match bit {
+            0..=3 if !full => reader.skip_scalar()?,
             0 => group.selector = read_text(reader)?,
             1 => group.dm_state = read_text(reader)?,
             2 => group.priority = reader.int()?.unwrap_or(0),
@@ -297,7 +353,7 @@ fn read_group<'a>(
             _ => {
                 if !reader.null()? {
                     reader.array(|reader| {
-                        path(read_path(reader)?);
+                        path(read_path(reader, full)?);
                         Ok(())
                     })?;
                 }
@@ -372,34 +428,34 @@ fn read_map<'a>(reader: &mut Reader<'a>, keep: Keep) -> reader::Result<Map<'a>> 
     let mut seen = Seen::default();
     let (mut total, mut active, mut transport) = (0, 0, CommonTransport::default());
     reader.object(|reader, key| {
-        let (bit, slot) = match key {
-            "name" => (0, &mut map.name),
-            "uuid" => (1, &mut map.wwid),
-            "sysfs" => (2, &mut map.sysfs),
-            "queueing" => {
-                seen.mark(reader, 3, key)?;
+        let (bit, slot) = match key.code {
+            keys::NAME => (0, &mut map.name),
+            keys::UUID => (1, &mut map.wwid),
+            keys::SYSFS => (2, &mut map.sysfs),
+            keys::QUEUEING => {
+                seen.mark(reader, 3, key.text)?;
                 // `-` is "no queueing configured"
                 map.queueing = read_text(reader)?.filter(|text| text != "-");
                 return Ok(());
             }
-            "write_prot" => (4, &mut map.write_prot),
-            "dm_st" => (5, &mut map.dm_state),
-            "features" => (6, &mut map.features),
-            "vend" => (7, &mut map.vendor),
-            "prod" => (8, &mut map.product),
-            "rev" => (9, &mut map.revision),
-            "path_faults" => {
-                seen.mark(reader, 10, key)?;
+            keys::WRITE_PROT => (4, &mut map.write_prot),
+            keys::DM_ST => (5, &mut map.dm_state),
+            keys::FEATURES => (6, &mut map.features),
+            keys::VEND => (7, &mut map.vendor),
+            keys::PROD => (8, &mut map.product),
+            keys::REV => (9, &mut map.revision),
+            keys::PATH_FAULTS => {
+                seen.mark(reader, 10, key.text)?;
                 map.path_faults = reader.int()?;
                 return Ok(());
             }
-            "path_groups" => {
-                seen.mark(reader, 11, key)?;
+            keys::PATH_GROUPS => {
+                seen.mark(reader, 11, key.text)?;
                 match keep {
                     Keep::All => {
                         map.path_groups = read_list(reader, |reader| {
                             let mut paths = Vec::new();
-                            let mut group = read_group(reader, &mut |path| paths.push(path))?;
+                            let mut group = read_group(reader, true, &mut |path| paths.push(path))?;
                             group.paths = paths;
                             Ok(group)
                         })?;
@@ -410,14 +466,16 @@ fn read_map<'a>(reader: &mut Reader<'a>, keep: Keep) -> reader::Result<Map<'a>> 
                             active += u64::from(path.is_usable());
                             transport.add(path_transport(&path, sysfs));
                         };
-                        read_list(reader, |reader| read_group(reader, &mut count).map(|_| ()))?;
+                        read_list(reader, |reader| {
+                            read_group(reader, false, &mut count).map(|_| ())
+                        })?;
                     }
                 }
                 return Ok(());
             }
             _ => return reader.skip(),
         };
-        seen.mark(reader, bit, key)?;
+        seen.mark(reader, bit, key.text)?;
         *slot = read_text(reader)?;
         Ok(())
     })?;
@@ -442,13 +500,13 @@ fn read_document<'a>(text: &'a str, keep: Keep) -> reader::Result<Option<Vec<Map
     let mut maps = None;
     let mut seen = Seen::default();
     reader.object(|reader, key| {
-        match key {
-            "maps" | "map" => seen.mark(reader, 0, "maps")?,
+        match key.code {
+            keys::MAPS | keys::MAP => seen.mark(reader, 0, "maps")?,
             _ => {}
         }
-        match key {
-            "maps" => maps = Some(read_list(reader, |reader| read_map(reader, keep))?),
-            "map" => maps = Some(vec![read_map(reader, keep)?]),
+        match key.code {
+            keys::MAPS => maps = Some(read_list(reader, |reader| read_map(reader, keep))?),
+            keys::MAP => maps = Some(vec![read_map(reader, keep)?]),
             _ => reader.skip()?,
         }
         Ok(())
@@ -459,7 +517,13 @@ fn read_document<'a>(text: &'a str, keep: Keep) -> reader::Result<Option<Vec<Map
 
 /// multipathd's spelling of "not set".
 fn clean(text: Text<'_>) -> Text<'_> {
-    text.filter(|text| !matches!(text.as_ref(), "" | "[undef]" | "undef"))
+    // by length first: one compare of known size, no call
+    text.filter(|text| match text.len() {
+        0 => false,
+        5 => text != "undef",
+        7 => text != "[undef]",
+        _ => true,
+    })
 }
 
 fn is_fc_name(text: &str) -> bool {

@@ -5,8 +5,10 @@
 //! `expected-from`?, `health`, `reason`?, ..., `path-groups`).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
 use anyhow::Error;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Error as _, Serialize, Serializer};
 use serde::Deserialize;
 use serde_json::Value;
@@ -14,17 +16,19 @@ use serde_json::Value;
 use crate::exports;
 use crate::maps::{self, HighWater, SysfsFacts};
 use crate::perl::lenient::UInt;
+use crate::perl::Text;
 use crate::render;
 use crate::section_config::Config;
 use crate::status::node::{self, NodeFacts};
 use crate::status::{State, Transport};
 
-/// The raw text; parsed while it is serialized to Perl, so the maps can
-/// borrow their strings from it instead of copying each one. A parse error
-/// reaches Perl as the same `die` as any other export error.
-struct MapsText(String);
+/// The raw text (the caller's string, lent for the call); parsed while it
+/// is serialized to Perl, so the maps can borrow their strings from it
+/// instead of copying each one. A parse error reaches Perl as the same
+/// `die` as any other export error.
+struct MapsText<'a>(Text<'a>);
 
-impl Serialize for MapsText {
+impl Serialize for MapsText<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         maps::parse_maps_json(&self.0)
             .map_err(|err| S::Error::custom(format!("{err:#}")))?
@@ -63,23 +67,21 @@ impl SysfsOption {
 /// The node facts every node-side export takes, see [`NodeFacts`].
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FactsOptions {
-    #[serde(default)]
-    pub maps_json: Option<String>,
+pub struct FactsOptions<'a> {
+    #[serde(default, borrow)]
+    pub maps_json: Option<Text<'a>>,
     #[serde(default)]
     pub sysfs: Option<SysfsOption>,
     /// The parsed cluster config (`parse_section_config`'s result).
     #[serde(default)]
     pub config: Option<Value>,
-    /// Read back from a file the node wrote: anything but a hash of
-    /// counts (a damaged file) is taken as no mark.
     #[serde(default)]
-    pub high_water: Option<Value>,
+    pub high_water: KeptHighWater,
 }
 
-impl FactsOptions {
+impl<'a> FactsOptions<'a> {
     /// The multipathd text and the typed facts.
-    pub fn split(self) -> Result<(Option<String>, NodeFacts), Error> {
+    pub fn split(self) -> Result<(Option<Text<'a>>, NodeFacts), Error> {
         let (paths_expected, allow_list) = match &self.config {
             Some(cfg) if !cfg.is_null() => {
                 let config = Config::from_perl(cfg)?;
@@ -92,21 +94,114 @@ impl FactsOptions {
             sysfs: self.sysfs.unwrap_or_default().facts(),
             paths_expected,
             allow_list,
-            high_water: high_water(self.high_water),
+            high_water: self.high_water.0,
         };
         Ok((self.maps_json, facts))
     }
 }
 
-/// The kept high-water mark: a file the node wrote, so entries that are no
-/// count (a damaged file) are dropped rather than refused.
-fn high_water(kept: Option<Value>) -> HighWater {
-    let Some(Value::Object(kept)) = kept else {
-        return HighWater::new();
-    };
-    kept.into_iter()
-        .filter_map(|(wwid, count)| Some((wwid, serde_json::from_value::<UInt>(count).ok()?.0)))
-        .collect()
+/// The kept high-water mark, read back from a file the node wrote: so
+/// anything but a hash of counts (a damaged file) is no mark, and entries
+/// that are no count (as [`UInt`] reads them) are dropped rather than
+/// refused. Read as it comes, without a `Value` of it first; what is
+/// dropped is still read (its magic run, its size counted) like any other
+/// argument.
+#[derive(Default)]
+pub struct KeptHighWater(HighWater);
+
+impl<'de> Deserialize<'de> for KeptHighWater {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MarkVisitor;
+
+        impl<'de> Visitor<'de> for MarkVisitor {
+            type Value = KeptHighWater;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a hash of counts")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<KeptHighWater, A::Error> {
+                let mut mark = HighWater::new();
+                while let Some(wwid) = map.next_key::<String>()? {
+                    if let Count(Some(count)) = map.next_value()? {
+                        mark.insert(wwid, count);
+                    }
+                }
+                Ok(KeptHighWater(mark))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<KeptHighWater, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(KeptHighWater::default())
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<KeptHighWater, E> {
+                Ok(KeptHighWater::default())
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<KeptHighWater, E> {
+                Ok(KeptHighWater::default())
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<KeptHighWater, E> {
+                Ok(KeptHighWater::default())
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<KeptHighWater, E> {
+                Ok(KeptHighWater::default())
+            }
+            fn visit_str<E>(self, _: &str) -> Result<KeptHighWater, E> {
+                Ok(KeptHighWater::default())
+            }
+            fn visit_unit<E>(self) -> Result<KeptHighWater, E> {
+                Ok(KeptHighWater::default())
+            }
+        }
+
+        deserializer.deserialize_any(MarkVisitor)
+    }
+}
+
+/// One count of a kept mark: `Some` as [`UInt`] reads it, `None` for
+/// anything else (never an error, so only a failed read of Perl data is
+/// one).
+struct Count(Option<u64>);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct CountVisitor;
+
+        impl<'de> Visitor<'de> for CountVisitor {
+            type Value = Count;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a count")
+            }
+            fn visit_u64<E>(self, count: u64) -> Result<Count, E> {
+                Ok(Count(Some(count)))
+            }
+            fn visit_i64<E>(self, count: i64) -> Result<Count, E> {
+                Ok(Count(u64::try_from(count).ok()))
+            }
+            fn visit_f64<E>(self, count: f64) -> Result<Count, E> {
+                let integral = count.fract() == 0.0 && (0.0..9.2e18).contains(&count);
+                Ok(Count(integral.then_some(count as u64)))
+            }
+            fn visit_str<E>(self, text: &str) -> Result<Count, E> {
+                Ok(Count(text.trim().parse().ok()))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Count, E> {
+                Ok(Count(None))
+            }
+            fn visit_unit<E>(self) -> Result<Count, E> {
+                Ok(Count(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Count, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Count(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Count, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Count(None))
+            }
+        }
+
+        deserializer.deserialize_any(CountVisitor)
+    }
 }
 
 #[derive(serde::Serialize)]
@@ -118,9 +213,9 @@ struct NodeMaps<'a> {
 
 /// The maps with sysfs facts and expectations applied, built while they
 /// are serialized so that they borrow from the text.
-struct NodeMapsRequest(Option<String>, NodeFacts);
+struct NodeMapsRequest<'a>(Option<Text<'a>>, NodeFacts);
 
-impl Serialize for NodeMapsRequest {
+impl Serialize for NodeMapsRequest<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let (maps, high_water) = node::node_maps(self.0.as_deref(), &self.1)
             .map_err(|err| S::Error::custom(format!("{err:#}")))?;
@@ -133,7 +228,7 @@ exports! {
 
     /// `parse_maps_json($text) -> [ $map, ... ]`: `multipathd show maps json`
     /// (or `show map NAME json`) as maps with health, without expectations.
-    fn parse_maps_json(text: String) -> Result<MapsText, Error> {
+    fn parse_maps_json(text: Text) -> Result<MapsText, Error> {
         Ok(MapsText(text))
     }
 

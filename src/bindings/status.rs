@@ -8,9 +8,10 @@ use anyhow::{bail, Error};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::maps::{FactsOptions, SysfsOption};
+use super::maps::{FactsOptions, KeptHighWater, SysfsOption};
 use crate::exports;
 use crate::perl::lenient::{self, UInt};
+use crate::perl::Text;
 use crate::render;
 use crate::section_config::Config;
 use crate::status::aggregate::{ExpectedNodes, KvValue, NodeValue, Request, Row, Status};
@@ -58,15 +59,15 @@ struct LastOption {
 /// The node facts as in [`FactsOptions`], listed here rather than
 /// flattened: serde would buffer every value of a flattened struct first.
 #[derive(Deserialize)]
-struct PassOptions {
-    #[serde(default)]
-    maps_json: Option<String>,
+struct PassOptions<'a> {
+    #[serde(default, borrow)]
+    maps_json: Option<Text<'a>>,
     #[serde(default)]
     sysfs: Option<SysfsOption>,
     #[serde(default)]
     config: Option<Value>,
     #[serde(default)]
-    high_water: Option<Value>,
+    high_water: KeptHighWater,
     #[serde(deserialize_with = "lenient::uint")]
     now: u64,
     #[serde(default)]

@@ -50,7 +50,9 @@ impl fmt::Display for Error {
     }
 }
 
-pub type Result<T> = std::result::Result<T, Error>;
+/// Boxed: the reader's functions, called for every token, then return
+/// their results in registers rather than through memory.
+pub type Result<T> = std::result::Result<T, Box<Error>>;
 
 /// The length of the plain run at the start of a string's body: up to the
 /// first `"`, `\\` or control byte (`None`: none before the end). Eight
@@ -100,6 +102,43 @@ fn quote(text: &str) -> String {
     }
 }
 
+/// A key of at most 15 bytes as one number, its bytes and its length, so
+/// that a `match` over the known keys of an object compares numbers, not
+/// strings (multipathd's keys are all short; a longer key, or an empty
+/// one, is 0, which no known key is).
+pub const fn key_code(key: &str) -> u128 {
+    let bytes = key.as_bytes();
+    if bytes.len() > 15 {
+        return 0;
+    }
+    let mut code = (bytes.len() as u128) << 120;
+    let mut at = 0;
+    while at < bytes.len() {
+        code |= (bytes[at] as u128) << (8 * at);
+        at += 1;
+    }
+    code
+}
+
+/// The low `n` bytes of a word, for `n` up to 15 (a table: a variable
+/// shift of 128 bits is a branchy sequence).
+const KEY_MASKS: [u128; 16] = {
+    let mut masks = [0u128; 16];
+    let mut n = 1;
+    while n < 16 {
+        masks[n] = (1u128 << (8 * n)) - 1;
+        n += 1;
+    }
+    masks
+};
+
+/// An object's key, as text (for messages) and as its [`key_code`].
+#[derive(Clone, Copy)]
+pub struct Key<'k> {
+    pub text: &'k str,
+    pub code: u128,
+}
+
 /// A scalar where a string is expected: multipathd prints numbers for some.
 pub enum Scalar<'a> {
     Null,
@@ -125,15 +164,17 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn error(&self, what: impl Into<Cow<'static, str>>) -> Error {
-        Error {
+    #[cold]
+    fn error(&self, what: impl Into<Cow<'static, str>>) -> Box<Error> {
+        Box::new(Error {
             offset: self.pos,
             what: what.into(),
             eof: self.pos >= self.bytes.len(),
-        }
+        })
     }
 
-    fn unexpected(&self, expected: &str) -> Error {
+    #[cold]
+    fn unexpected(&self, expected: &str) -> Box<Error> {
         match self.bytes.get(self.pos) {
             None => self.error(format!("output ends where {expected} was expected")),
             Some(&byte) if byte.is_ascii_graphic() => {
@@ -147,8 +188,41 @@ impl<'a> Reader<'a> {
     #[inline(always)]
     fn skip_space(&mut self) {
         if self.bytes.get(self.pos).is_some_and(|&byte| byte <= b' ') {
+            // one space, as around every ':', or a newline and up to 15
+            // spaces of indentation, as before every key, without a call
+            if let Some(&[first, next]) = self.bytes.get(self.pos..self.pos + 2) {
+                if first == b' ' && next > b' ' {
+                    self.pos += 1;
+                    return;
+                }
+                if first == b'\n' {
+                    if let Some(at) = self.indentation_end(self.pos + 1) {
+                        self.pos = at;
+                        return;
+                    }
+                }
+            }
             self.skip_space_run();
         }
+    }
+
+    /// Where the spaces from `from` end, if within 16 bytes and followed
+    /// by a token.
+    #[inline(always)]
+    fn indentation_end(&self, from: usize) -> Option<usize> {
+        const SPACES: u64 = u64::from_le_bytes(*b"        ");
+        let window = self.bytes.get(from..from + 16)?;
+        let low = u64::from_le_bytes(window[..8].try_into().expect("eight bytes")) ^ SPACES;
+        let at = if low != 0 {
+            from + (low.trailing_zeros() / 8) as usize
+        } else {
+            let high = u64::from_le_bytes(window[8..].try_into().expect("eight bytes")) ^ SPACES;
+            if high == 0 {
+                return None;
+            }
+            from + 8 + (high.trailing_zeros() / 8) as usize
+        };
+        (self.bytes[at] > b' ').then_some(at)
     }
 
     /// Mostly a single space, or a newline and an indentation of a dozen
@@ -165,7 +239,10 @@ impl<'a> Reader<'a> {
             self.pos += 1;
             const SPACES: u64 = u64::from_le_bytes(*b"        ");
             while let Some(chunk) = self.bytes.get(self.pos..self.pos + 8) {
-                if u64::from_le_bytes(chunk.try_into().expect("eight bytes")) != SPACES {
+                let other = u64::from_le_bytes(chunk.try_into().expect("eight bytes")) ^ SPACES;
+                if other != 0 {
+                    // the first byte that is no space, found at once
+                    self.pos += (other.trailing_zeros() / 8) as usize;
                     break;
                 }
                 self.pos += 8;
@@ -225,7 +302,7 @@ impl<'a> Reader<'a> {
 
     /// Walk an object, handing each key to `field`, which must consume the
     /// value (or call [`Reader::skip`]).
-    pub fn object(&mut self, mut field: impl FnMut(&mut Self, &str) -> Result<()>) -> Result<()> {
+    pub fn object(&mut self, mut field: impl FnMut(&mut Self, Key) -> Result<()>) -> Result<()> {
         if !self.eat(b'{') {
             return Err(self.unexpected("an object"));
         }
@@ -236,10 +313,11 @@ impl<'a> Reader<'a> {
                     return Err(self.unexpected("a key in double quotes"));
                 }
                 let key = self.string()?;
+                let code = self.code_of(&key);
                 if !self.eat(b':') {
                     return Err(self.unexpected("':'"));
                 }
-                field(self, &key)?;
+                field(self, Key { text: &key, code })?;
                 if self.eat(b',') {
                     continue;
                 }
@@ -253,8 +331,28 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
+    /// [`key_code`] of a key just read: one borrowed from the input (not
+    /// unescaped) with 16 bytes of input from its start is one load and a
+    /// mask.
+    #[inline(always)]
+    fn code_of(&self, key: &str) -> u128 {
+        let start = (key.as_ptr() as usize).wrapping_sub(self.bytes.as_ptr() as usize);
+        if start < self.bytes.len() {
+            if let Some(window) = self.bytes.get(start..start + 16) {
+                let len = key.len();
+                if len <= 15 {
+                    let word = u128::from_le_bytes(window.try_into().expect("16 bytes"));
+                    return (word & KEY_MASKS[len]) | ((len as u128) << 120);
+                }
+                return 0;
+            }
+        }
+        key_code(key)
+    }
+
     /// The error for a key given twice in one object, at its value.
-    pub fn duplicate(&self, key: &str) -> Error {
+    #[cold]
+    pub fn duplicate(&self, key: &str) -> Box<Error> {
         self.error(format!("duplicate key '{}'", quote(key)))
     }
 
@@ -301,8 +399,25 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A string, borrowed unless it has escapes.
+    /// A string, borrowed unless it has escapes. The usual case (a plain
+    /// string right here) is inlined; anything else takes the long way.
+    #[inline(always)]
     pub fn string(&mut self) -> Result<Cow<'a, str>> {
+        if self.peek() == Some(b'"') {
+            let start = self.pos + 1;
+            if let Some(run) = string_run(&self.bytes[start..]) {
+                let end = start + run;
+                if self.bytes[end] == b'"' {
+                    self.pos = end + 1;
+                    return Ok(Cow::Borrowed(&self.text[start..end]));
+                }
+            }
+        }
+        self.string_slow()
+    }
+
+    #[inline(never)]
+    fn string_slow(&mut self) -> Result<Cow<'a, str>> {
         if !self.eat(b'"') {
             return Err(self.unexpected("a string"));
         }
@@ -324,6 +439,8 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn escaped_string(&mut self, start: usize) -> Result<Cow<'a, str>> {
         let mut out = String::from(&self.text[start..self.pos]);
         loop {
@@ -451,6 +568,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A text field; numbers and booleans are taken as their text.
+    #[inline]
     pub fn text(&mut self) -> Result<Option<Cow<'a, str>>> {
         // the usual case first
         if self.peek() == Some(b'"') {
@@ -475,6 +593,29 @@ impl<'a> Reader<'a> {
             Scalar::Text(text) => text.trim().parse().ok(),
             Scalar::Null | Scalar::Bool(_) => None,
         })
+    }
+
+    /// Skip a scalar, refusing what [`Reader::scalar`] refuses; a string
+    /// (the usual case) without making its value.
+    pub fn skip_scalar(&mut self) -> Result<()> {
+        if self.peek() != Some(b'"') {
+            return self.scalar().map(|_| ());
+        }
+        self.pos += 1;
+        let start = self.pos;
+        let Some(run) = string_run(&self.bytes[start..]) else {
+            self.pos = self.bytes.len();
+            return Err(self.error("output ends inside a string"));
+        };
+        self.pos += run;
+        match self.bytes[self.pos] {
+            b'"' => {
+                self.pos += 1;
+                Ok(())
+            }
+            b'\\' => self.escaped_string(start).map(|_| ()),
+            _ => Err(self.error("control character in a string")),
+        }
     }
 
     /// Skip any value.
@@ -504,6 +645,10 @@ mod tests {
             " \n",
             "          \n",
             "\n \n",
+            "\n        ",
+            "\n                ",
+            "\n   \t",
+            "\n           \n  ",
         ];
         for space in spaces {
             let text = format!(
@@ -518,6 +663,42 @@ mod tests {
             reader.skip().is_err(),
             "a vertical tab is no JSON white space"
         );
+    }
+
+    #[test]
+    fn a_key_read_has_the_code_of_its_text() {
+        let keys = [
+            "",
+            "a",
+            "dev",
+            "dm_st",
+            "host_adapter",
+            "fifteen_bytes__",
+            "sixteen_bytes___",
+            "dev\\u0000",
+            "d\\u00e9v",
+            "x",
+        ];
+        for key in keys {
+            // at the end of the input, and with more input after it
+            for tail in ["", ", \"padding\" : \"................\""] {
+                let text = format!("{{\"{key}\" : 1{tail}}}");
+                let mut reader = super::Reader::new(&text);
+                let mut seen = Vec::new();
+                reader
+                    .object(|reader, key| {
+                        seen.push((key.text.to_string(), key.code));
+                        reader.skip()
+                    })
+                    .unwrap();
+                let (text, code) = &seen[0];
+                assert_eq!(*code, super::key_code(text), "{key:?}");
+            }
+        }
+        assert_ne!(super::key_code("dev"), super::key_code("dev\0"));
+        assert_eq!(super::key_code("sixteen_bytes___"), 0);
+        assert_eq!(super::key_code(""), 0);
+        assert_ne!(super::key_code("a"), 0);
     }
 
     #[test]

@@ -1,16 +1,18 @@
 //! The binding layer: a small, self-contained stand-in for `perlmod`.
 //!
 //! Every `unsafe` line of the crate lives below this module. The rest of the
-//! crate exports plain Rust functions; this module moves their arguments and
-//! results between Perl data and [`serde_json::Value`], turns errors into Perl
-//! exceptions and keeps Rust panics from unwinding into the interpreter.
+//! crate exports plain Rust functions; this module reads their arguments
+//! straight from Perl data into their types (`de.rs`), builds their results
+//! as Perl data (`ser.rs`), turns errors into Perl exceptions and keeps Rust
+//! panics from unwinding into the interpreter.
 //!
 //! # Adding an export
 //!
 //! Write the function, documented, inside the [`exports!`](crate::exports)
 //! block of its package's file in `src/bindings/`; its arguments implement
-//! [`serde::de::DeserializeOwned`] and its result is `Result<T,
-//! anyhow::Error>` with `T:` [`serde::Serialize`]:
+//! [`serde::Deserialize`] (owned, or borrowing a big text for the call as
+//! [`Text`]) and its result is `Result<T, anyhow::Error>` with `T:`
+//! [`serde::Serialize`]:
 //!
 //! ```ignore
 //! exports! {
@@ -80,12 +82,12 @@ pub mod lenient;
 mod ser;
 mod xsub;
 
-use std::any::Any;
+use std::cell::Cell;
 
 use anyhow::{format_err, Error};
-use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde::de::Deserialize;
 
+pub use de::Text;
 pub use ffi::{Cv, Interpreter};
 pub use xsub::boot_package;
 
@@ -98,7 +100,7 @@ pub struct Export {
     /// The `///` documentation on the definition.
     pub doc: &'static str,
     /// The adapter around the plain Rust function.
-    pub call: fn(Vec<Value>, &mut Output) -> Result<(), Error>,
+    pub call: fn(ArgValues<'_>, &mut Output) -> Result<(), Error>,
 }
 
 /// Where an export's result goes: serialized straight into Perl data.
@@ -126,40 +128,72 @@ impl Output {
     }
 }
 
+/// The Perl values passed to one call, with the call's one
+/// [`convert::Reader`] (its budgets) and the place for an exception that
+/// Perl code run while reading them threw.
+pub struct ArgValues<'a> {
+    svs: &'a [*mut ffi::Sv],
+    reader: convert::Reader,
+    died: &'a Cell<Option<*mut ffi::Sv>>,
+}
+
+impl<'a> ArgValues<'a> {
+    /// # Safety
+    ///
+    /// `perl` must be the running interpreter and `svs` live SVs of it for
+    /// `'a`, which ends with the XSUB call; used on its thread only.
+    unsafe fn new(
+        perl: *mut Interpreter,
+        svs: &'a [*mut ffi::Sv],
+        died: &'a Cell<Option<*mut ffi::Sv>>,
+    ) -> Self {
+        Self {
+            svs,
+            // SAFETY: the caller's promise.
+            reader: unsafe { convert::Reader::new(perl) },
+            died,
+        }
+    }
+}
+
 /// The arguments of one call, taken in order by the [`exports!`](crate::exports) adapter.
-pub struct Args {
+pub struct Args<'a> {
     function: &'static str,
     names: &'static [&'static str],
-    values: std::vec::IntoIter<Value>,
+    values: ArgValues<'a>,
     next_index: usize,
 }
 
-impl Args {
+impl<'a> Args<'a> {
     /// `values` are at most as many as `names` (the dispatcher checks).
-    pub fn new(function: &'static str, values: Vec<Value>, names: &'static [&'static str]) -> Self {
+    pub fn new(
+        function: &'static str,
+        values: ArgValues<'a>,
+        names: &'static [&'static str],
+    ) -> Self {
         Self {
             function,
             names,
-            values: values.into_iter(),
+            values,
             next_index: 0,
         }
     }
 
-    /// Take the next argument; a missing one reads as `undef`.
-    pub fn take<T: DeserializeOwned + 'static>(&mut self) -> Result<T, Error> {
+    /// Take the next argument, read straight from its Perl value (see
+    /// `de.rs`); a missing one reads as `undef`. A [`Text`] inside it may
+    /// borrow a big string for the call.
+    pub fn take<T: Deserialize<'a>>(&mut self) -> Result<T, Error> {
         let name = self.names[self.next_index];
+        let sv = self.values.svs.get(self.next_index).copied();
         self.next_index += 1;
-        let (value, missing) = match self.values.next() {
-            Some(value) => (value, false),
-            None => (Value::Null, true),
-        };
-        // A loosely shaped argument is taken as it is, without rebuilding it.
-        let value = match (Box::new(value) as Box<dyn Any>).downcast::<T>() {
-            Ok(value) => return Ok(*value),
-            Err(value) => *value.downcast::<Value>().expect("boxed a Value"),
-        };
-        de::from_value(value).map_err(|err| {
-            if missing {
+        // SAFETY: the SVs are live for 'a, which ends with the call
+        // (ArgValues::new).
+        let result = unsafe { de::from_sv::<T>(&mut self.values.reader, sv) };
+        result.map_err(|err| {
+            if let Some(exception) = err.died() {
+                self.values.died.set(Some(exception));
+                format_err!("{}: argument '{name}': Perl code died", self.function)
+            } else if sv.is_none() {
                 format_err!("{}: missing argument '{name}'", self.function)
             } else {
                 format_err!(

@@ -102,17 +102,34 @@ const EMPTY: Slot = Slot {
     sv: std::ptr::null_mut(),
 };
 
-const STATIC_SLOTS: usize = 128;
+const STATIC_SLOTS: usize = 256;
+const STATIC_PROBES: usize = 8;
 const CONTENT_SLOTS: usize = 1024;
 /// Longer texts are not cached (WWIDs are 33 bytes).
 const CONTENT_MAX_BYTES: usize = 64;
 
+/// Eight bytes at a time, the last word zero-padded; no copy (a copy of a
+/// variable length is a call to memcpy for each of thousands of strings).
 fn text_hash(bytes: &[u8]) -> u64 {
-    bytes.chunks(8).fold(bytes.len() as u64, |hash, chunk| {
-        let mut word = [0u8; 8];
-        word[..chunk.len()].copy_from_slice(chunk);
-        (hash.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x517c_c1b7_2722_0a95)
-    })
+    let mix =
+        |hash: u64, word: u64| (hash.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    let mut chunks = bytes.chunks_exact(8);
+    let mut hash = bytes.len() as u64;
+    for chunk in &mut chunks {
+        hash = mix(
+            hash,
+            u64::from_le_bytes(chunk.try_into().expect("eight bytes")),
+        );
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let word = rest
+            .iter()
+            .rev()
+            .fold(0u64, |word, &byte| (word << 8) | u64::from(byte));
+        hash = mix(hash, word);
+    }
+    hash
 }
 
 impl Statics {
@@ -157,15 +174,26 @@ impl Statics {
     }
 
     /// The shared string of a `'static` text (borrowed: the cache owns it).
+    /// A few slots are probed: the field names of one struct, all hot at
+    /// once, must not evict each other (with one slot each, two of some
+    /// fifty names would share one in most builds).
     fn get(&self, text: &'static str) -> *mut Sv {
-        let address = text.as_ptr() as usize;
-        let index = (address ^ (address >> 7) ^ text.len()) % STATIC_SLOTS;
+        let address = text.as_ptr() as u64;
+        let home = ((address ^ text.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56)
+            as usize
+            % STATIC_SLOTS;
         let mut slots = self.by_address.borrow_mut();
-        let slot = &mut slots[index];
-        if slot.hash == address as u64 && slot.len == text.len() && !slot.sv.is_null() {
-            return slot.sv;
+        for probe in 0..STATIC_PROBES {
+            let index = (home + probe) % STATIC_SLOTS;
+            let slot = &slots[index];
+            if slot.sv.is_null() {
+                return self.fill(&mut slots[index], address, text);
+            }
+            if slot.hash == address && slot.len == text.len() {
+                return slot.sv;
+            }
         }
-        self.fill(slot, address as u64, text)
+        self.fill(&mut slots[home], address, text)
     }
 
     /// The shared string of a short ASCII text seen before (a text seen

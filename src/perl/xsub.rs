@@ -7,15 +7,14 @@
 //! escape and hands back a mortal SV either way.
 
 use std::any::Any;
+use std::cell::Cell;
 use std::ffi::{c_void, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Once;
 
-use serde_json::Value;
-
-use super::convert::{new_string, ReadError, Reader};
+use super::convert::new_string;
 use super::ffi::*;
-use super::{Export, Output};
+use super::{ArgValues, Export, Output};
 
 const SOURCE_FILE: &std::ffi::CStr = c"pve-multipath (Rust)";
 
@@ -115,13 +114,18 @@ unsafe fn call_export(
     export: &Export,
     args: Vec<*mut Sv>,
 ) -> Result<*mut Sv, *mut Sv> {
+    let died = Cell::new(None);
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: args are live SVs of perl (caller).
-        let values = unsafe { read_arguments(perl, export, &args) }?;
+        check_argument_count(export, &args)?;
+        // SAFETY: args are live SVs of perl (caller) until the call is
+        // over, and so is `died`.
+        let values = unsafe { ArgValues::new(perl, &args, &died) };
         // SAFETY: perl is the running interpreter.
         let mut output = unsafe { Output::new(perl) };
-        (export.call)(values, &mut output).map_err(|err| {
-            super::error::exception(err, &mut output).map_or_else(Failure::Message, Failure::Value)
+        (export.call)(values, &mut output).map_err(|err| match died.get() {
+            Some(exception) => Failure::Rethrow(exception),
+            None => super::error::exception(err, &mut output)
+                .map_or_else(Failure::Message, Failure::Value),
         })?;
         Ok(match output.result {
             Some(result) => result.into_raw(),
@@ -158,16 +162,8 @@ enum Failure {
     Message(String),
 }
 
-/// Read the arguments into values.
-///
-/// # Safety
-///
-/// `args` must be live SVs of the running interpreter `perl`.
-unsafe fn read_arguments(
-    perl: *mut Interpreter,
-    export: &Export,
-    args: &[*mut Sv],
-) -> Result<Vec<Value>, Failure> {
+/// More arguments than the export takes are refused before any is read.
+fn check_argument_count(export: &Export, args: &[*mut Sv]) -> Result<(), Failure> {
     if args.len() > export.params.len() {
         return Err(Failure::Message(format!(
             "{}: too many arguments (got {}, takes at most {})",
@@ -176,24 +172,7 @@ unsafe fn read_arguments(
             export.params.len()
         )));
     }
-    // SAFETY: perl is the running interpreter, args live SVs (caller).
-    let mut reader = unsafe { Reader::new(perl) };
-    let mut values = Vec::with_capacity(args.len());
-    for (&sv, param) in args.iter().zip(export.params) {
-        // SAFETY: as above.
-        match unsafe { reader.read(sv) } {
-            Ok(value) => values.push(value),
-            Err(ReadError::Died(exception)) => return Err(Failure::Rethrow(exception)),
-            Err(refused) => {
-                let (path, message) = refused.refusal().expect("not a Perl exception");
-                return Err(Failure::Message(format!(
-                    "{}: argument '{param}'{path}: {message}",
-                    export.name
-                )));
-            }
-        }
-    }
-    Ok(values)
+    Ok(())
 }
 
 /// One line on stderr (the daemon's journal) per panic, without a backtrace:

@@ -473,7 +473,7 @@ struct SvDeserializer<'r, 'de> {
     lifetime: PhantomData<&'de ()>,
 }
 
-impl<'r, 'de> SvDeserializer<'r, 'de> {
+impl SvDeserializer<'_, '_> {
     /// The value read as a whole, for the rare shapes read that way.
     fn value(self) -> Result<Value, DeError> {
         // SAFETY: the node is from this reader, in this call.

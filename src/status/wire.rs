@@ -285,7 +285,7 @@ fn parse_wwid(field: &str, previous: &str, wwid: &mut String) -> Result<(), Erro
                 if high == NO_DIGIT || low == NO_DIGIT {
                     bail!("bad digit in packed WWID");
                 }
-                let value = (high as usize) << 6 | low as usize;
+                let value = ((high as usize) << 6) | low as usize;
                 hex[len..len + 3].copy_from_slice(&[
                     HEX[value >> 8],
                     HEX[(value >> 4) & 15],

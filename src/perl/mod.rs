@@ -44,13 +44,13 @@
 //!
 //! # Data mapping
 //!
-//! | Perl                              | Rust (`serde_json::Value`)        |
+//! | Perl                              | what a Rust type is given (serde) |
 //! |-----------------------------------|-----------------------------------|
-//! | `undef`                           | `null`                            |
-//! | integer (IV/UV)                   | integer (`i64`/`u64`)             |
-//! | floating point (NV)               | float                             |
-//! | string (character or byte string) | string                            |
-//! | hash ref / array ref              | object / array                    |
+//! | `undef`                           | unit / `None`                     |
+//! | integer (IV/UV)                   | `i64` / `u64`                     |
+//! | floating point (NV)               | `f64`                             |
+//! | string (character or byte string) | `str` (lent to [`Text`] when big) |
+//! | hash ref / array ref              | map / sequence                    |
 //! | `JSON::PP::Boolean`               | bool (bools go back as `1`/`0`)   |
 //!
 //! A string with `SvUTF8` set is taken as characters. A byte string (raw file

@@ -267,6 +267,43 @@ for my $bad ([], 'x', undef) {
     );
 }
 
+# expected_by_lun: each WWID's own nodes, whatever form its list takes and
+# whatever the lists before it were (no node publishes: expected is missing)
+{
+    my @lists = (
+        # wwid, its list, the nodes expected there
+        ['w1', [qw(n1 n2)], [qw(n1 n2)]],
+        ['w2', [qw(n1 n2)], [qw(n1 n2)]],
+        ['w3', ['n1'], ['n1']],
+        ['w4', [qw(n1 n2 n3)], [qw(n1 n2 n3)]],
+        ['w5', [qw(n2 n1)], [qw(n1 n2)]],
+        ['w6', [qw(n1 n3)], [qw(n1 n3)]],
+        ['w7', { n3 => 1 }, ['n3']],
+        ['w8', undef, []],
+        ['w9', [], []],
+        ['wa', ['n2', [], undef, { n3 => 1 }, 'n1'], [qw(n1 n2)]],
+        ['wb', [7, 'n1'], [qw(7 n1)]],
+    );
+    my $status = PVE::RS::Multipath::Status::aggregate_status({
+        allow_list => [map { $_->[0] } @lists],
+        kv => {},
+        online => { map { ($_ => 1) } qw(n1 n2 n3 7) },
+        expected_by_lun => { map { ($_->[0] => $_->[1]) } @lists },
+        now => $NOW,
+    });
+    my %row = map { $_->{wwid} => $_ } $status->{luns}->@*;
+    for my $case (@lists) {
+        my ($wwid, undef, $nodes) = $case->@*;
+        my $cells = $row{$wwid}->{nodes};
+        is_deeply([sort keys $cells->%*], [sort $nodes->@*], "$wwid: expected on @$nodes");
+        is_deeply(
+            [map { $cells->{$_}->{state} } $nodes->@*],
+            [map { 'missing' } $nodes->@*],
+            "$wwid: missing where expected"
+        );
+    }
+}
+
 # mistakes of the caller are errors, not silence
 eval { PVE::RS::Multipath::Status::aggregate_status({ expected => {} }) };
 like($@, qr/unknown key 'expected'/, 'an unknown option is refused');

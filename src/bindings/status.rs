@@ -14,7 +14,9 @@ use crate::perl::lenient::{self, UInt};
 use crate::perl::Text;
 use crate::render;
 use crate::section_config::Config;
-use crate::status::aggregate::{ExpectedNodes, KvValue, NodeValue, Request, Row, Status};
+use crate::status::aggregate::{
+    ExpectedNodes, KvValue, ListsByLun, NodeValue, Request, Row, Status,
+};
 use crate::status::node::{self, LastPass, Pass, PassInput};
 use crate::status::series::{self, MapInput, SeriesEntry};
 use crate::status::{self, reports, wire, LunReport};
@@ -197,6 +199,125 @@ impl<'de> Deserialize<'de> for Names {
     }
 }
 
+/// `expected_by_lun`: `{ wwid => names }`, each list of names read as
+/// [`Names`] reads it, but straight into [`ListsByLun`], which keeps a name
+/// only where a list differs from the one before.
+struct ExpectedByLun(ListsByLun);
+
+impl<'de> Deserialize<'de> for ExpectedByLun {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ExpectedByLun;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ExpectedByLun, A::Error> {
+                let mut by_lun = ListsByLun::default();
+                while let Some(wwid) = map.next_key::<String>()? {
+                    map.next_value_seed(ListSeed(&mut by_lun))?;
+                    by_lun.end_list(wwid);
+                }
+                by_lun.finish();
+                Ok(ExpectedByLun(by_lun))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+
+/// One list of names of `expected_by_lun`, into the lists read so far.
+struct ListSeed<'a>(&'a mut ListsByLun);
+
+impl<'de> serde::de::DeserializeSeed<'de> for ListSeed<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ListSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of names or a hash keyed by them")
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(NameSeed(&mut *self.0))?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some((key, _)) = map.next_entry::<String, serde::de::IgnoredAny>()? {
+            self.0.push_name(key);
+        }
+        Ok(())
+    }
+}
+
+/// One element of a list of names: a string or a number is a name (as
+/// [`name`] has it), anything else is skipped.
+struct NameSeed<'a>(&'a mut ListsByLun);
+
+impl<'de> serde::de::DeserializeSeed<'de> for NameSeed<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NameSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a name")
+    }
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<(), E> {
+        self.0.push_str(text);
+        Ok(())
+    }
+    fn visit_string<E: serde::de::Error>(self, text: String) -> Result<(), E> {
+        self.0.push_name(text);
+        Ok(())
+    }
+    fn visit_u64<E: serde::de::Error>(self, number: u64) -> Result<(), E> {
+        self.0.push_name(number.to_string());
+        Ok(())
+    }
+    fn visit_i64<E: serde::de::Error>(self, number: i64) -> Result<(), E> {
+        self.0.push_name(number.to_string());
+        Ok(())
+    }
+    fn visit_f64<E: serde::de::Error>(self, number: f64) -> Result<(), E> {
+        // as JSON would have it: not a number (NaN, infinite), no name
+        if let Some(name) = name(&Value::from(number)) {
+            self.0.push_name(name);
+        }
+        Ok(())
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, inner: D) -> Result<(), D::Error> {
+        inner.deserialize_any(self)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        serde::de::IgnoredAny.visit_seq(seq).map(|_| ())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        serde::de::IgnoredAny.visit_map(map).map(|_| ())
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Options {
@@ -215,7 +336,7 @@ struct Options {
     #[serde(default)]
     online: Value,
     #[serde(default)]
-    expected_by_lun: Option<BTreeMap<String, Names>>,
+    expected_by_lun: Option<ExpectedByLun>,
     #[serde(default)]
     expected_nodes: Option<Names>,
     #[serde(default)]
@@ -403,11 +524,7 @@ exports! {
         let expected = match (options.expected_by_lun, options.expected_nodes) {
             (None, None) => ExpectedNodes::Series(Vec::new()),
             (by_lun, default) => ExpectedNodes::PerLun {
-                by_lun: by_lun
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(wwid, nodes)| (wwid, nodes.0))
-                    .collect(),
+                by_lun: by_lun.map(|ExpectedByLun(by_lun)| by_lun).unwrap_or_default(),
                 default: default.unwrap_or_default().0,
             },
         };

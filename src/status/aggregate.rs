@@ -599,9 +599,116 @@ pub enum ExpectedNodes {
     /// v2: per WWID, exactly these nodes; an allow-listed WWID without an
     /// entry, the default nodes.
     PerLun {
-        by_lun: BTreeMap<String, Vec<String>>,
+        by_lun: ListsByLun,
         default: Vec<String>,
     },
+}
+
+/// `{ wwid => [ node, ... ] }`, each distinct list kept once: usually every
+/// LUN has the same list, so a list is compared with the last distinct one
+/// name by name while it is read, and becomes a list of its own only where
+/// it differs (64,000 names of 64 nodes x 1,000 LUNs, no string each).
+#[derive(Default)]
+pub struct ListsByLun {
+    lists: Vec<Vec<String>>,
+    /// Each WWID's list, sorted by WWID once read ([`ListsByLun::finish`]).
+    wwids: Vec<(String, usize)>,
+    /// The list being read: how many of its names equal the last list's,
+    /// or (once one differs) its own names.
+    matched: usize,
+    own: Option<Vec<String>>,
+}
+
+impl ListsByLun {
+    /// From whole lists (tests, callers without a reader).
+    pub fn from_lists(lists: impl IntoIterator<Item = (String, Vec<String>)>) -> Self {
+        let mut by_lun = ListsByLun::default();
+        for (wwid, list) in lists {
+            for name in list {
+                by_lun.push_name(name);
+            }
+            by_lun.end_list(wwid);
+        }
+        by_lun.finish();
+        by_lun
+    }
+
+    /// The next name of the list being read.
+    pub fn push_str(&mut self, name: &str) {
+        match &mut self.own {
+            Some(own) => own.push(name.to_owned()),
+            None => self.match_or_own(name, str::to_owned),
+        }
+    }
+
+    /// [`ListsByLun::push_str`] for a name already owned.
+    pub fn push_name(&mut self, name: String) {
+        match &mut self.own {
+            Some(own) => own.push(name),
+            None => self.match_or_own(name, |name| name),
+        }
+    }
+
+    fn match_or_own<N: std::ops::Deref<Target = str>>(
+        &mut self,
+        name: N,
+        own: impl Fn(N) -> String,
+    ) {
+        let last = self.lists.last().map_or(&[][..], Vec::as_slice);
+        if last.get(self.matched).is_some_and(|known| **known == *name) {
+            self.matched += 1;
+            return;
+        }
+        let mut list = Vec::with_capacity(last.len().max(self.matched + 1));
+        list.extend_from_slice(&last[..self.matched]);
+        list.push(own(name));
+        self.own = Some(list);
+    }
+
+    /// The list read is `wwid`'s.
+    pub fn end_list(&mut self, wwid: String) {
+        let matched = std::mem::take(&mut self.matched);
+        let same = self
+            .lists
+            .last()
+            .is_some_and(|last| last.len() == matched && self.own.is_none());
+        if !same {
+            let list = match self.own.take() {
+                Some(list) => list,
+                None => self
+                    .lists
+                    .last()
+                    .map_or_else(Vec::new, |last| last[..matched].to_vec()),
+            };
+            self.lists.push(list);
+        }
+        self.wwids.push((wwid, self.lists.len() - 1));
+    }
+
+    /// Each WWID's list, sorted by WWID, and how many distinct lists hold
+    /// them.
+    #[cfg(test)]
+    pub fn read(&self) -> (Vec<(&str, &[String])>, usize) {
+        let by_wwid = self
+            .wwids
+            .iter()
+            .map(|(wwid, index)| (wwid.as_str(), self.lists[*index].as_slice()))
+            .collect();
+        (by_wwid, self.lists.len())
+    }
+
+    /// Sort by WWID once all are read; of a WWID given twice, the last list
+    /// counts (as a map's insert would have it).
+    pub fn finish(&mut self) {
+        self.wwids.sort_by(|a, b| a.0.cmp(&b.0));
+        self.wwids.dedup_by(|later, earlier| {
+            let same = later.0 == earlier.0;
+            if same {
+                earlier.1 = later.1;
+            }
+            same
+        });
+    }
 }
 
 /// A set of nodes by their place in the node order.
@@ -619,25 +726,23 @@ struct Expected<'r> {
 
 impl<'r> Expected<'r> {
     /// The distinct lists, each once, and per WWID which one it has.
-    fn lists(expected: &'r ExpectedNodes) -> (Vec<&'r [String]>, Vec<(&'r str, usize)>) {
-        let mut lists: Vec<&[String]> = Vec::new();
-        let mut by_lun = Vec::new();
-        if let ExpectedNodes::PerLun { by_lun: map, .. } = expected {
-            by_lun.reserve(map.len());
-            for (wwid, list) in map {
-                // the same list as the last one is the usual case
-                if lists.last() != Some(&list.as_slice()) {
-                    lists.push(list);
-                }
-                by_lun.push((wwid.as_str(), lists.len() - 1));
-            }
+    fn lists(expected: &'r ExpectedNodes) -> (&'r [Vec<String>], Vec<(&'r str, usize)>) {
+        match expected {
+            ExpectedNodes::PerLun { by_lun, .. } => (
+                &by_lun.lists,
+                by_lun
+                    .wwids
+                    .iter()
+                    .map(|(wwid, index)| (wwid.as_str(), *index))
+                    .collect(),
+            ),
+            ExpectedNodes::Series(_) => (&[], Vec::new()),
         }
-        (lists, by_lun)
     }
 
     fn new(
         expected: &'r ExpectedNodes,
-        lists: Vec<&'r [String]>,
+        lists: &[Vec<String>],
         by_lun: Vec<(&'r str, usize)>,
         names: &[&str],
     ) -> Self {
@@ -650,7 +755,7 @@ impl<'r> Expected<'r> {
             }
             set
         };
-        let mut sets: Vec<NodeSet> = lists.into_iter().map(set).collect();
+        let mut sets: Vec<NodeSet> = lists.iter().map(|list| set(list)).collect();
         let default = match expected {
             ExpectedNodes::Series(list) | ExpectedNodes::PerLun { default: list, .. } => {
                 sets.push(set(list));
@@ -685,7 +790,7 @@ pub struct Request {
 impl Request {
     /// Decode every node once, in name order: those that publish or are
     /// members, and expected ones that are neither.
-    fn prepare_nodes<'r>(&'r self, lists: &[&'r [String]], wwids: &mut Wwids) -> Vec<Node<'r>> {
+    fn prepare_nodes<'r>(&'r self, lists: &'r [Vec<String>], wwids: &mut Wwids) -> Vec<Node<'r>> {
         let mut names: Vec<&str> = self
             .kv
             .keys()
@@ -698,7 +803,7 @@ impl Request {
         names.extend(
             lists
                 .iter()
-                .copied()
+                .map(Vec::as_slice)
                 .chain([defaults.as_slice()])
                 .flatten()
                 .map(String::as_str),
@@ -730,7 +835,7 @@ impl Request {
     pub fn aggregate(&self) -> Status {
         let (lists, by_lun) = Expected::lists(&self.expected);
         let mut wwids = Wwids::new(&self.allow_list);
-        let nodes = self.prepare_nodes(&lists, &mut wwids);
+        let nodes = self.prepare_nodes(lists, &mut wwids);
         let names: Vec<&str> = nodes.iter().map(|node| node.name).collect();
         let expected = Expected::new(&self.expected, lists, by_lun, &names);
         let series = matches!(self.expected, ExpectedNodes::Series(_));

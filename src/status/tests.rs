@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::aggregate::{ExpectedNodes, KvValue, NodeValue, Request};
+use super::aggregate::{ExpectedNodes, KvValue, ListsByLun, NodeValue, Request};
 use super::series::{self, MapInput};
 use super::wire::{self, Broadcast, MAX_VALUE_BYTES};
 use super::*;
@@ -348,7 +348,9 @@ fn request(kv: Value, online: &[&str], expected: Value, now: u64) -> Request {
         conflicts: BTreeMap::new(),
         online: online.iter().map(|node| (node.to_string(), true)).collect(),
         expected: ExpectedNodes::PerLun {
-            by_lun: serde_json::from_value(expected).unwrap(),
+            by_lun: ListsByLun::from_lists(
+                serde_json::from_value::<BTreeMap<String, Vec<String>>>(expected).unwrap(),
+            ),
             default: Vec::new(),
         },
         paths_expected: BTreeMap::new(),
@@ -739,4 +741,64 @@ fn node_reason_and_cell_reason_are_one_text_for_every_fixture() {
         }
     }
     assert!(compared >= 36, "{compared} maps compared");
+}
+
+#[test]
+fn lists_by_lun_keep_each_list_and_share_only_equal_neighbours() {
+    let list =
+        |names: &str| -> Vec<String> { names.split_whitespace().map(String::from).collect() };
+    // (wwid, list) in reading order; the distinct lists kept
+    let cases: &[(&[(&str, &str)], usize)] = &[
+        (&[], 0),
+        (&[("w1", "")], 1),
+        (&[("w1", "a b"), ("w2", "a b"), ("w3", "a b")], 1),
+        // a prefix, a longer list, one differing in the middle, an empty one
+        (
+            &[
+                ("w1", "a b c"),
+                ("w2", "a b"),
+                ("w3", "a b c"),
+                ("w4", "a x c"),
+                ("w5", ""),
+            ],
+            5,
+        ),
+        // only the last distinct list is compared
+        (&[("w1", "a"), ("w2", "b"), ("w3", "a")], 3),
+        // the order of names counts for sharing, not for the sets
+        (&[("w1", "a b"), ("w2", "b a")], 2),
+        // read out of order; a WWID given twice keeps its last list
+        (&[("w3", "c"), ("w1", "a"), ("w3", "d"), ("w2", "a")], 4),
+    ];
+    for (input, distinct) in cases {
+        let mut by_lun = ListsByLun::default();
+        for (wwid, names) in *input {
+            for (index, name) in list(names).into_iter().enumerate() {
+                // both ways a name arrives
+                if index % 2 == 0 {
+                    by_lun.push_str(&name);
+                } else {
+                    by_lun.push_name(name);
+                }
+            }
+            by_lun.end_list(wwid.to_string());
+        }
+        by_lun.finish();
+        let expected: BTreeMap<&str, Vec<String>> = input
+            .iter()
+            .map(|(wwid, names)| (*wwid, list(names)))
+            .collect();
+        let (read, kept) = by_lun.read();
+        let read: BTreeMap<&str, Vec<String>> = read
+            .into_iter()
+            .map(|(wwid, names)| (wwid, names.to_vec()))
+            .collect();
+        assert_eq!(read, expected, "{input:?}");
+        assert_eq!(
+            read.len(),
+            by_lun.read().0.len(),
+            "{input:?}: one entry per WWID"
+        );
+        assert_eq!(kept, *distinct, "{input:?}: distinct lists");
+    }
 }

@@ -494,10 +494,15 @@ fn read_map<'a>(reader: &mut Reader<'a>, keep: Keep) -> reader::Result<Map<'a>> 
     Ok(map)
 }
 
-/// The document: `"maps": [...]` or, from `show map NAME json`, `"map": {...}`.
-fn read_document<'a>(text: &'a str, keep: Keep) -> reader::Result<Option<Vec<Map<'a>>>> {
+/// The document: `"maps": [...]` or, from `show map NAME json`, `"map": {...}`;
+/// each map goes to `each` as soon as it is read. False when neither is
+/// there.
+fn read_document<'a>(
+    text: &'a str,
+    keep: Keep,
+    each: &mut dyn FnMut(Map<'a>),
+) -> reader::Result<bool> {
     let mut reader = Reader::new(text);
-    let mut maps = None;
     let mut seen = Seen::default();
     reader.object(|reader, key| {
         match key.code {
@@ -505,14 +510,21 @@ fn read_document<'a>(text: &'a str, keep: Keep) -> reader::Result<Option<Vec<Map
             _ => {}
         }
         match key.code {
-            keys::MAPS => maps = Some(read_list(reader, |reader| read_map(reader, keep))?),
-            keys::MAP => maps = Some(vec![read_map(reader, keep)?]),
+            keys::MAPS => {
+                if !reader.null()? {
+                    reader.array(|reader| {
+                        each(read_map(reader, keep)?);
+                        Ok(())
+                    })?;
+                }
+            }
+            keys::MAP => each(read_map(reader, keep)?),
             _ => reader.skip()?,
         }
         Ok(())
     })?;
     reader.finish()?;
-    Ok(maps)
+    Ok(seen.0 != 0)
 }
 
 /// multipathd's spelling of "not set".
@@ -611,6 +623,15 @@ pub fn parse_maps_json(text: &str) -> Result<Vec<Map<'_>>, Error> {
     parse_document(text, Keep::All)
 }
 
+/// Parse as [`parse_maps_json`] does (the same maps, the same errors), but
+/// hand each map to `each` as soon as it is read instead of collecting
+/// them: a caller that converts them one by one works on one map at a
+/// time, not on the whole list of them. Maps already handed over before
+/// an error are not taken back.
+pub fn parse_maps_json_each<'a>(text: &'a str, mut each: impl FnMut(Map<'a>)) -> Result<(), Error> {
+    read_checked(text, Keep::All, &mut each)
+}
+
 /// Parse the same output into what the node's report needs, the way
 /// [`parse_maps_json`] and [`apply_sysfs`] with these transports do, less
 /// the path groups: the node pass reads the maps on every pass. The same
@@ -623,6 +644,12 @@ pub fn parse_maps_report<'a>(
 }
 
 fn parse_document<'a>(text: &'a str, keep: Keep) -> Result<Vec<Map<'a>>, Error> {
+    let mut maps = Vec::new();
+    read_checked(text, keep, &mut |map| maps.push(map))?;
+    Ok(maps)
+}
+
+fn read_checked<'a>(text: &'a str, keep: Keep, each: &mut dyn FnMut(Map<'a>)) -> Result<(), Error> {
     const WHAT: &str = "could not parse multipathd maps JSON";
     let trimmed = text.trim();
     if trimmed.is_empty() {
@@ -636,7 +663,7 @@ fn parse_document<'a>(text: &'a str, keep: Keep) -> Result<Vec<Map<'a>>, Error> 
         }
         bail!("{WHAT}: expected a JSON object at line 1, got '{first}'");
     }
-    let maps = read_document(text, keep).map_err(|err| {
+    let found = read_document(text, keep, each).map_err(|err| {
         let (line, column) = err.locate(text);
         let place = excerpt(text, line, column);
         if err.eof {
@@ -645,7 +672,10 @@ fn parse_document<'a>(text: &'a str, keep: Keep) -> Result<Vec<Map<'a>>, Error> 
             format_err!("{WHAT}: {err} at line {line} column {column}{place}")
         }
     })?;
-    maps.ok_or_else(|| format_err!("{WHAT}: neither a 'maps' list nor a 'map' object found"))
+    if !found {
+        bail!("{WHAT}: neither a 'maps' list nor a 'map' object found");
+    }
+    Ok(())
 }
 
 // --- what only the node knows ----------------------------------------------

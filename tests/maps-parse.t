@@ -133,6 +133,22 @@ for my $case (@bad) {
     like($@, qr/\n\z/, "$name: message ends in a newline");
 }
 
+# values that recur (states, the health) share their string buffer with each other; each must
+# still be a scalar of its own
+{
+    my $maps = PVE::RS::Multipath::Maps::parse_maps_json(slurp("$DIR/scsi-01-optimal.json"));
+    my @paths = map { $_->{paths}->@* } $maps->[0]->{'path-groups'}->@*;
+    is($paths[0]->{'dm-state'}, $paths[1]->{'dm-state'}, 'both paths in the same dm state');
+    $paths[0]->{'dm-state'} .= '-changed';
+    substr($maps->[0]->{health}, 0, 1, 'X');
+    my $again = PVE::RS::Multipath::Maps::parse_maps_json(slurp("$DIR/scsi-01-optimal.json"));
+    my @fresh = map { $_->{paths}->@* } $again->[0]->{'path-groups'}->@*;
+    is($paths[1]->{'dm-state'}, 'active', 'changing one state leaves the other as it was');
+    is($fresh[0]->{'dm-state'}, 'active', '... and the next result too');
+    is($again->[0]->{health}, 'optimal', 'a changed health is no later health');
+    is(length($paths[0]->{'dm-state'}), length('active-changed'), 'the changed one is changed');
+}
+
 is_deeply(
     PVE::RS::Multipath::Maps::health_states(),
     { HEALTH_OPTIMAL => 'optimal', HEALTH_DEGRADED => 'degraded', HEALTH_FAILED => 'failed' },

@@ -9,7 +9,7 @@ use std::fmt;
 
 use anyhow::Error;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::ser::{Error as _, Serialize, Serializer};
+use serde::ser::{Error as _, Serialize, SerializeSeq, Serializer};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -23,16 +23,27 @@ use crate::status::node::{self, NodeFacts};
 use crate::status::{State, Transport};
 
 /// The raw text (the caller's string, lent for the call); parsed while it
-/// is serialized to Perl, so the maps can borrow their strings from it
-/// instead of copying each one. A parse error reaches Perl as the same
+/// is serialized to Perl, map by map, so the maps can borrow their strings
+/// from it instead of copying each one. A parse error reaches Perl as the same
 /// `die` as any other export error.
 struct MapsText<'a>(Text<'a>);
 
 impl Serialize for MapsText<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        maps::parse_maps_json(&self.0)
-            .map_err(|err| S::Error::custom(format!("{err:#}")))?
-            .serialize(serializer)
+        // each map goes to Perl as soon as it is read: one map's model is
+        // still in the cache when it is converted
+        let mut list = serializer.serialize_seq(None)?;
+        let mut failed = None;
+        maps::parse_maps_json_each(&self.0, |map| {
+            if failed.is_none() {
+                failed = list.serialize_element(&map).err();
+            }
+        })
+        .map_err(|err| S::Error::custom(format!("{err:#}")))?;
+        match failed {
+            Some(err) => Err(err),
+            None => list.end(),
+        }
     }
 }
 

@@ -336,6 +336,37 @@ fn the_report_reading_agrees_with_the_full_one() {
     }
 }
 
+#[test]
+fn the_map_by_map_reading_hands_over_the_same_maps_and_errors() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/maps");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.ends_with(".json") || name.ends_with(".txt"))
+        .collect();
+    names.sort();
+    assert!(names.len() > 20, "{names:?}");
+    for name in names {
+        let text = fixture(&name);
+        let mut each = Vec::new();
+        let result = parse_maps_json_each(text, |map| each.push(map));
+        match (parse_maps_json(text), result) {
+            (Ok(maps), Ok(())) => assert_eq!(maps, each, "{name}"),
+            (Err(all), Err(one_by_one)) => assert_eq!(all.to_string(), one_by_one.to_string()),
+            (all, one_by_one) => panic!("{name}: all {all:?}, one by one {one_by_one:?}"),
+        }
+    }
+    // an error after the first map: that one was handed over, the error stands
+    let text = r#"{"maps": [{"name": "a", "uuid": "3600a"}, {"name": "b", "name": "c"}]}"#;
+    let mut names = Vec::new();
+    let err = parse_maps_json_each(text, |map| names.push(map.name.unwrap().into_owned()))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(names, ["a"]);
+    assert!(err.contains("duplicate key 'name'"), "{err}");
+    assert_eq!(err, parse_maps_json(text).unwrap_err().to_string());
+}
+
 mod fuzz {
     use super::*;
     use proptest::prelude::*;

@@ -81,7 +81,7 @@ extern "C" {
         len: usize,
         utf8: c_int,
     ) -> *mut Sv;
-    pub fn pvemp_new_sv_copy(perl: *mut Interpreter, sv: *mut Sv) -> *mut Sv;
+    pub fn pvemp_new_shared_copy(perl: *mut Interpreter, shared: *mut Sv) -> *mut Sv;
     pub fn pvemp_new_sv_copy_nomg(perl: *mut Interpreter, sv: *mut Sv) -> *mut Sv;
     pub fn pvemp_new_hv(perl: *mut Interpreter) -> *mut Hv;
     pub fn pvemp_new_av(perl: *mut Interpreter) -> *mut Av;

@@ -68,11 +68,13 @@ SV *pvemp_new_uv(pTHX_ UV v) { return newSVuv(v); }
 SV *pvemp_new_nv(pTHX_ NV v) { return newSVnv(v); }
 SV *pvemp_new_pvn(pTHX_ const char *s, STRLEN len, int utf8) { return newSVpvn_flags(s, len, utf8 ? SVf_UTF8 : 0); }
 SV *pvemp_new_shared_pvn(pTHX_ const char *s, STRLEN len, int utf8) { return newSVpvn_share(s, utf8 ? -(I32)len : (I32)len, 0); }
+/* A copy of a shared string (from pvemp_new_shared_pvn) that shares its buffer, made the short way
+ * newSVsv takes for one after its general checks: as `my $key = (keys %h)[0]` gets. */
+SV *pvemp_new_shared_copy(pTHX_ SV *shared) { return newSVhek(SvSHARED_HEK_FROM_PV(SvPVX_const(shared))); }
 /* Copies share the string buffer where perl can, as `my $copy = $string` does in the core
  * (copy-on-write; a shared hash key string's too): newSVsv() outside the core copies it. Nothing
  * here writes into a buffer it did not allocate, which is what perl's COW asks of XS code. */
 #define PVEMP_COW (SV_COW_SHARED_HASH_KEYS | SV_COW_OTHER_PVS)
-SV *pvemp_new_sv_copy(pTHX_ SV *sv) { return newSVsv_flags(sv, SV_GMAGIC | SV_NOSTEAL | PVEMP_COW); }
 SV *pvemp_new_sv_copy_nomg(pTHX_ SV *sv) { return newSVsv_flags(sv, SV_NOSTEAL | PVEMP_COW); }
 HV *pvemp_new_hv(pTHX) { return newHV(); }
 AV *pvemp_new_av(pTHX) { return newAV(); }

@@ -253,9 +253,9 @@ impl<'c> ToPerl<'c> {
     /// A new string holding a `'static` text: a copy of its shared string.
     fn static_string(self, text: &'static str) -> SvBox {
         let shared = self.statics.get(text);
-        // SAFETY: shared is a live SV of the running interpreter; the copy
-        // is new and ours.
-        self.wrap(unsafe { pvemp_new_sv_copy(self.perl, shared) })
+        // SAFETY: shared is a live shared string of the running interpreter
+        // (Statics::fill); the copy is new and ours.
+        self.wrap(unsafe { pvemp_new_shared_copy(self.perl, shared) })
     }
 
     fn wrap(self, sv: *mut Sv) -> SvBox {
@@ -265,9 +265,9 @@ impl<'c> ToPerl<'c> {
 
     fn string(self, text: &str) -> SvBox {
         if let Some(shared) = self.statics.recurring(text) {
-            // SAFETY: shared is a live SV of the running interpreter; the
-            // copy is new and ours.
-            return self.wrap(unsafe { pvemp_new_sv_copy(self.perl, shared) });
+            // SAFETY: shared is a live shared string of the running
+            // interpreter (Statics::fill); the copy is new and ours.
+            return self.wrap(unsafe { pvemp_new_shared_copy(self.perl, shared) });
         }
         // SAFETY: self.perl is the running interpreter (ToPerl::new).
         self.wrap(unsafe { new_string(self.perl, text) })

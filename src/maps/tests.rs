@@ -321,23 +321,15 @@ fn the_report_reading_agrees_with_the_full_one() {
             ("sdc".to_string(), Transport::Sas),
         ]),
     };
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/maps");
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
-        .filter(|name| name.ends_with(".json") || name.ends_with(".txt"))
-        .collect();
-    names.sort();
-    assert!(names.len() > 20, "{names:?}");
-    for name in names {
+    for name in fixture_names() {
         for facts in [&SysfsFacts::default(), &sas] {
             assert_report_parse_agrees(fixture(&name), facts);
         }
     }
 }
 
-#[test]
-fn the_map_by_map_reading_hands_over_the_same_maps_and_errors() {
+/// Every capture in fixtures/maps, in name order.
+fn fixture_names() -> Vec<String> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/maps");
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -346,7 +338,12 @@ fn the_map_by_map_reading_hands_over_the_same_maps_and_errors() {
         .collect();
     names.sort();
     assert!(names.len() > 20, "{names:?}");
-    for name in names {
+    names
+}
+
+#[test]
+fn the_map_by_map_reading_hands_over_the_same_maps_and_errors() {
+    for name in fixture_names() {
         let text = fixture(&name);
         let mut each = Vec::new();
         let result = parse_maps_json_each(text, |map| each.push(map));

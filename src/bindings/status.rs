@@ -156,46 +156,39 @@ fn kv_table(value: Value) -> BTreeMap<String, NodeValue> {
 const DEFAULT_INTERVAL: u64 = 10;
 
 /// A list of names as Perl gives it: an array (strings, numbers) or the
-/// keys of a hash; taken over without copying the strings.
+/// keys of a hash; read by [`ListSeed`].
 #[derive(Default)]
 struct Names(Vec<String>);
 
 impl<'de> Deserialize<'de> for Names {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Names;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a list of names or a hash keyed by them")
-            }
-            fn visit_unit<E: serde::de::Error>(self) -> Result<Names, E> {
-                Ok(Names::default())
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<Names, A::Error> {
-                let mut names = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-                while let Some(item) = seq.next_element::<Value>()? {
-                    match item {
-                        Value::String(text) => names.push(text),
-                        other => names.extend(name(&other)),
-                    }
-                }
-                Ok(Names(names))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Names, A::Error> {
-                let mut names = Vec::new();
-                while let Some((key, _)) = map.next_entry::<String, serde::de::IgnoredAny>()? {
-                    names.push(key);
-                }
-                Ok(Names(names))
-            }
-        }
-        deserializer.deserialize_any(Visitor)
+        let mut names = Vec::new();
+        serde::de::DeserializeSeed::deserialize(ListSeed(&mut names), deserializer)?;
+        Ok(Names(names))
+    }
+}
+
+/// Where the names of a list go as they are read.
+trait NameSink {
+    fn push_str(&mut self, name: &str);
+    fn push_name(&mut self, name: String);
+}
+
+impl NameSink for Vec<String> {
+    fn push_str(&mut self, name: &str) {
+        self.push(name.to_owned());
+    }
+    fn push_name(&mut self, name: String) {
+        self.push(name);
+    }
+}
+
+impl NameSink for ListsByLun {
+    fn push_str(&mut self, name: &str) {
+        ListsByLun::push_str(self, name);
+    }
+    fn push_name(&mut self, name: String) {
+        ListsByLun::push_name(self, name);
     }
 }
 
@@ -229,17 +222,18 @@ impl<'de> Deserialize<'de> for ExpectedByLun {
     }
 }
 
-/// One list of names of `expected_by_lun`, into the lists read so far.
-struct ListSeed<'a>(&'a mut ListsByLun);
+/// One list of names (an array, the keys of a hash, or undef for none),
+/// into its sink.
+struct ListSeed<'a, S>(&'a mut S);
 
-impl<'de> serde::de::DeserializeSeed<'de> for ListSeed<'_> {
+impl<'de, S: NameSink> serde::de::DeserializeSeed<'de> for ListSeed<'_, S> {
     type Value = ();
     fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for ListSeed<'_> {
+impl<'de, S: NameSink> serde::de::Visitor<'de> for ListSeed<'_, S> {
     type Value = ();
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a list of names or a hash keyed by them")
@@ -261,16 +255,16 @@ impl<'de> serde::de::Visitor<'de> for ListSeed<'_> {
 
 /// One element of a list of names: a string or a number is a name (as
 /// [`name`] has it), anything else is skipped.
-struct NameSeed<'a>(&'a mut ListsByLun);
+struct NameSeed<'a, S>(&'a mut S);
 
-impl<'de> serde::de::DeserializeSeed<'de> for NameSeed<'_> {
+impl<'de, S: NameSink> serde::de::DeserializeSeed<'de> for NameSeed<'_, S> {
     type Value = ();
     fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for NameSeed<'_> {
+impl<'de, S: NameSink> serde::de::Visitor<'de> for NameSeed<'_, S> {
     type Value = ();
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a name")

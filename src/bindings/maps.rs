@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::exports;
 use crate::maps::{self, HighWater, SysfsFacts};
-use crate::perl::lenient::UInt;
+use crate::perl::lenient::{LooseUInt, UInt};
 use crate::perl::Text;
 use crate::render;
 use crate::section_config::Config;
@@ -133,7 +133,7 @@ impl<'de> Deserialize<'de> for KeptHighWater {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<KeptHighWater, A::Error> {
                 let mut mark = HighWater::new();
                 while let Some(wwid) = map.next_key::<String>()? {
-                    if let Count(Some(count)) = map.next_value()? {
+                    if let LooseUInt(Some(count)) = map.next_value()? {
                         mark.insert(wwid, count);
                     }
                 }
@@ -164,54 +164,6 @@ impl<'de> Deserialize<'de> for KeptHighWater {
         }
 
         deserializer.deserialize_any(MarkVisitor)
-    }
-}
-
-/// One count of a kept mark: `Some` as [`UInt`] reads it, `None` for
-/// anything else (never an error, so only a failed read of Perl data is
-/// one).
-struct Count(Option<u64>);
-
-impl<'de> Deserialize<'de> for Count {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct CountVisitor;
-
-        impl<'de> Visitor<'de> for CountVisitor {
-            type Value = Count;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a count")
-            }
-            fn visit_u64<E>(self, count: u64) -> Result<Count, E> {
-                Ok(Count(Some(count)))
-            }
-            fn visit_i64<E>(self, count: i64) -> Result<Count, E> {
-                Ok(Count(u64::try_from(count).ok()))
-            }
-            fn visit_f64<E>(self, count: f64) -> Result<Count, E> {
-                let integral = count.fract() == 0.0 && (0.0..9.2e18).contains(&count);
-                Ok(Count(integral.then_some(count as u64)))
-            }
-            fn visit_str<E>(self, text: &str) -> Result<Count, E> {
-                Ok(Count(text.trim().parse().ok()))
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Count, E> {
-                Ok(Count(None))
-            }
-            fn visit_unit<E>(self) -> Result<Count, E> {
-                Ok(Count(None))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Count, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Count(None))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Count, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Count(None))
-            }
-        }
-
-        deserializer.deserialize_any(CountVisitor)
     }
 }
 

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use serde::de::{Deserializer, Error as _, Visitor};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use crate::text::quote_input;
@@ -83,14 +83,18 @@ pub fn opt_int<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>
         .transpose()
 }
 
-/// A `u64`, also from a numeric string.
-pub fn uint<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
-    match IntOrText::deserialize(deserializer)? {
+fn to_u64<E: serde::de::Error>(value: IntOrText) -> Result<u64, E> {
+    match value {
         IntOrText::UInt(uint) => Ok(uint),
         IntOrText::Text(text) => text.trim().parse().map_err(|_| not_an_integer(&text)),
-        other => u64::try_from(to_i64::<D::Error>(other)?)
-            .map_err(|_| D::Error::custom("value must have a minimum value of 0")),
+        other => u64::try_from(to_i64::<E>(other)?)
+            .map_err(|_| E::custom("value must have a minimum value of 0")),
     }
+}
+
+/// A `u64`, also from a numeric string.
+pub fn uint<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    to_u64(IntOrText::deserialize(deserializer)?)
 }
 
 /// An optional `u64`, also from a numeric string; `undef` is `None`.
@@ -152,6 +156,51 @@ pub struct Int(#[serde(deserialize_with = "int")] pub i64);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 pub struct UInt(#[serde(deserialize_with = "uint")] pub u64);
 
+/// A count in data the node wrote itself (a file it may find damaged):
+/// `Some` where [`UInt`] reads one, `None` for any other value instead of
+/// an error, so only a failed read of the Perl data fails.
+pub struct LooseUInt(pub Option<u64>);
+
+impl<'de> Deserialize<'de> for LooseUInt {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Loose;
+
+        impl<'de> Visitor<'de> for Loose {
+            type Value = LooseUInt;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a count")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<LooseUInt, E> {
+                Ok(LooseUInt(to_u64::<E>(IntOrText::UInt(v)).ok()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<LooseUInt, E> {
+                Ok(LooseUInt(to_u64::<E>(IntOrText::Int(v)).ok()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<LooseUInt, E> {
+                Ok(LooseUInt(to_u64::<E>(IntOrText::Float(v)).ok()))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<LooseUInt, E> {
+                Ok(LooseUInt(to_u64::<E>(IntOrText::Text(v.to_owned())).ok()))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<LooseUInt, E> {
+                Ok(LooseUInt(None))
+            }
+            fn visit_unit<E>(self) -> Result<LooseUInt, E> {
+                Ok(LooseUInt(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<LooseUInt, A::Error> {
+                IgnoredAny.visit_map(map).map(|_| LooseUInt(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<LooseUInt, A::Error> {
+                IgnoredAny.visit_seq(seq).map(|_| LooseUInt(None))
+            }
+        }
+
+        deserializer.deserialize_any(Loose)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,6 +232,25 @@ mod tests {
         let long = "x".repeat(100_000);
         let err = serde_json::from_value::<UInt>(json!(long)).unwrap_err();
         assert!(err.to_string().len() < 200, "{err}");
+    }
+
+    #[test]
+    fn a_loose_count_is_a_count_or_none() {
+        for (value, count) in [
+            (json!(4), Some(4)),
+            (json!(" 4 "), Some(4)),
+            (json!(4.0), Some(4)),
+            (json!(4.5), None),
+            (json!(-1), None),
+            (json!("x"), None),
+            (json!(true), None),
+            (json!(null), None),
+            (json!([1]), None),
+            (json!({ "a": 1 }), None),
+        ] {
+            let LooseUInt(read) = serde_json::from_value(value.clone()).unwrap();
+            assert_eq!(read, count, "{value}");
+        }
     }
 
     #[test]

@@ -175,13 +175,15 @@ impl<W> Default for NodeSummary<W> {
 
 /// Decode what one node published; `Err` is the reason it is unusable.
 pub fn decode_node(value: &NodeValue) -> Result<NodeSummary, String> {
-    decode_node_with(value, &mut str::to_owned)
+    decode_node_with(value, &mut wire::Decoder::default(), &mut str::to_owned)
 }
 
-/// [`decode_node`], each WWID kept as `keep` makes it (see
+/// [`decode_node`] with the decoder of the nodes before (see
+/// [`wire::Decoder`]), each WWID kept as `keep` makes it (see
 /// [`wire::decode_with`]).
-pub fn decode_node_with<W: std::ops::Deref<Target = str> + Ord>(
-    value: &NodeValue,
+pub fn decode_node_with<'v, W: Clone + std::ops::Deref<Target = str> + Ord>(
+    value: &'v NodeValue,
+    decoder: &mut wire::Decoder<'v, W>,
     keep: &mut impl FnMut(&str) -> W,
 ) -> Result<NodeSummary<W>, String> {
     let parts = match value {
@@ -211,7 +213,7 @@ pub fn decode_node_with<W: std::ops::Deref<Target = str> + Ord>(
     let count = parts.len();
     let mut decoded = Vec::with_capacity(count);
     for (index, part) in parts.iter().enumerate() {
-        match wire::decode_with(part, keep) {
+        match decoder.decode(part, keep) {
             Ok(part) => decoded.push(part),
             Err(err) if count == 1 => return Err(format!("invalid summary: {err}")),
             Err(err) => return Err(format!("invalid summary (value {}): {err}", index + 1)),
@@ -439,13 +441,14 @@ impl<'a> Node<'a> {
     }
 }
 
-/// Decode a node's value and judge its report time; the rows gain the
-/// WWIDs it reports.
+/// Decode a node's value (with the decoder of the nodes before) and judge
+/// its report time; the rows gain the WWIDs it reports.
 fn prepare<'a>(
     name: &'a str,
     online: bool,
-    value: &NodeValue,
+    value: &'a NodeValue,
     wwids: &mut Wwids,
+    decoder: &mut wire::Decoder<'a, Shared>,
     now: Option<u64>,
     interval: u64,
 ) -> Node<'a> {
@@ -453,7 +456,7 @@ fn prepare<'a>(
         published: true,
         ..Node::silent(name, online)
     };
-    let summary = match decode_node_with(value, &mut |wwid| wwids.keep(wwid)) {
+    let summary = match decode_node_with(value, decoder, &mut |wwid| wwids.keep(wwid)) {
         Err(reason) => {
             node.unusable = Some(reason.into());
             return node;
@@ -810,12 +813,21 @@ impl Request {
         );
         names.sort_unstable();
         names.dedup();
+        let mut decoder = wire::Decoder::default();
         names
             .into_iter()
             .map(|name| {
                 let online = self.online.get(name).copied().unwrap_or(false);
                 let mut node = match self.kv.get(name) {
-                    Some(value) => prepare(name, online, value, wwids, self.now, self.interval),
+                    Some(value) => prepare(
+                        name,
+                        online,
+                        value,
+                        wwids,
+                        &mut decoder,
+                        self.now,
+                        self.interval,
+                    ),
                     None => Node::silent(name, online),
                 };
                 // an unreadable value is a report too: it says so

@@ -485,6 +485,52 @@ mod fuzz {
         }
 
         #[test]
+        fn a_decoder_reads_each_value_as_a_fresh_decoder_does(
+            base in proptest::collection::btree_map(
+                "3[ab]{0,3}[0-9a-f]{0,2}",
+                (0u64..3, proptest::option::of(0u64..3)),
+                0..30,
+            ),
+            nodes in proptest::collection::vec(
+                (any::<u64>(), 0u64..4, proptest::option::of((0usize..2000, any::<u8>()))),
+                1..6,
+            ),
+            max_bytes in prop_oneof![Just(MAX_VALUE_BYTES), 120usize..400],
+        ) {
+            let states = [State::Optimal, State::Degraded, State::Failed];
+            let mut decoder = wire::Decoder::default();
+            for (mask, shift, damage) in nodes {
+                // each node sees some of the LUNs, some sizes and states its own
+                let luns: BTreeMap<String, LunReport> = base
+                    .iter()
+                    .enumerate()
+                    .filter(|(index, _)| (mask >> (index % 64)) & 1 == 1 || mask % 5 == 0)
+                    .map(|(index, (wwid, (state, size)))| {
+                        let changed = (index as u64 + shift) % 7 == 0;
+                        let mut lun = report(states[(*state as usize + usize::from(changed)) % 3], 2, 4);
+                        lun.size = size.map(|size| size + u64::from(changed));
+                        (wwid.clone(), lun)
+                    })
+                    .collect();
+                let sent = Broadcast { luns, ..broadcast(BTreeMap::new()) };
+                let Ok(encoded) = wire::encode(&sent, max_bytes) else { continue };
+                for mut value in encoded.values {
+                    if let Some((at, byte)) = damage {
+                        let mut bytes = value.into_bytes();
+                        let at = at % bytes.len();
+                        bytes[at] = byte;
+                        value = String::from_utf8_lossy(&bytes).into_owned();
+                    }
+                    // the decoder keeps borrowing the values it read
+                    let value: &'static str = Box::leak(value.into_boxed_str());
+                    let fresh = wire::decode(value).map_err(|err| err.to_string());
+                    let reused = decoder.decode(value, &mut str::to_owned).map_err(|err| err.to_string());
+                    prop_assert_eq!(reused, fresh);
+                }
+            }
+        }
+
+        #[test]
         fn arbitrary_reports_round_trip(
             luns in proptest::collection::btree_map(
                 "[0-9a-f]{1,40}|[ -~]{1,20}",
@@ -523,6 +569,54 @@ mod fuzz {
             prop_assert_eq!(back.apply_error.map(|e| e.trim_end_matches("...").to_string()).is_some(), sent.apply_error.is_some());
         }
     }
+}
+
+/// A line equal to one of the value before reads as that one did only
+/// after the same WWID and size: `=` is the size before, and a first line
+/// has no WWID before it to share characters with.
+#[test]
+fn a_decoder_reuses_a_line_only_after_the_same_wwid_and_size() {
+    let value = |sizes: [u64; 2]| {
+        let luns = ["36001405aa", "36001405ab"]
+            .into_iter()
+            .zip(sizes)
+            .map(|(wwid, size)| {
+                let mut lun = report(State::Optimal, 4, 4);
+                lun.size = Some(size);
+                (wwid.to_string(), lun)
+            })
+            .collect();
+        wire::encode(&broadcast(luns), MAX_VALUE_BYTES)
+            .unwrap()
+            .values[0]
+            .clone()
+    };
+    let (first, second) = (value([5, 5]), value([6, 6]));
+    // the second LUN lines are the same text, `=` after different sizes
+    assert_eq!(first.lines().nth(2), second.lines().nth(2));
+    assert!(first.lines().nth(2).unwrap().ends_with(" ="));
+    // a first line that would share characters with a WWID before it
+    let lines: Vec<&str> = first.lines().collect();
+    let headless = format!("{}\n{}\nend 1\n", lines[0], lines[2]);
+
+    let mut decoder = wire::Decoder::default();
+    for value in [&first, &second, &first, &headless] {
+        let fresh = wire::decode(value).map_err(|err| err.to_string());
+        let reused = decoder
+            .decode(value, &mut str::to_owned)
+            .map_err(|err| err.to_string());
+        assert_eq!(reused, fresh);
+    }
+    let sizes = |value| {
+        let part = wire::Decoder::default().decode(value, &mut str::to_owned);
+        let part = part.unwrap();
+        part.luns
+            .iter()
+            .map(|(_, lun)| lun.size)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(sizes(&second), [Some(6), Some(6)]);
+    assert!(wire::decode(&headless).is_err());
 }
 
 /// The wire format is shared by nodes running different versions: the

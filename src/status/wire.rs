@@ -241,77 +241,85 @@ fn push_wwid(out: &mut String, wwid: &str, previous: &str) {
     }
 }
 
-/// Read a WWID field into `wwid`, front-coded against `previous`.
-fn parse_wwid(field: &str, previous: &str, wwid: &mut String) -> Result<(), Error> {
+/// Read a WWID field over `wwid`, the previous line's WWID (empty before
+/// the first line): front coding keeps the characters they share where they
+/// are. Each WWID must sort after the one before. The value is ASCII
+/// (checked before its lines are read).
+fn parse_wwid(field: &str, wwid: &mut String) -> Result<(), Error> {
     let bytes = field.as_bytes();
-    if bytes.len() < 2 || !field.is_ascii() {
+    if bytes.len() < 2 {
         bail!("bad WWID field '{}'", excerpt(field));
     }
     let shared = digit_value(bytes[0]).ok_or_else(|| format_err!("bad WWID prefix length"))?;
     let shared = shared as usize;
-    let prefix = previous
-        .get(..shared)
-        .ok_or_else(|| format_err!("WWID shares {shared} characters with a shorter one"))?;
-    let rest = &field[2..];
-    wwid.clear();
-    wwid.push_str(prefix);
+    if shared > wwid.len() {
+        bail!("WWID shares {shared} characters with a shorter one");
+    }
+    let first = wwid.is_empty();
     let singles = match bytes[1] {
         b'x' => {
-            wwid.push_str(&unescape(rest)?);
-            None
+            let rest = unescape(&field[2..])?;
+            if !first && rest.as_str() <= &wwid[shared..] {
+                bail!("WWIDs out of order or repeated");
+            }
+            wwid.truncate(shared);
+            wwid.push_str(&rest);
+            if !schema::is_wwid(wwid) {
+                bail!("bad WWID '{}'", excerpt(wwid));
+            }
+            return Ok(());
         }
-        b'h' => Some(0),
-        b'i' => Some(1),
-        b'j' => Some(2),
+        b'h' => 0,
+        b'i' => 1,
+        b'j' => 2,
         other => bail!("unknown WWID mode '{}'", other as char),
     };
-    if let Some(singles) = singles {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let rest = rest.as_bytes();
-        if rest.len() < singles || (rest.len() - singles) % 2 != 0 {
-            bail!("packed WWID has a bad length");
+    let rest = &bytes[2..];
+    if rest.len() < singles || (rest.len() - singles) % 2 != 0 {
+        bail!("packed WWID has a bad length");
+    }
+    let (pairs, tail) = rest.split_at(rest.len() - singles);
+    let unpacked = pairs.len() / 2 * 3 + singles;
+    // the shared characters are a WWID's (checked when it was read) and the
+    // rest is lowercase hex: only the length can make it no WWID
+    let len = shared + unpacked;
+    if !(1..=schema::WWID_MAX_LENGTH).contains(&len) {
+        bail!("bad WWID of {len} characters");
+    }
+    // unpacked in a local buffer: pushing each character onto the string
+    // is much slower; aligned, so that checking it is UTF-8 goes a word at
+    // a time
+    #[repr(align(8))]
+    struct Buffer([u8; schema::WWID_MAX_LENGTH]);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut buffer = Buffer([0; schema::WWID_MAX_LENGTH]);
+    let text = &mut buffer.0;
+    let (text_pairs, text_singles) = text[..unpacked].split_at_mut(unpacked - singles);
+    for (out, pair) in text_pairs.chunks_exact_mut(3).zip(pairs.chunks_exact(2)) {
+        let (high, low) = (
+            DIGIT_VALUES[pair[0] as usize],
+            DIGIT_VALUES[pair[1] as usize],
+        );
+        // NO_DIGIT is the only value past 63
+        if (high | low) > 63 {
+            bail!("bad digit in packed WWID");
         }
-        let (pairs, tail) = rest.split_at(rest.len() - singles);
-        // unpacked in a local buffer, a chunk at a time: pushing each
-        // character onto the string is much slower
-        let mut hex = [0u8; 96];
-        for chunk in pairs.chunks(hex.len() / 3 * 2) {
-            let mut len = 0;
-            for pair in chunk.chunks_exact(2) {
-                let (high, low) = (
-                    DIGIT_VALUES[pair[0] as usize],
-                    DIGIT_VALUES[pair[1] as usize],
-                );
-                if high == NO_DIGIT || low == NO_DIGIT {
-                    bail!("bad digit in packed WWID");
-                }
-                let value = ((high as usize) << 6) | low as usize;
-                hex[len..len + 3].copy_from_slice(&[
-                    HEX[value >> 8],
-                    HEX[(value >> 4) & 15],
-                    HEX[value & 15],
-                ]);
-                len += 3;
-            }
-            wwid.push_str(std::str::from_utf8(&hex[..len])?);
-        }
-        for &digit in tail {
-            match DIGIT_VALUES[digit as usize] {
-                value if value < 16 => wwid.push(HEX[value as usize] as char),
-                _ => bail!("bad digit in packed WWID"),
-            }
+        let value = (usize::from(high) << 6) | usize::from(low);
+        out.copy_from_slice(&[HEX[value >> 8], HEX[(value >> 4) & 15], HEX[value & 15]]);
+    }
+    for (out, &digit) in text_singles.iter_mut().zip(tail) {
+        match DIGIT_VALUES[digit as usize] {
+            value if value < 16 => *out = HEX[value as usize],
+            _ => bail!("bad digit in packed WWID"),
         }
     }
-    // a packed WWID is a prefix of the previous one (checked when it was
-    // read) and lowercase hex: only its length can make it no WWID
-    let valid = match singles {
-        Some(_) => (1..=schema::WWID_MAX_LENGTH).contains(&wwid.len()),
-        None => schema::is_wwid(wwid),
-    };
-    debug_assert_eq!(valid, schema::is_wwid(wwid), "{wwid}");
-    if !valid {
-        bail!("bad WWID '{}'", excerpt(wwid));
+    let text = &text[..unpacked];
+    if !first && *text <= wwid.as_bytes()[shared..] {
+        bail!("WWIDs out of order or repeated");
     }
+    wwid.truncate(shared);
+    wwid.push_str(std::str::from_utf8(text)?);
+    debug_assert!(schema::is_wwid(wwid), "{wwid}");
     Ok(())
 }
 
@@ -341,10 +349,20 @@ fn push_report(out: &mut String, report: &LunReport) {
     }
 }
 
-fn parse_count(text: &str) -> Result<u64, Error> {
-    let count: u64 = text
-        .parse()
-        .map_err(|_| format_err!("bad path count '{}'", excerpt(text)))?;
+/// A path count: the digits the caller split off.
+fn parse_count(digits: &[u8]) -> Result<u64, Error> {
+    let count = digits
+        .iter()
+        .try_fold(0u64, |count, &digit| {
+            count.checked_mul(10)?.checked_add(u64::from(digit - b'0'))
+        })
+        .filter(|_| !digits.is_empty())
+        .ok_or_else(|| {
+            format_err!(
+                "bad path count '{}'",
+                excerpt(&String::from_utf8_lossy(digits))
+            )
+        })?;
     if count > MAX_PATHS {
         bail!("path count {count} out of range");
     }
@@ -352,23 +370,23 @@ fn parse_count(text: &str) -> Result<u64, Error> {
 }
 
 fn parse_report(field: &str) -> Result<LunReport, Error> {
-    let mut chars = field.chars();
-    let state = match chars.next() {
-        Some('O') => State::Optimal,
-        Some('D') => State::Degraded,
-        Some('F') => State::Failed,
+    let bytes = field.as_bytes();
+    let state = match bytes.first() {
+        Some(b'O') => State::Optimal,
+        Some(b'D') => State::Degraded,
+        Some(b'F') => State::Failed,
         // a state this version does not know is clamped, not refused
         Some(letter) if letter.is_ascii_alphabetic() => State::Unknown,
         _ => bail!("bad state in '{}'", excerpt(field)),
     };
-    let rest = chars.as_str();
+    let rest = &bytes[1..];
     let counts_end = rest
-        .bytes()
-        .position(|byte| !(byte.is_ascii_digit() || byte == b'/'))
+        .iter()
+        .position(|byte| !(byte.is_ascii_digit() || *byte == b'/'))
         .ok_or_else(|| format_err!("no transport in '{}'", excerpt(field)))?;
     let (counts, flags) = rest.split_at(counts_end);
     // at most three counts; no list is built for this on every line
-    let mut split = counts.split('/');
+    let mut split = counts.split(|&byte| byte == b'/');
     let counts = [split.next(), split.next(), split.next(), split.next()];
     let (active, total, expected) = match counts {
         [Some(all), None, ..] => {
@@ -379,7 +397,7 @@ fn parse_report(field: &str) -> Result<LunReport, Error> {
             let total = parse_count(total)?;
             (parse_count(active)?, total, Some(total))
         }
-        [Some(active), Some(total), Some(""), None] => {
+        [Some(active), Some(total), Some(b""), None] => {
             (parse_count(active)?, parse_count(total)?, None)
         }
         [Some(active), Some(total), Some(expected), None] => (
@@ -392,15 +410,15 @@ fn parse_report(field: &str) -> Result<LunReport, Error> {
     if active > total {
         bail!("{active} of {total} paths active");
     }
-    let mut flags = flags.chars();
-    let transport = match flags.next() {
-        Some('n') => None,
-        Some('i') => Some(Transport::Iscsi),
-        Some('f') => Some(Transport::Fc),
-        Some('s') => Some(Transport::Sas),
+    let transport = match flags[0] {
+        b'n' => None,
+        b'i' => Some(Transport::Iscsi),
+        b'f' => Some(Transport::Fc),
+        b's' => Some(Transport::Sas),
         _ => bail!("bad transport in '{}'", excerpt(field)),
     };
-    let queueing = match flags.as_str() {
+    // everything before the flags is ASCII: a character boundary
+    let queueing = match &field[field.len() - flags.len() + 1..] {
         "" => false,
         "q" => true,
         other => bail!("unknown flags '{}'", excerpt(other)),
@@ -419,51 +437,52 @@ fn parse_report(field: &str) -> Result<LunReport, Error> {
 /// The fields of a LUN line: a WWID, a report and optionally a size.
 type Fields<'v> = (&'v str, &'v str, Option<&'v str>);
 
-/// The lines of a value as `split('\n')` yields them, each with its
-/// fields if it has two or three, found in the one pass over its bytes.
-struct Lines<'v> {
-    rest: Option<&'v str>,
-}
-
-impl<'v> Iterator for Lines<'v> {
-    type Item = (&'v str, Option<Fields<'v>>);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let text = self.rest?;
-        let (mut spaces, mut count, mut end) = ([0; 2], 0, text.len());
-        for (at, &byte) in text.as_bytes().iter().enumerate() {
-            if byte == b'\n' {
-                end = at;
-                break;
-            }
-            if byte == b' ' {
-                if count < spaces.len() {
-                    spaces[count] = at;
-                }
-                count += 1;
-            }
+/// Where `needle` first is in `haystack`, eight bytes a step: for lines of
+/// some 30 bytes, faster than a byte loop and than memchr's setup.
+fn find_byte(haystack: &[u8], needle: u8) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH_BITS: u64 = ONES << 7;
+    let mut chunks = haystack.chunks_exact(8);
+    for (index, chunk) in (&mut chunks).enumerate() {
+        let word =
+            u64::from_le_bytes(chunk.try_into().expect("eight bytes")) ^ (ONES * u64::from(needle));
+        // the high bit of each zero byte (a needle) is set, and maybe of
+        // bytes after one (a borrow): the lowest set bit is the first needle
+        let zeros = word.wrapping_sub(ONES) & !word & HIGH_BITS;
+        if zeros != 0 {
+            return Some(index * 8 + zeros.trailing_zeros() as usize / 8);
         }
-        self.rest = text.get(end + 1..);
-        let line = &text[..end];
-        let fields = match count {
-            1 => Some((&line[..spaces[0]], &line[spaces[0] + 1..], None)),
-            2 => Some((
-                &line[..spaces[0]],
-                &line[spaces[0] + 1..spaces[1]],
-                Some(&line[spaces[1] + 1..]),
-            )),
-            _ => None,
-        };
-        Some((line, fields))
     }
+    let done = haystack.len() - chunks.remainder().len();
+    chunks
+        .remainder()
+        .iter()
+        .position(|&byte| byte == needle)
+        .map(|index| done + index)
 }
 
-/// The two or three space-separated fields of a LUN line.
-#[cfg(test)]
+/// The two or three space-separated fields of a LUN line (`None` for
+/// another count: the line is refused).
 fn split_fields(line: &str) -> Option<Fields<'_>> {
-    Lines { rest: Some(line) }
-        .next()
-        .and_then(|(_, fields)| fields)
+    let space = |text: &str| find_byte(text.as_bytes(), b' ');
+    let first = space(line)?;
+    let (wwid, rest) = (&line[..first], &line[first + 1..]);
+    let Some(second) = space(rest) else {
+        return Some((wwid, rest, None));
+    };
+    let (report, size) = (&rest[..second], &rest[second + 1..]);
+    space(size).is_none().then_some((wwid, report, Some(size)))
+}
+
+/// The lines of a value as `split('\n')` yields them.
+fn lines(value: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(value);
+    std::iter::from_fn(move || {
+        let text = rest?;
+        let end = find_byte(text.as_bytes(), b'\n');
+        rest = end.map(|end| &text[end + 1..]);
+        Some(&text[..end.unwrap_or(text.len())])
+    })
 }
 
 /// What a node publishes: its LUNs, report time and last apply error.
@@ -733,93 +752,170 @@ pub fn decode(value: &str) -> Result<Part, Error> {
 
 /// [`decode`], each WWID kept as `keep` makes it: a caller decoding many
 /// values may share one copy of each WWID among them.
-pub fn decode_with<W: std::ops::Deref<Target = str>>(
+pub fn decode_with<W: Clone + std::ops::Deref<Target = str>>(
     value: &str,
     keep: &mut impl FnMut(&str) -> W,
 ) -> Result<Part<W>, Error> {
-    if value.len() > MAX_VALUE_BYTES + 1 {
-        bail!("value of {} bytes exceeds the 32 KiB KV limit", value.len());
+    Decoder::default().decode(value, keep)
+}
+
+/// Decodes values one after another, reusing what the last one read.
+///
+/// The nodes of a cluster see the same LUNs, so their values are mostly
+/// the same lines. A line reads as a WWID and a report from its own text,
+/// the WWID before it (front coding) and the size before it (`=`): a line
+/// equal to one of the last value, after the same WWID and size, reads as
+/// that one did and is not read again: 64 nodes with the same 1,000 LUNs
+/// are decoded with a third of the work.
+pub struct Decoder<'v, W> {
+    /// The last value's LUN lines: the text and what it read as.
+    lines: Vec<(&'v str, W, LunReport)>,
+}
+
+impl<W> Default for Decoder<'_, W> {
+    fn default() -> Self {
+        Decoder { lines: Vec::new() }
     }
-    // what this format writes is plain ASCII; anything else is damage
-    if !value.is_ascii() {
-        let at = value.bytes().position(|byte| !byte.is_ascii());
-        bail!("non-ASCII byte at offset {}", at.unwrap_or_default());
-    }
-    let header = decode_header(value)?;
-    let mut lines = Lines { rest: Some(value) }.enumerate();
-    lines.next();
-    let mut decoded = Part {
-        header,
-        apply_error: None,
-        luns: Vec::with_capacity(lines_announced(value)),
-    };
-    let mut end = None;
-    // the WWID of this line and of the one before, reused line by line
-    let (mut wwid, mut previous) = (String::new(), String::new());
-    for (index, (line, fields)) in lines {
-        let number = index + 1;
-        if line.is_empty() {
-            continue;
+}
+
+impl<'v, W: Clone + std::ops::Deref<Target = str>> Decoder<'v, W> {
+    /// Decode one value, checking everything: it comes from another node.
+    pub fn decode(
+        &mut self,
+        value: &'v str,
+        keep: &mut impl FnMut(&str) -> W,
+    ) -> Result<Part<W>, Error> {
+        if value.len() > MAX_VALUE_BYTES + 1 {
+            bail!("value of {} bytes exceeds the 32 KiB KV limit", value.len());
         }
-        if end.is_some() {
-            bail!("line {number}: data after the end line");
+        // what this format writes is plain ASCII; anything else is damage
+        if !value.is_ascii() {
+            let at = value.bytes().position(|byte| !byte.is_ascii());
+            bail!("non-ASCII byte at offset {}", at.unwrap_or_default());
         }
-        if let Some(count) = line.strip_prefix("end ") {
-            let count: usize = count
-                .parse()
-                .map_err(|_| format_err!("line {number}: bad end line"))?;
-            if count != decoded.luns.len() {
-                bail!(
-                    "line {number}: end line counts {count} LUNs, value has {}",
-                    decoded.luns.len()
-                );
-            }
-            end = Some(count);
-            continue;
-        }
-        if let Some(text) = line.strip_prefix('!') {
-            if index != 1 {
-                bail!("line {number}: apply error not right after the header");
-            }
-            decoded.apply_error =
-                Some(unescape(text).map_err(|err| format_err!("line {number}: {err}"))?);
-            continue;
-        }
-        let previous_size = decoded.luns.last().and_then(|(_, report)| report.size);
-        let mut parse = || -> Result<LunReport, Error> {
-            let (field, report, size) = match fields {
-                Some(fields) => fields,
-                None => bail!("{} fields", line.split(' ').count()),
-            };
-            parse_wwid(field, &previous, &mut wwid)?;
-            let mut report = parse_report(report)?;
-            report.size = match size {
-                None => None,
-                Some("=") => {
-                    Some(previous_size.ok_or_else(|| format_err!("'=' size with none before"))?)
-                }
-                Some(size) => {
-                    Some(parse_number(size).ok_or_else(|| format_err!("bad size '{size}'"))?)
-                }
-            };
-            Ok(report)
+        let header = decode_header(value)?;
+        let announced = lines_announced(value);
+        let mut decoded = Part {
+            header,
+            apply_error: None,
+            luns: Vec::with_capacity(announced),
         };
-        let report = parse().map_err(|err| format_err!("line {number}: {err}"))?;
-        if wwid <= previous && !previous.is_empty() {
-            bail!("line {number}: WWIDs out of order or repeated");
+        let last = std::mem::replace(&mut self.lines, Vec::with_capacity(announced));
+        // the last value's line that may equal the next one
+        let mut next = 0;
+        let mut end = None;
+        // the WWID of the line before, when it was read here (not reused)
+        let mut wwid = String::new();
+        let mut wwid_read = true;
+        let mut last_report: Option<(&str, LunReport)> = None;
+        for (index, line) in lines(value).enumerate().skip(1) {
+            let number = index + 1;
+            if line.is_empty() {
+                continue;
+            }
+            if end.is_some() {
+                bail!("line {number}: data after the end line");
+            }
+            if let Some(count) = line.strip_prefix("end ") {
+                let count: usize = count
+                    .parse()
+                    .map_err(|_| format_err!("line {number}: bad end line"))?;
+                if count != decoded.luns.len() {
+                    bail!(
+                        "line {number}: end line counts {count} LUNs, value has {}",
+                        decoded.luns.len()
+                    );
+                }
+                end = Some(count);
+                continue;
+            }
+            if let Some(text) = line.strip_prefix('!') {
+                if index != 1 {
+                    bail!("line {number}: apply error not right after the header");
+                }
+                decoded.apply_error =
+                    Some(unescape(text).map_err(|err| format_err!("line {number}: {err}"))?);
+                continue;
+            }
+            let before = decoded.luns.last();
+            if let Some((_, reused, report)) = last
+                .get(next)
+                .filter(|(text, ..)| *text == line)
+                .filter(|_| same_before(before, next.checked_sub(1).map(|at| &last[at])))
+            {
+                decoded.luns.push((reused.clone(), report.clone()));
+                self.lines.push((line, reused.clone(), report.clone()));
+                next += 1;
+                wwid_read = false;
+                continue;
+            }
+            if !wwid_read {
+                wwid.clear();
+                wwid.push_str(before.map_or("", |(wwid, _)| wwid));
+                wwid_read = true;
+            }
+            let previous_size = before.and_then(|(_, report)| report.size);
+            let mut parse = || -> Result<LunReport, Error> {
+                let Some((field, report, size)) = split_fields(line) else {
+                    bail!("{} fields", line.split(' ').count());
+                };
+                parse_wwid(field, &mut wwid)?;
+                // most lines report what the line before did
+                let mut report = match &last_report {
+                    Some((text, last)) if *text == report => last.clone(),
+                    _ => {
+                        let parsed = parse_report(report)?;
+                        last_report = Some((report, parsed.clone()));
+                        parsed
+                    }
+                };
+                report.size = match size {
+                    None => None,
+                    Some("=") => Some(
+                        previous_size.ok_or_else(|| format_err!("'=' size with none before"))?,
+                    ),
+                    Some(size) => {
+                        Some(parse_number(size).ok_or_else(|| format_err!("bad size '{size}'"))?)
+                    }
+                };
+                Ok(report)
+            };
+            let report = parse().map_err(|err| format_err!("line {number}: {err}"))?;
+            let kept = keep(&wwid);
+            // the last value's line after this WWID (they are sorted)
+            next = match last.binary_search_by(|(_, other, _)| (**other).cmp(&wwid)) {
+                Ok(at) => at + 1,
+                Err(at) => at,
+            };
+            self.lines.push((line, kept.clone(), report.clone()));
+            decoded.luns.push((kept, report));
         }
-        decoded.luns.push((keep(&wwid), report));
-        std::mem::swap(&mut wwid, &mut previous);
+        if end.is_none() {
+            bail!("value ends early (no end line)");
+        }
+        Ok(decoded)
     }
-    if end.is_none() {
-        bail!("value ends early (no end line)");
+}
+
+/// Whether two lines come after the same WWID and size (or both first).
+fn same_before<W: std::ops::Deref<Target = str>>(
+    this: Option<&(W, LunReport)>,
+    last: Option<&(&str, W, LunReport)>,
+) -> bool {
+    match (this, last) {
+        (None, None) => true,
+        (Some((wwid, report)), Some((_, last_wwid, last_report))) => {
+            // one shared text (the aggregation's rows) needs no comparing
+            (std::ptr::eq(&**wwid, &**last_wwid) || **wwid == **last_wwid)
+                && report.size == last_report.size
+        }
+        _ => false,
     }
-    Ok(decoded)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::split_fields;
+    use super::{find_byte, lines, split_fields};
 
     #[test]
     fn line_fields_split_as_split_on_spaces_does() {
@@ -834,6 +930,40 @@ mod tests {
                 _ => None,
             };
             assert_eq!(split_fields(line), expected, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn a_byte_is_found_where_a_byte_loop_finds_it() {
+        // every position in and around the eight-byte steps, with bytes
+        // on either side of the needle's value (borrows between bytes)
+        for len in 0..40 {
+            for at in 0..=len {
+                for filler in [0u8, b' ' - 1, b' ' + 1, 0x80, 0xff] {
+                    let mut haystack = vec![filler; len];
+                    if at < len {
+                        haystack[at] = b' ';
+                    }
+                    let expected = haystack.iter().position(|&byte| byte == b' ');
+                    assert_eq!(find_byte(&haystack, b' '), expected, "{haystack:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lines_are_split_as_split_on_newlines_does() {
+        for value in [
+            "",
+            "\n",
+            "a",
+            "a\n",
+            "a\nb",
+            "\n\na\n",
+            "0123456789abcdef\nx\n\n",
+        ] {
+            let expected: Vec<&str> = value.split('\n').collect();
+            assert_eq!(lines(value).collect::<Vec<_>>(), expected, "{value:?}");
         }
     }
 }

@@ -7,7 +7,7 @@
 //! enums as serde_json represents them (a unit variant is its name, the
 //! others a one-key hash).
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::ffi::{c_char, c_int};
 use std::fmt;
 
@@ -82,8 +82,8 @@ pub struct ToPerl<'c> {
 ///   only make it miss.
 pub struct Statics {
     perl: *mut Interpreter,
-    by_address: RefCell<Vec<Slot>>,
-    by_content: RefCell<Vec<Slot>>,
+    by_address: Box<[Cell<Slot>]>,
+    by_content: Box<[Cell<Slot>]>,
 }
 
 /// A cached shared string, or (`sv` null) a text seen once.
@@ -140,14 +140,15 @@ impl Statics {
     pub unsafe fn new(perl: *mut Interpreter) -> Self {
         Self {
             perl,
-            by_address: RefCell::new(vec![EMPTY; STATIC_SLOTS]),
-            by_content: RefCell::new(vec![EMPTY; CONTENT_SLOTS]),
+            by_address: vec![Cell::new(EMPTY); STATIC_SLOTS].into_boxed_slice(),
+            by_content: vec![Cell::new(EMPTY); CONTENT_SLOTS].into_boxed_slice(),
         }
     }
 
     /// Put a new shared string of `text` into `slot` (dropping what was
     /// there) and return it, borrowed: the cache owns it.
-    fn fill(&self, slot: &mut Slot, hash: u64, text: &str) -> *mut Sv {
+    #[cold]
+    fn fill(&self, slot: &Cell<Slot>, hash: u64, text: &str) -> *mut Sv {
         // SAFETY: self.perl is the running interpreter (Statics::new); the
         // new SV is ours until dropped, as is the one it replaces. A shared
         // string's buffer lives as long as the SV.
@@ -158,54 +159,68 @@ impl Statics {
                 text.len(),
                 c_int::from(!text.is_ascii()),
             );
-            if !slot.sv.is_null() {
-                pvemp_sv_refcnt_dec(self.perl, slot.sv);
+            let old = slot.get().sv;
+            if !old.is_null() {
+                pvemp_sv_refcnt_dec(self.perl, old);
             }
             let mut len = 0;
             let buffer = pvemp_sv_pv(self.perl, sv, &mut len) as *const u8;
-            *slot = Slot {
+            slot.set(Slot {
                 hash,
                 text: buffer,
                 len,
                 sv,
-            };
+            });
             sv
         }
     }
 
     /// The shared string of a `'static` text (borrowed: the cache owns it).
-    /// A few slots are probed: the field names of one struct, all hot at
-    /// once, must not evict each other (with one slot each, two of some
-    /// fifty names would share one in most builds).
+    /// Inlined where the fields of each struct are stored: its home slot
+    /// holds it but for the first time.
+    #[inline]
     fn get(&self, text: &'static str) -> *mut Sv {
         let address = text.as_ptr() as u64;
         let home = ((address ^ text.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56)
             as usize
             % STATIC_SLOTS;
-        let mut slots = self.by_address.borrow_mut();
+        let slot = self.by_address[home].get();
+        if slot.hash == address && slot.len == text.len() && !slot.sv.is_null() {
+            return slot.sv;
+        }
+        self.get_slow(text, address, home)
+    }
+
+    /// [`Statics::get`] past the home slot. A few slots are probed: the
+    /// field names of one struct, all hot at once, must not evict each
+    /// other (with one slot each, two of some fifty names would share one
+    /// in most builds).
+    #[cold]
+    fn get_slow(&self, text: &'static str, address: u64, home: usize) -> *mut Sv {
         for probe in 0..STATIC_PROBES {
-            let index = (home + probe) % STATIC_SLOTS;
-            let slot = &slots[index];
-            if slot.sv.is_null() {
-                return self.fill(&mut slots[index], address, text);
+            let slot = &self.by_address[(home + probe) % STATIC_SLOTS];
+            let Slot { hash, len, sv, .. } = slot.get();
+            if sv.is_null() {
+                return self.fill(slot, address, text);
             }
-            if slot.hash == address && slot.len == text.len() {
-                return slot.sv;
+            if hash == address && len == text.len() {
+                return sv;
             }
         }
-        self.fill(&mut slots[home], address, text)
+        self.fill(&self.by_address[home], address, text)
     }
 
     /// The shared string of a short ASCII text seen before (a text seen
     /// once, such as a WWID key, is not worth one); borrowed: the cache
     /// owns it.
+    #[inline]
     fn recurring(&self, text: &str) -> Option<*mut Sv> {
         if text.len() > CONTENT_MAX_BYTES || !text.is_ascii() {
             return None;
         }
         let hash = text_hash(text.as_bytes());
-        let mut slots = self.by_content.borrow_mut();
-        let slot = &mut slots[(hash >> 54) as usize % CONTENT_SLOTS];
+        let cell = &self.by_content[(hash >> 54) as usize % CONTENT_SLOTS];
+        let slot = cell.get();
         let same = slot.hash == hash && slot.len == text.len();
         if same && !slot.sv.is_null() {
             // SAFETY: the slot's text is the live shared string's buffer.
@@ -214,14 +229,14 @@ impl Statics {
             }
         }
         if same && slot.sv.is_null() {
-            return Some(self.fill(slot, hash, text));
+            return Some(self.fill(cell, hash, text));
         }
         if slot.sv.is_null() {
-            *slot = Slot {
+            cell.set(Slot {
                 hash,
                 len: text.len(),
                 ..EMPTY
-            };
+            });
         }
         None
     }
@@ -229,12 +244,8 @@ impl Statics {
 
 impl Drop for Statics {
     fn drop(&mut self) {
-        let slots = self
-            .by_address
-            .get_mut()
-            .iter()
-            .chain(self.by_content.get_mut().iter());
-        for slot in slots.filter(|slot| !slot.sv.is_null()) {
+        let slots = self.by_address.iter().chain(self.by_content.iter());
+        for slot in slots.map(Cell::get).filter(|slot| !slot.sv.is_null()) {
             // SAFETY: each is an SV we own (Statics::fill).
             unsafe { pvemp_sv_refcnt_dec(self.perl, slot.sv) }
         }

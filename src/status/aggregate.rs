@@ -407,8 +407,34 @@ impl<T> Keyed<T> {
     }
 }
 
-/// A row's cells in node order.
-pub type Cells = Keyed<Cell>;
+/// A row's cells in node order, serialized as a hash keyed by node: its
+/// part of the one table that holds the cells of all rows. One allocation
+/// for 64,000 cells instead of one per row: allocations of a few KiB each,
+/// freed after every call, made glibc hand the memory back to the kernel
+/// and fault it in again on the next call.
+#[derive(Debug)]
+pub struct Cells {
+    table: Rc<Vec<(Shared, Cell)>>,
+    range: std::ops::Range<usize>,
+}
+
+impl Cells {
+    fn entries(&self) -> &[(Shared, Cell)] {
+        &self.table[self.range.clone()]
+    }
+}
+
+impl Serialize for Cells {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let entries = self.entries();
+        let mut map = serializer.serialize_map(Some(entries.len()))?;
+        for (node, cell) in entries {
+            map.serialize_entry(&**node, cell)?;
+        }
+        map.end()
+    }
+}
 
 /// A node after decoding: usable or why not.
 struct Node<'a> {
@@ -891,6 +917,9 @@ impl Request {
             .peekable();
 
         let mut rows = Vec::with_capacity(wwids.len());
+        let mut table = Vec::with_capacity(wwids.len() * nodes.len());
+        // the rows' cells are in the table once it is complete
+        let unfilled = Rc::new(Vec::new());
         for row in wwids {
             let wwid = &*row;
             let allowed = seek(&mut allow_cursor, wwid).is_some();
@@ -903,7 +932,7 @@ impl Request {
             }
             .map(|index| expected.sets[index].as_slice());
 
-            let mut cells = Vec::with_capacity(nodes.len());
+            let start = table.len();
             let mut size = None;
             for (index, (node, cursor)) in nodes.iter().zip(cursors.iter_mut()).enumerate() {
                 let expected = set.is_some_and(|set| set[index]);
@@ -934,8 +963,9 @@ impl Request {
                 } else {
                     Cell::without_report(State::Missing, &not_reported)
                 };
-                cells.push((node.shared_name.clone(), cell));
+                table.push((node.shared_name.clone(), cell));
             }
+            let cells = &mut table[start..];
             // one transport for the row when every report agrees (the usual
             // case), which keeps the matrix smaller; per cell otherwise
             let mut reported = cells.iter().filter(|(_, cell)| cell.paths_total.is_some());
@@ -943,7 +973,7 @@ impl Request {
             let transport =
                 first.filter(|first| reported.all(|(_, cell)| cell.transport == Some(*first)));
             if transport.is_some() {
-                for (_, cell) in &mut cells {
+                for (_, cell) in cells.iter_mut() {
                     cell.transport = None;
                 }
             }
@@ -960,8 +990,15 @@ impl Request {
                 size,
                 transport,
                 cluster_state,
-                nodes: Keyed(cells),
+                nodes: Cells {
+                    table: unfilled.clone(),
+                    range: start..table.len(),
+                },
             });
+        }
+        let table = Rc::new(table);
+        for row in &mut rows {
+            row.nodes.table = table.clone();
         }
 
         let node_status = nodes

@@ -45,6 +45,7 @@ use anyhow::{bail, Error};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::maps::ScsiProtocol;
 use crate::overrides;
 use crate::overrides::lexer;
 use crate::overrides::regcomp::Regex;
@@ -530,22 +531,8 @@ impl BlockDevice {
         let sysfs_path = self.sysfs_path.as_deref()?;
         let dev = self.dev.as_str();
         if dev.starts_with("sd") {
-            let above = |prefix: &str| {
-                sysfs_path.split('/').any(|part| {
-                    part.strip_prefix(prefix)
-                        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
-                })
-            };
-            let protocol = [
-                ("end_device-", "sas"),
-                ("usb", "usb"),
-                ("rport-", "fcp"),
-                ("session", "iscsi"),
-                ("ata", "ata"),
-            ]
-            .into_iter()
-            .find(|(prefix, _)| above(prefix))
-            .map_or("unspec", |(_, protocol)| protocol);
+            let protocol =
+                ScsiProtocol::from_sysfs_link(sysfs_path).map_or("unspec", ScsiProtocol::name);
             return Some(format!("scsi:{protocol}"));
         }
         if dev.starts_with("nvme") {

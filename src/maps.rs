@@ -681,12 +681,78 @@ fn read_checked<'a>(text: &'a str, keep: Keep, each: &mut dyn FnMut(Map<'a>)) ->
 // --- what only the node knows ----------------------------------------------
 
 /// Facts Perl reads from sysfs for the maps: each dm device's size in bytes
-/// (`/sys/block/dm-N/size` x 512) and each path device's transport (where
-/// its `/sys/block/sdX` link points).
+/// (`/sys/block/dm-N/size` x 512) and each path device's transport (from
+/// where its `/sys/block/sdX` link points, see [`ScsiProtocol`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SysfsFacts {
     pub sizes: BTreeMap<String, u64>,
     pub transports: BTreeMap<String, Transport>,
+}
+
+/// The SCSI protocol of a path device, from where its `/sys/block/<dev>`
+/// link points: the directory it hangs below, looked for in the order of
+/// multipath-tools' `sysfs_get_tgt_nodename`. The one rule for a path's
+/// transport in the health view and for blacklist `protocol` entries.
+///
+/// ```text
+/// ../devices/platform/host6/session1/target6:0:0/6:0:0:1/block/sda     iSCSI
+/// ../devices/pci0000:00/.../host1/rport-1:0-2/target1:0:0/.../block/sdb   FC
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScsiProtocol {
+    Sas,
+    Usb,
+    Fcp,
+    Iscsi,
+    Ata,
+}
+
+impl ScsiProtocol {
+    /// Each protocol's directory (its name followed by a digit), in
+    /// multipath-tools' order.
+    const BELOW: [(&'static str, ScsiProtocol); 5] = [
+        ("end_device-", ScsiProtocol::Sas),
+        ("usb", ScsiProtocol::Usb),
+        ("rport-", ScsiProtocol::Fcp),
+        ("session", ScsiProtocol::Iscsi),
+        ("ata", ScsiProtocol::Ata),
+    ];
+
+    /// From a `/sys/block/<dev>` link; `None` for a device below none of
+    /// these (virtio, NVMe, ...).
+    pub fn from_sysfs_link(link: &str) -> Option<ScsiProtocol> {
+        let below = |prefix: &str| {
+            link.split('/').any(|part| {
+                part.strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+            })
+        };
+        Self::BELOW
+            .into_iter()
+            .find(|(prefix, _)| below(prefix))
+            .map(|(_, protocol)| protocol)
+    }
+
+    /// As `snprint_path_protocol` names it after `scsi:`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ScsiProtocol::Sas => "sas",
+            ScsiProtocol::Usb => "usb",
+            ScsiProtocol::Fcp => "fcp",
+            ScsiProtocol::Iscsi => "iscsi",
+            ScsiProtocol::Ata => "ata",
+        }
+    }
+
+    /// The transport the health view shows (a SAN's: iSCSI, FC, SAS).
+    pub fn transport(self) -> Option<Transport> {
+        match self {
+            ScsiProtocol::Sas => Some(Transport::Sas),
+            ScsiProtocol::Fcp => Some(Transport::Fc),
+            ScsiProtocol::Iscsi => Some(Transport::Iscsi),
+            ScsiProtocol::Usb | ScsiProtocol::Ata => None,
+        }
+    }
 }
 
 /// Set each map's size and each path's transport from sysfs (multipathd's

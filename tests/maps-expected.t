@@ -116,13 +116,18 @@ is_deeply($kept, { $WWID => 2 }, 'WWIDs outside the allow-list are forgotten');
 (undef, $kept) = node_maps('scsi-01-optimal.json', ['not', 'a', 'hash']);
 is_deeply($kept, { $WWID => 2 }, 'a state file that is no hash reads as no mark');
 
-# sysfs facts: the size of the dm device, the transport of each path
+# sysfs facts: the size of the dm device, the transport of each path from
+# where its /sys/block link points
+my $session = '../devices/platform/host6/session1/target6:0:0/6:0:0:1/block';
 my $result = PVE::RS::Multipath::Maps::node_maps({
     maps_json => slurp('scsi-01-optimal.json'),
-    sysfs => { sizes => { 'dm-0' => 512 }, transports => { sda => 'iscsi', sdb => 'iscsi' } },
+    sysfs => {
+        sizes => { 'dm-0' => 512 },
+        links => { sda => "$session/sda", sdb => "$session/sdb" },
+    },
 });
 is($result->{maps}->[0]->{size}, 512, 'size from sysfs');
-is($result->{maps}->[0]->{transport}, 'iscsi', 'transport from sysfs');
+is($result->{maps}->[0]->{transport}, 'iscsi', 'transport from the sysfs links');
 eval { PVE::RS::Multipath::Maps::node_maps({ maps_json => '{', sysfs => {} }) };
 like($@, qr/could not parse multipathd maps JSON/, 'bad multipathd output is an error');
 

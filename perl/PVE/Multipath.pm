@@ -89,16 +89,6 @@ my sub list_dir {
     return \@entries;
 }
 
-# The transport of one path, from where its SCSI device hangs in sysfs.
-my sub path_transport {
-    my ($dev) = @_;
-    my $link = readlink("$SYSFS/block/$dev") // return undef;
-    return 'iscsi' if $link =~ m{/session[0-9]+/};
-    return 'fc' if $link =~ m{/rport-[0-9:-]+/};
-    return 'sas' if $link =~ m{/end_device-};
-    return undef;
-}
-
 my sub mounted_devices {
     my $mounts = {};
     open(my $fh, '<', $PROC_MOUNTS) or return $mounts;
@@ -110,19 +100,20 @@ my sub mounted_devices {
     return $mounts;
 }
 
-# What the library needs from sysfs: the size of each dm device and the
-# transport of each other block device (the maps' paths among them).
+# What the library needs from sysfs: the size of each dm device and where
+# each other block device (the maps' paths among them) hangs, from which
+# the library reads its transport.
 my sub sysfs_facts {
-    my ($sizes, $transports) = ({}, {});
+    my ($sizes, $links) = ({}, {});
     for my $name (list_dir("$SYSFS/block")->@*) {
         if ($name =~ m/^dm-[0-9]+$/) {
             my $sectors = file_read_firstline("$SYSFS/block/$name/size");
             $sizes->{$name} = $sectors * 512 if defined($sectors) && $sectors =~ m/^[0-9]+$/;
-        } elsif (defined(my $transport = path_transport($name))) {
-            $transports->{$name} = $transport;
+        } elsif (defined(my $link = readlink("$SYSFS/block/$name"))) {
+            $links->{$name} = $link;
         }
     }
-    return { sizes => $sizes, transports => $transports };
+    return { sizes => $sizes, links => $links };
 }
 
 my sub read_state {

@@ -20,7 +20,7 @@ use crate::perl::Text;
 use crate::render;
 use crate::section_config::Config;
 use crate::status::node::{self, NodeFacts};
-use crate::status::{State, Transport};
+use crate::status::State;
 
 /// The raw text (the caller's string, lent for the call); parsed while it
 /// is serialized to Perl, map by map, so the maps can borrow their strings
@@ -47,15 +47,17 @@ impl Serialize for MapsText<'_> {
     }
 }
 
-/// `sysfs => { sizes => { 'dm-0' => bytes }, transports => { sdb => 'iscsi' } }`;
-/// a transport this version does not know is left out.
+/// `sysfs => { sizes => { 'dm-0' => bytes }, links => { sdb =>
+/// '../devices/platform/host3/session1/...' } }`: where each block device's
+/// `/sys/block` link points; the transport is read from it here (see
+/// [`maps::ScsiProtocol`]).
 #[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SysfsOption {
     #[serde(default)]
     sizes: BTreeMap<String, UInt>,
     #[serde(default)]
-    transports: BTreeMap<String, String>,
+    links: BTreeMap<String, String>,
 }
 
 impl SysfsOption {
@@ -67,9 +69,12 @@ impl SysfsOption {
                 .map(|(name, UInt(size))| (name, size))
                 .collect(),
             transports: self
-                .transports
+                .links
                 .into_iter()
-                .filter_map(|(dev, transport)| Some((dev, Transport::parse(&transport)?)))
+                .filter_map(|(dev, link)| {
+                    let transport = maps::ScsiProtocol::from_sysfs_link(&link)?.transport()?;
+                    Some((dev, transport))
+                })
                 .collect(),
         }
     }
@@ -210,8 +215,9 @@ exports! {
 
     /// `node_maps({ maps_json, sysfs?, config?, high_water? }) -> { maps =>
     /// [ $map, ... ], 'high-water' => { wwid => n } }`: the node's API view in
-    /// one call. `sysfs` is `{ sizes => { 'dm-0' => bytes }, transports => {
-    /// sdb => 'iscsi' } }`, `config` the parsed cluster config, `high_water`
+    /// one call. `sysfs` is `{ sizes => { 'dm-0' => bytes }, links => { sdb =>
+    /// $link } }` (where `/sys/block/sdb` points), `config` the parsed cluster
+    /// config, `high_water`
     /// the kept mark. Each map carries `size`, `transport`, `paths-expected`
     /// and `expected-from` (`config` or `high-water`) where known, and its
     /// health judged against them.

@@ -214,6 +214,53 @@ fn removed_path_is_degraded_against_its_expectation() {
     assert_eq!(failed[0].paths_expected, Some(4));
 }
 
+/// Where real `/sys/block` links point (iSCSI from the lab's guests, FC
+/// from a NetApp host), and what each path's protocol and transport read.
+#[test]
+fn a_path_protocol_is_read_from_where_its_sysfs_link_points() {
+    let cases = [
+        (
+            "../devices/platform/host6/session1/target6:0:0/6:0:0:1/block/sda",
+            Some(ScsiProtocol::Iscsi),
+            Some(Transport::Iscsi),
+        ),
+        (
+            "../devices/pci0000:00/0000:00:03.0/0000:3b:00.0/host1/rport-1:0-2/target1:0:0/1:0:0:0/block/sdb",
+            Some(ScsiProtocol::Fcp),
+            Some(Transport::Fc),
+        ),
+        (
+            "../devices/pci0000:00/0000:00:01.0/0000:01:00.0/host0/port-0:0/expander-0:0/port-0:0:0/end_device-0:0:0/target0:0:0/0:0:0:0/block/sdc",
+            Some(ScsiProtocol::Sas),
+            Some(Transport::Sas),
+        ),
+        (
+            "../devices/pci0000:00/0000:00:14.0/usb2/2-1/2-1:1.0/host7/target7:0:0/7:0:0:0/block/sdd",
+            Some(ScsiProtocol::Usb),
+            None,
+        ),
+        (
+            "../devices/pci0000:00/0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0/block/sde",
+            Some(ScsiProtocol::Ata),
+            None,
+        ),
+        (
+            "../devices/pci0000:00/0000:00:04.0/virtio1/host2/target2:0:0/2:0:0:0/block/sdf",
+            None,
+            None,
+        ),
+        ("../devices/pci0000:00/0000:3d:00.0/nvme/nvme0/nvme0n1", None, None),
+        // a directory name alone, without the number after it, is not one
+        ("../devices/platform/sessions/rport-x/end_device-/block/sdg", None, None),
+        ("", None, None),
+    ];
+    for (link, protocol, transport) in cases {
+        let read = ScsiProtocol::from_sysfs_link(link);
+        assert_eq!(read, protocol, "{link}");
+        assert_eq!(read.and_then(ScsiProtocol::transport), transport, "{link}");
+    }
+}
+
 #[test]
 fn sysfs_facts_set_size_and_transports() {
     let mut maps = parse_maps_json(fixture("scsi-02-one-path-offline.json")).unwrap();

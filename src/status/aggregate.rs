@@ -387,14 +387,22 @@ pub struct Status {
 #[derive(Debug, Default)]
 pub struct Keyed<T>(pub Vec<(Shared, T)>);
 
+/// Entries in node order as a hash keyed by node.
+fn serialize_by_node<S: serde::Serializer, T: Serialize>(
+    entries: &[(Shared, T)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = serializer.serialize_map(Some(entries.len()))?;
+    for (node, entry) in entries {
+        map.serialize_entry(&**node, entry)?;
+    }
+    map.end()
+}
+
 impl<T: Serialize> Serialize for Keyed<T> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (node, entry) in &self.0 {
-            map.serialize_entry(&**node, entry)?;
-        }
-        map.end()
+        serialize_by_node(&self.0, serializer)
     }
 }
 
@@ -426,13 +434,7 @@ impl Cells {
 
 impl Serialize for Cells {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let entries = self.entries();
-        let mut map = serializer.serialize_map(Some(entries.len()))?;
-        for (node, cell) in entries {
-            map.serialize_entry(&**node, cell)?;
-        }
-        map.end()
+        serialize_by_node(self.entries(), serializer)
     }
 }
 

@@ -255,15 +255,9 @@ fn parse_wwid(field: &str, wwid: &mut String) -> Result<(), Error> {
     if shared > wwid.len() {
         bail!("WWID shares {shared} characters with a shorter one");
     }
-    let first = wwid.is_empty();
     let singles = match bytes[1] {
         b'x' => {
-            let rest = unescape(&field[2..])?;
-            if !first && rest.as_str() <= &wwid[shared..] {
-                bail!("WWIDs out of order or repeated");
-            }
-            wwid.truncate(shared);
-            wwid.push_str(&rest);
+            replace_rest(wwid, shared, &unescape(&field[2..])?)?;
             if !schema::is_wwid(wwid) {
                 bail!("bad WWID '{}'", excerpt(wwid));
             }
@@ -313,13 +307,19 @@ fn parse_wwid(field: &str, wwid: &mut String) -> Result<(), Error> {
             _ => bail!("bad digit in packed WWID"),
         }
     }
-    let text = &text[..unpacked];
-    if !first && *text <= wwid.as_bytes()[shared..] {
+    replace_rest(wwid, shared, std::str::from_utf8(&text[..unpacked])?)?;
+    debug_assert!(schema::is_wwid(wwid), "{wwid}");
+    Ok(())
+}
+
+/// Put `rest` after the first `shared` characters of `wwid`, the WWID
+/// before (if any), which the new one must sort after.
+fn replace_rest(wwid: &mut String, shared: usize, rest: &str) -> Result<(), Error> {
+    if !wwid.is_empty() && rest <= &wwid[shared..] {
         bail!("WWIDs out of order or repeated");
     }
     wwid.truncate(shared);
-    wwid.push_str(std::str::from_utf8(text)?);
-    debug_assert!(schema::is_wwid(wwid), "{wwid}");
+    wwid.push_str(rest);
     Ok(())
 }
 

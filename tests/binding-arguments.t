@@ -14,6 +14,7 @@ use Test::More;
 
 use PVE::RS::Multipath::Maps;
 use PVE::RS::Multipath::Selftest;
+use PVE::RS::Multipath::Status;
 
 my $WWID = '35000c50015ea71ac';
 # beyond the size from which a text is lent (de.rs, BORROW_MIN_BYTES)
@@ -175,6 +176,48 @@ for my $case (
     eval { node_maps($options) };
     like($@, $error, $what);
 }
+
+# --- an array changed by the FETCH of one of its elements ---
+
+package Test::CallbackScalar {
+    sub TIESCALAR { my ($class, %opts) = @_; return bless {%opts}, $class }
+
+    sub FETCH {
+        my ($self) = @_;
+        $self->{fetch}->();
+        return $self->{value};
+    }
+}
+
+package main;
+
+# Read up to the size it had when the reading began; an array tied meanwhile
+# is read from what it held: its own FETCH would run outside the guard.
+for my $case (
+    ['shrunk', sub { $#{ $_[0] } = 0 }, [qw(wwid-a wwid-b)]],
+    ['emptied', sub { $_[0]->@* = () }, [qw(wwid-a wwid-b)]],
+    ['grown', sub { push($_[0]->@*, 'wwid-x') }, [qw(wwid-a wwid-b wwid-c)]],
+    [
+        'tied (its FETCH dies)',
+        sub { tie($_[0]->@*, 'Test::TiedArray', size => 3, dies_at => 2) },
+        [qw(wwid-a wwid-b wwid-c)],
+    ],
+) {
+    my ($what, $change, $wwids) = $case->@*;
+    my @list = ('wwid-a', undef, 'wwid-c');
+    tie($list[1], 'Test::CallbackScalar', value => 'wwid-b', fetch => sub { $change->(\@list) });
+    my $status = eval { PVE::RS::Multipath::Status::aggregate_status({ allow_list => \@list }) };
+    is_deeply(
+        $@ ? $@ : [map { $_->{wwid} } $status->{luns}->@*],
+        $wwids, "a list $what while it is read",
+    );
+}
+
+my sub rows_of_args { return PVE::RS::Multipath::Status::aggregate_status({ allow_list => \@_ }) }
+is_deeply(
+    [map { $_->{wwid} } rows_of_args('wwid-a', 'wwid-b')->{luns}->@*],
+    [qw(wwid-a wwid-b)], 'a list that is @_ (its elements aliased)',
+);
 
 my @deep = ([]);
 push(@deep, [$deep[-1]]) for 1 .. 300;

@@ -175,6 +175,11 @@ impl Reader {
         // SAFETY: sv is live (caller); a magical one is replaced by a
         // mortal plain copy, which lives until the call is over.
         unsafe {
+            let mut len = 0usize;
+            let ptr = pvemp_sv_plain_pv(self.perl, sv, &mut len);
+            if !ptr.is_null() {
+                return Ok(Node::Str(StrSv { sv, ptr, len }));
+            }
             let sv = if pvemp_sv_gmagical(sv) != 0 {
                 self.guarded(self.request(ReadOp::Scalar, sv))?.value()?
             } else {
@@ -205,7 +210,7 @@ impl Reader {
                 Node::Int(number) => Value::Number(Number::from(number)),
                 Node::UInt(number) => Value::Number(Number::from(number)),
                 Node::Float(number) => Number::from_f64(number).map_or(Value::Null, Value::Number),
-                Node::Str(sv) => Value::String(sv_to_string(self.perl, sv)),
+                Node::Str(text) => Value::String(text.text().into_owned()),
                 Node::Hash(hv) => self.read_hash(hv, depth)?,
                 Node::Array(av) => self.read_array(av, depth)?,
             })
@@ -374,9 +379,55 @@ pub enum Node {
     /// Finite and not integral (integral floats are [`Node::Int`]).
     Float(f64),
     /// A string (or a scalar read as one), not a reference.
-    Str(*mut Sv),
+    Str(StrSv),
     Hash(*mut Hv),
     Array(*mut Av),
+}
+
+/// A string scalar and its buffer, as [`Reader::node`] read it: valid until
+/// Perl code runs again, which every reader of a [`Node`] comes before.
+#[derive(Clone, Copy)]
+pub struct StrSv {
+    pub sv: *mut Sv,
+    ptr: *const c_char,
+    pub len: usize,
+}
+
+impl StrSv {
+    /// # Safety
+    ///
+    /// `sv` must be a live scalar of `perl` that is not a reference and has
+    /// no get magic (so reading it runs no Perl code).
+    pub unsafe fn read(perl: *mut Interpreter, sv: *mut Sv) -> Self {
+        let mut len = 0usize;
+        // SAFETY: the caller's promise.
+        let ptr = unsafe { pvemp_sv_pv(perl, sv, &mut len) };
+        Self { sv, ptr, len }
+    }
+
+    /// The text, borrowed from the buffer when that is UTF-8 (a character
+    /// string, or a byte string that is valid UTF-8), else converted as
+    /// [`bytes_to_string`] does.
+    ///
+    /// # Safety
+    ///
+    /// No Perl code ran since the buffer was read, and the text borrowed is
+    /// not used once the SV may have changed.
+    pub unsafe fn text<'a>(&self) -> Cow<'a, str> {
+        // SAFETY: the caller's promise: the buffer is the SV's, unchanged.
+        unsafe {
+            let bytes = raw_bytes(self.ptr, self.len);
+            // most strings read are short ASCII names, for which this test
+            // costs a third of from_utf8's
+            if bytes.is_ascii() {
+                return Cow::Borrowed(std::str::from_utf8_unchecked(bytes));
+            }
+            match std::str::from_utf8(bytes) {
+                Ok(text) => Cow::Borrowed(text),
+                Err(_) => Cow::Owned(bytes_to_string(bytes, pvemp_sv_utf8(self.sv) != 0)),
+            }
+        }
+    }
 }
 
 /// The entries of a hash being read, see [`Reader::hash_entries`].
@@ -446,12 +497,8 @@ impl ArrayElements {
                 read.raw.index = index as isize;
                 return Ok(reader.guarded(read)?.value_or_missing());
             }
-            let slot = pvemp_av_fetch(reader.perl, self.av, index as isize);
-            if slot.is_null() || (*slot).is_null() {
-                Ok(None)
-            } else {
-                Ok(Some(*slot))
-            }
+            let sv = pvemp_av_elem(self.av, index as isize);
+            Ok((!sv.is_null()).then_some(sv))
         }
     }
 }
@@ -513,7 +560,7 @@ unsafe fn plain_key(perl: *mut Interpreter, key: *mut Sv) -> ReadResult<String> 
         if pvemp_sv_rok(key) != 0 {
             return Err(ReadError::refused("a hash key is a reference"));
         }
-        Ok(sv_to_string(perl, key))
+        Ok(sv_text(perl, key).into_owned())
     }
 }
 
@@ -529,7 +576,7 @@ unsafe fn plain_scalar_node(perl: *mut Interpreter, sv: *mut Sv) -> ReadResult<N
             return Ok(Node::Undef);
         }
         if pvemp_sv_pokp(sv) != 0 {
-            return Ok(Node::Str(sv));
+            return Ok(Node::Str(StrSv::read(perl, sv)));
         }
         if pvemp_sv_iokp(sv) != 0 {
             return Ok(if pvemp_sv_is_uv(sv) != 0 {
@@ -541,7 +588,7 @@ unsafe fn plain_scalar_node(perl: *mut Interpreter, sv: *mut Sv) -> ReadResult<N
         if pvemp_sv_nokp(sv) != 0 {
             return float_node(pvemp_sv_nv(perl, sv)).map_err(ReadError::refused);
         }
-        Ok(Node::Str(sv))
+        Ok(Node::Str(StrSv::read(perl, sv)))
     }
 }
 
@@ -577,38 +624,16 @@ unsafe fn raw_bytes<'a>(ptr: *const c_char, len: usize) -> &'a [u8] {
     unsafe { std::slice::from_raw_parts(ptr as *const u8, len) }
 }
 
+/// A string scalar's text, as [`StrSv::text`] has it.
+///
 /// # Safety
 ///
 /// `sv` must be a live scalar of `perl` that is not a reference and has no
-/// get magic (so no Perl code runs); its string buffer is read, not kept.
-unsafe fn sv_to_string(perl: *mut Interpreter, sv: *mut Sv) -> String {
-    let mut len = 0usize;
-    // SAFETY: the caller's promise.
-    unsafe {
-        let ptr = pvemp_sv_pv(perl, sv, &mut len);
-        bytes_to_string(raw_bytes(ptr, len), pvemp_sv_utf8(sv) != 0)
-    }
-}
-
-/// A string scalar's text: borrowed from its buffer when that is UTF-8
-/// (a character string, or a byte string that is valid UTF-8), else
-/// converted as [`bytes_to_string`] does.
-///
-/// # Safety
-///
-/// As [`sv_to_string`]; the text borrowed is the SV's buffer, valid while
-/// the SV lives unchanged.
+/// get magic (so no Perl code runs); the text borrowed is its buffer, valid
+/// while it lives unchanged.
 pub unsafe fn sv_text<'a>(perl: *mut Interpreter, sv: *mut Sv) -> Cow<'a, str> {
-    let mut len = 0usize;
     // SAFETY: the caller's promise.
-    unsafe {
-        let ptr = pvemp_sv_pv(perl, sv, &mut len);
-        let bytes = raw_bytes(ptr, len);
-        match std::str::from_utf8(bytes) {
-            Ok(text) => Cow::Borrowed(text),
-            Err(_) => Cow::Owned(bytes_to_string(bytes, pvemp_sv_utf8(sv) != 0)),
-        }
-    }
+    unsafe { StrSv::read(perl, sv).text() }
 }
 
 /// A string scalar's private copy, mortal: sharing the buffer where perl

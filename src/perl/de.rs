@@ -493,19 +493,18 @@ impl<'de> de::Deserializer<'de> for SvDeserializer<'_, 'de> {
             Node::Int(number) => visitor.visit_i64(number),
             Node::UInt(number) => visitor.visit_u64(number),
             Node::Float(number) => visitor.visit_f64(number),
-            // SAFETY: a plain string SV, live for the call (Reader::node);
-            // its text is used before any Perl code can run again, unless
-            // it is lent from a private copy that lives as long as 'de.
-            Node::Str(sv) => unsafe {
-                let mut len = 0usize;
-                super::ffi::pvemp_sv_pv(perl, sv, &mut len);
-                if len >= BORROW_MIN_BYTES {
-                    return match sv_text::<'de>(perl, private_copy(perl, sv)) {
+            // SAFETY: a plain string SV, live for the call (Reader::node),
+            // read just now; its text is used before any Perl code can run
+            // again, unless it is lent from a private copy that lives as
+            // long as 'de.
+            Node::Str(text) => unsafe {
+                if text.len >= BORROW_MIN_BYTES {
+                    return match sv_text::<'de>(perl, private_copy(perl, text.sv)) {
                         Cow::Borrowed(text) => visitor.visit_borrowed_str(text),
                         Cow::Owned(text) => visitor.visit_string(text),
                     };
                 }
-                match sv_text(perl, sv) {
+                match text.text() {
                     Cow::Borrowed(text) => visitor.visit_str(text),
                     Cow::Owned(text) => visitor.visit_string(text),
                 }

@@ -1,7 +1,9 @@
 //! Declarations of the C glue in `glue.c`; see there for who owns what.
 //! Every function here is a one-line wrapper of the perlguts macro it is
-//! named after, except `pvemp_read_guarded`, the guarded read of magical
-//! data (see `glue.c` and [`super::convert`]).
+//! named after, except `pvemp_sv_plain_pv` (three flag tests and `SvPV` in
+//! one call, for the values read most), `pvemp_av_elem` (`av_fetch` without
+//! its magic) and `pvemp_read_guarded`, the guarded read of magical data
+//! (see `glue.c` and [`super::convert`]).
 
 use std::ffi::{c_char, c_int, c_void};
 
@@ -49,6 +51,8 @@ extern "C" {
     pub fn pvemp_sv_uv(perl: *mut Interpreter, sv: *mut Sv) -> u64;
     pub fn pvemp_sv_nv(perl: *mut Interpreter, sv: *mut Sv) -> f64;
     pub fn pvemp_sv_pv(perl: *mut Interpreter, sv: *mut Sv, len: *mut usize) -> *const c_char;
+    pub fn pvemp_sv_plain_pv(perl: *mut Interpreter, sv: *mut Sv, len: *mut usize)
+        -> *const c_char;
     pub fn pvemp_sv_rv(sv: *mut Sv) -> *mut Sv;
     pub fn pvemp_sv_is_hash(sv: *mut Sv) -> c_int;
     pub fn pvemp_sv_is_array(sv: *mut Sv) -> c_int;
@@ -63,7 +67,7 @@ extern "C" {
     pub fn pvemp_he_utf8(perl: *mut Interpreter, he: *mut He) -> c_int;
     pub fn pvemp_hv_iterval(perl: *mut Interpreter, hv: *mut Hv, he: *mut He) -> *mut Sv;
     pub fn pvemp_av_top_index(perl: *mut Interpreter, av: *mut Av) -> isize;
-    pub fn pvemp_av_fetch(perl: *mut Interpreter, av: *mut Av, index: isize) -> *mut *mut Sv;
+    pub fn pvemp_av_elem(av: *mut Av, index: isize) -> *mut Sv;
 
     pub fn pvemp_new_undef(perl: *mut Interpreter) -> *mut Sv;
     pub fn pvemp_new_iv(perl: *mut Interpreter, v: i64) -> *mut Sv;

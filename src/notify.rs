@@ -1,6 +1,7 @@
 //! Deciding the multipath notifications from the cluster health matrix.
 //!
-//! A pass of the sender node reads the matrix of `/cluster/multipath/status`
+//! A pass of the sender node reads the cluster's health (the [`Status`] of
+//! `/cluster/multipath/status`, aggregated for it, not read back from Perl)
 //! and the state it left in pmxcfs after the previous pass:
 //!
 //! ```text
@@ -35,7 +36,7 @@ use anyhow::{bail, format_err, Error};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::perl::lenient;
+use crate::status::aggregate::{Cell, NodeStatus, Row, Status};
 use crate::status::State;
 
 /// Seconds a subject must read healthy before its recovery is told.
@@ -193,86 +194,6 @@ pub fn sender(members: &BTreeMap<String, bool>, quorate: bool) -> Option<&str> {
         .map(|(node, _)| node.as_str())
 }
 
-// --- the matrix, as `/cluster/multipath/status` serializes it ---
-
-#[derive(Debug, Default, Deserialize)]
-pub struct Matrix {
-    #[serde(default)]
-    pub luns: Vec<LunRow>,
-    #[serde(default)]
-    pub nodes: BTreeMap<String, NodeRow>,
-}
-
-fn state<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<State, D::Error> {
-    let text = Option::<String>::deserialize(deserializer)?;
-    Ok(text.as_deref().map_or(State::Unknown, State::parse))
-}
-
-/// A name as Perl may hand it over: a string, or a number.
-fn opt_name<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    Ok(match Value::deserialize(deserializer)? {
-        Value::String(text) if !text.is_empty() => Some(text),
-        Value::Number(number) => Some(number.to_string()),
-        _ => None,
-    })
-}
-
-#[derive(Debug, Deserialize)]
-pub struct LunRow {
-    pub wwid: String,
-    #[serde(default, deserialize_with = "opt_name")]
-    pub alias: Option<String>,
-    #[serde(rename = "cluster-state", deserialize_with = "state")]
-    pub cluster_state: State,
-    #[serde(default)]
-    pub nodes: BTreeMap<String, CellRow>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CellRow {
-    #[serde(deserialize_with = "state")]
-    pub state: State,
-    #[serde(
-        rename = "paths-active",
-        default,
-        deserialize_with = "lenient::opt_uint"
-    )]
-    pub paths_active: Option<u64>,
-    #[serde(
-        rename = "paths-total",
-        default,
-        deserialize_with = "lenient::opt_uint"
-    )]
-    pub paths_total: Option<u64>,
-    #[serde(
-        rename = "paths-expected",
-        default,
-        deserialize_with = "lenient::opt_uint"
-    )]
-    pub paths_expected: Option<u64>,
-    #[serde(default, deserialize_with = "opt_name")]
-    pub reason: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct NodeRow {
-    #[serde(default, deserialize_with = "lenient::perl_bool")]
-    pub online: bool,
-    #[serde(default, deserialize_with = "lenient::perl_bool")]
-    pub stale: bool,
-    /// Absent: the node has published nothing yet.
-    #[serde(
-        rename = "report-time",
-        default,
-        deserialize_with = "lenient::opt_uint"
-    )]
-    pub report_time: Option<u64>,
-    #[serde(rename = "apply-error", default, deserialize_with = "opt_name")]
-    pub apply_error: Option<String>,
-    #[serde(default, deserialize_with = "opt_name")]
-    pub error: Option<String>,
-}
-
 // --- what a subject reads as in one pass ---
 
 /// How bad a LUN is, worst last. Lost redundancy: some node is down to its
@@ -330,19 +251,29 @@ enum Reading {
     Unknown,
 }
 
-/// A LUN's condition from its cells. The cells of a node that has not
-/// published anything yet (just booted, pvestatd not yet through its first
-/// pass) read `missing` in the matrix; for telling they read unknown, or
-/// every cluster start would report all LUNs missing.
-fn lun_condition(row: &LunRow, nodes: &BTreeMap<String, NodeRow>) -> Option<Condition> {
-    let silent = |node: &String| nodes.get(node).is_some_and(|row| row.report_time.is_none());
-    let cells: Vec<&CellRow> = row
+/// The nodes that have published nothing yet (just booted, pvestatd not
+/// yet through its first pass), in node order.
+fn silent_nodes(status: &Status) -> Vec<&str> {
+    status
         .nodes
         .iter()
-        .filter(|(node, _)| !silent(node))
+        .filter(|(_, node)| node.report_time.is_none())
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// A LUN's condition from its cells. The cells of a silent node (see
+/// [`silent_nodes`]) read `missing` in the matrix; for telling they read
+/// unknown, or every cluster start would report all LUNs missing.
+fn lun_condition(row: &Row, silent: &[&str]) -> Option<Condition> {
+    let all = row.nodes.iter().len();
+    let cells: Vec<&Cell> = row
+        .nodes
+        .iter()
+        .filter(|(node, _)| silent.binary_search(node).is_err())
         .map(|(_, cell)| cell)
         .collect();
-    let cluster_state = if cells.len() == row.nodes.len() {
+    let cluster_state = if cells.len() == all {
         row.cluster_state
     } else {
         cells
@@ -372,8 +303,8 @@ fn lun_condition(row: &LunRow, nodes: &BTreeMap<String, NodeRow>) -> Option<Cond
     })
 }
 
-fn lun_reading(row: &LunRow, nodes: &BTreeMap<String, NodeRow>) -> Reading {
-    match lun_condition(row, nodes) {
+fn lun_reading(row: &Row, silent: &[&str]) -> Reading {
+    match lun_condition(row, silent) {
         None => Reading::Unknown,
         Some(Condition::Optimal) => Reading::Healthy,
         Some(condition) => Reading::Problem(condition.rank()),
@@ -405,7 +336,7 @@ impl NodeProblem {
     }
 
     /// An offline node is the cluster's news, not ours: unknown.
-    fn reading(self, row: &NodeRow) -> Reading {
+    fn reading(self, row: &NodeStatus) -> Reading {
         let present = match self {
             _ if !row.online => return Reading::Unknown,
             NodeProblem::ApplyError => row.apply_error.is_some(),
@@ -418,10 +349,10 @@ impl NodeProblem {
         }
     }
 
-    fn detail(self, row: &NodeRow) -> Option<String> {
+    fn detail(self, row: &NodeStatus) -> Option<&str> {
         match self {
-            NodeProblem::ApplyError => row.apply_error.clone(),
-            NodeProblem::Stale => row.error.clone(),
+            NodeProblem::ApplyError => row.apply_error.as_deref(),
+            NodeProblem::Stale => row.error.as_deref(),
         }
     }
 }
@@ -647,8 +578,8 @@ struct Event<'a> {
     problem: Problem,
     /// The condition told (for a recovery, the one that ended).
     rank: u8,
-    lun: Option<&'a LunRow>,
-    node: Option<&'a NodeRow>,
+    lun: Option<&'a Row>,
+    node: Option<&'a NodeStatus>,
 }
 
 /// Longest peer-sent text (a reason, an apply error) told.
@@ -668,7 +599,7 @@ fn one_line(text: &str) -> String {
     line
 }
 
-fn paths_text(cell: &CellRow) -> Option<String> {
+fn paths_text(cell: &Cell) -> Option<String> {
     let active = cell.paths_active?;
     let total = cell.paths_total.unwrap_or(active);
     Some(match cell.paths_expected {
@@ -679,7 +610,7 @@ fn paths_text(cell: &CellRow) -> Option<String> {
 
 fn lun_data(event: &Event, wwid: &str, now: u64) -> LunData {
     let row = event.lun;
-    let alias = row.and_then(|row| row.alias.clone());
+    let alias = row.and_then(|row| row.alias.as_deref()).map(str::to_string);
     let condition = match event.change {
         Change::Recovered => Condition::Optimal,
         _ => Condition::from_rank(event.rank),
@@ -698,7 +629,7 @@ fn lun_data(event: &Event, wwid: &str, now: u64) -> LunData {
                 row.nodes
                     .iter()
                     .map(|(node, cell)| CellData {
-                        node: node.clone(),
+                        node: node.to_string(),
                         state: cell.state.as_str(),
                         paths: paths_text(cell),
                         reason: cell.reason.as_deref().map(one_line),
@@ -716,11 +647,7 @@ fn node_data(event: &Event, problem: NodeProblem, node: &str, now: u64) -> NodeD
         problem: problem.text(),
         detail: match event.change {
             Change::Recovered => None,
-            _ => event
-                .node
-                .and_then(|row| problem.detail(row))
-                .as_deref()
-                .map(one_line),
+            _ => event.node.and_then(|row| problem.detail(row)).map(one_line),
         },
         since: event.problem.since,
         duration: now.saturating_sub(event.problem.since),
@@ -742,8 +669,8 @@ fn title(luns: &[&Event], nodes: &[&Event], severity: Severity, reminder: bool) 
     match luns {
         [] => {}
         [only] => {
-            let name = match (&only.subject, only.lun.and_then(|row| row.alias.as_ref())) {
-                (_, Some(alias)) => alias.clone(),
+            let name = match (&only.subject, only.lun.and_then(|row| row.alias.as_deref())) {
+                (_, Some(alias)) => alias.to_string(),
                 (Subject::Lun(wwid), None) => wwid.clone(),
                 (Subject::Node(..), None) => String::new(),
             };
@@ -851,9 +778,9 @@ fn notification(events: &[Event], severity: Severity, now: u64) -> Notification 
     }
 }
 
-/// One pass: the kept state (`None`: nothing kept yet), the matrix now,
-/// the settings, and the time.
-pub fn pass(previous: Option<&str>, matrix: &Matrix, settings: &Settings, now: u64) -> Pass {
+/// One pass: the kept state (`None`: nothing kept yet), the cluster's
+/// health now, the settings, and the time.
+pub fn pass(previous: Option<&str>, status: &Status, settings: &Settings, now: u64) -> Pass {
     let mut warnings = Vec::new();
     let known = match previous.map(NotifyState::parse) {
         None => NotifyState::default(),
@@ -871,17 +798,18 @@ pub fn pass(previous: Option<&str>, matrix: &Matrix, settings: &Settings, now: u
     let mut events = Vec::new();
 
     if settings.enabled {
-        let mut readings: BTreeMap<Subject, (Reading, Option<&LunRow>, Option<&NodeRow>)> =
+        let mut readings: BTreeMap<Subject, (Reading, Option<&Row>, Option<&NodeStatus>)> =
             BTreeMap::new();
-        for row in &matrix.luns {
+        let silent = silent_nodes(status);
+        for row in &status.luns {
             readings.insert(
-                Subject::Lun(row.wwid.clone()),
-                (lun_reading(row, &matrix.nodes), Some(row), None),
+                Subject::Lun(row.wwid.to_string()),
+                (lun_reading(row, &silent), Some(row), None),
             );
         }
-        for (node, row) in &matrix.nodes {
+        for (node, row) in status.nodes.iter() {
             for problem in NodeProblem::ALL {
-                let subject = Subject::Node(problem, node.clone());
+                let subject = Subject::Node(problem, node.to_string());
                 readings.insert(subject, (problem.reading(row), None, Some(row)));
             }
         }

@@ -189,7 +189,7 @@ like("$@", qr/^sender: .*members/, 'a members value that is no hash is refused')
 eval {
     PVE::RS::Multipath::Notify::pass({
         defaults => { 'notify-reminders' => '1h,1x' },
-        matrix => { luns => [], nodes => {} },
+        status => {},
         now => $T0,
     });
 };

@@ -3,12 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{format_err, Error};
+use anyhow::Error;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::status;
 use crate::exports;
-use crate::notify::{self, Matrix, Pass, Settings};
+use crate::notify::{self, Pass, Settings};
 use crate::perl::lenient::{self, Bool};
 
 #[derive(Deserialize)]
@@ -24,7 +25,7 @@ struct PassOptions {
     defaults: Option<Map<String, Value>>,
     #[serde(default)]
     state: Option<String>,
-    matrix: Value,
+    status: status::Options,
     #[serde(deserialize_with = "lenient::uint")]
     now: u64,
 }
@@ -50,25 +51,25 @@ exports! {
         Ok(notify::sender(&online, quorate.0).map(str::to_owned))
     }
 
-    /// `pass({ defaults, state, matrix, now }) -> { notifications => [ {
+    /// `pass({ defaults, state, status, now }) -> { notifications => [ {
     /// severity, template, data, fields } ], state, changed, warnings => [
     /// ] }`: one pass of the sender. `defaults` is the `defaults` section
     /// of `multipath.cfg` (its `notify*` knobs count; undef for none),
-    /// `state` the text the previous pass kept (undef for none), `matrix`
-    /// the `{ luns, nodes }` of GET /cluster/multipath/status, `now` unix
-    /// seconds. Each notification is the arguments of
-    /// `PVE::Notify::notify($severity, $template, $data, $fields)` (add
-    /// `common_template_data` to `data`); `state` is the text to keep when
-    /// `changed`; `warnings` say why a kept state was unusable (the pass
-    /// then starts afresh). Dies on an unknown key, invalid `notify*`
-    /// settings or a matrix that is not one.
+    /// `state` the text the previous pass kept (undef for none), `status`
+    /// the arguments of `Status::aggregate_status` (the pass decides from
+    /// that matrix, which never becomes Perl data), `now` unix seconds.
+    /// Each notification is the arguments of `PVE::Notify::notify($severity,
+    /// $template, $data, $fields)` (add `common_template_data` to `data`);
+    /// `state` is the text to keep when `changed`; `warnings` say why a
+    /// kept state was unusable (the pass then starts afresh). Dies on an
+    /// unknown key, invalid `notify*` settings or `status` arguments that
+    /// `aggregate_status` refuses.
     fn pass(options: PassOptions) -> Result<Pass, Error> {
         let settings = Settings::from_defaults(&options.defaults.unwrap_or_default())?;
-        let matrix: Matrix =
-            serde_json::from_value(options.matrix).map_err(|err| format_err!("matrix: {err}"))?;
+        let status = status::request(options.status)?.aggregate();
         Ok(notify::pass(
             options.state.as_deref(),
-            &matrix,
+            &status,
             &settings,
             options.now,
         ))

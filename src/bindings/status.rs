@@ -312,9 +312,11 @@ impl<'de, S: NameSink> serde::de::Visitor<'de> for NameSeed<'_, S> {
     }
 }
 
+/// The arguments of [`aggregate_status`], also what the notification
+/// pass aggregates from.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Options {
+pub(super) struct Options {
     #[serde(default)]
     config: Option<Value>,
     #[serde(default)]
@@ -515,60 +517,67 @@ exports! {
     /// because of a KV value: a bad one makes that node's cells `unknown` with
     /// the reason (also in `nodes->{node}->{error}`).
     fn aggregate_status(options: Options) -> Result<Status, Error> {
-        let expected = match (options.expected_by_lun, options.expected_nodes) {
-            (None, None) => ExpectedNodes::Series(Vec::new()),
-            (by_lun, default) => ExpectedNodes::PerLun {
-                by_lun: by_lun.map(|ExpectedByLun(by_lun)| by_lun).unwrap_or_default(),
-                default: default.unwrap_or_default().0,
-            },
-        };
-        let mut paths_expected: BTreeMap<String, u64> = options
-            .paths_expected
+        Ok(request(options)?.aggregate())
+    }
+}
+
+/// The aggregation [`Options`] as a [`Request`].
+pub(super) fn request(options: Options) -> Result<Request, Error> {
+    let expected = match (options.expected_by_lun, options.expected_nodes) {
+        (None, None) => ExpectedNodes::Series(Vec::new()),
+        (by_lun, default) => ExpectedNodes::PerLun {
+            by_lun: by_lun
+                .map(|ExpectedByLun(by_lun)| by_lun)
+                .unwrap_or_default(),
+            default: default.unwrap_or_default().0,
+        },
+    };
+    let mut paths_expected: BTreeMap<String, u64> = options
+        .paths_expected
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(wwid, UInt(count))| (wwid, count))
+        .collect();
+    let (mut allow_list, mut aliases) = (options.allow_list.0, name_table(&options.aliases));
+    if let Some(cfg) = options.config.filter(|cfg| !cfg.is_null()) {
+        let config = Config::from_perl(&cfg)?;
+        let opts = render::wwid_opts(&config);
+        allow_list.extend(opts.keys().cloned());
+        for (wwid, props) in &opts {
+            if let Some(alias) = props.get("alias").and_then(name) {
+                aliases.insert(wwid.clone(), alias);
+            }
+        }
+        paths_expected.extend(render::paths_expected(&config));
+    }
+    let request = Request {
+        allow_list,
+        aliases,
+        used_by: name_table(&options.used_by),
+        kv: options
+            .kv
             .unwrap_or_default()
             .into_iter()
-            .map(|(wwid, UInt(count))| (wwid, count))
-            .collect();
-        let (mut allow_list, mut aliases) = (options.allow_list.0, name_table(&options.aliases));
-        if let Some(cfg) = options.config.filter(|cfg| !cfg.is_null()) {
-            let config = Config::from_perl(&cfg)?;
-            let opts = render::wwid_opts(&config);
-            allow_list.extend(opts.keys().cloned());
-            for (wwid, props) in &opts {
-                if let Some(alias) = props.get("alias").and_then(name) {
-                    aliases.insert(wwid.clone(), alias);
-                }
-            }
-            paths_expected.extend(render::paths_expected(&config));
-        }
-        let request = Request {
-            allow_list,
-            aliases,
-            used_by: name_table(&options.used_by),
-            kv: options
-                .kv
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|(node, KvValue(value))| Some((node, value?)))
-                .collect(),
-            // a cleared key (undef, empty) is no report; a value that is no
-            // string reads as an unreadable one
-            conflicts: options
-                .conflicts
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|(node, value)| match value {
-                    Value::Null => None,
-                    Value::String(text) if text.is_empty() => None,
-                    Value::String(text) => Some((node, text)),
-                    _ => Some((node, String::new())),
-                })
-                .collect(),
-            online: online_table(&options.online),
-            expected,
-            paths_expected,
-            now: options.now,
-            interval: options.interval.unwrap_or(DEFAULT_INTERVAL).max(1),
-        };
-        Ok(request.aggregate())
-    }
+            .filter_map(|(node, KvValue(value))| Some((node, value?)))
+            .collect(),
+        // a cleared key (undef, empty) is no report; a value that is no
+        // string reads as an unreadable one
+        conflicts: options
+            .conflicts
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(node, value)| match value {
+                Value::Null => None,
+                Value::String(text) if text.is_empty() => None,
+                Value::String(text) => Some((node, text)),
+                _ => Some((node, String::new())),
+            })
+            .collect(),
+        online: online_table(&options.online),
+        expected,
+        paths_expected,
+        now: options.now,
+        interval: options.interval.unwrap_or(DEFAULT_INTERVAL).max(1),
+    };
+    Ok(request)
 }

@@ -101,8 +101,8 @@ fn full_data(notification: &Notification) -> Value {
     data
 }
 
-fn matrix(rows: Value, nodes: Value) -> Matrix {
-    serde_json::from_value(json!({ "luns": rows, "nodes": nodes })).unwrap()
+fn matrix(rows: Value, nodes: Value) -> Status {
+    Status::from_rendered(&json!({ "luns": rows, "nodes": nodes }))
 }
 
 fn row(wwid: &str, alias: &str, state: &str, pve2: Value) -> Value {
@@ -146,7 +146,7 @@ fn optimal() -> Value {
 }
 
 /// The notifications of a sequence of matrices, one pass each 10 s.
-fn passes(matrices: &[Matrix]) -> Vec<(u64, Notification)> {
+fn passes(matrices: &[Status]) -> Vec<(u64, Notification)> {
     let settings = Settings::default();
     let mut state: Option<String> = None;
     let mut sent = Vec::new();

@@ -3,6 +3,9 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::*;
+use crate::status::aggregate::{ExpectedNodes, ListsByLun, NodeValue, Request};
+use crate::status::wire::{self, Broadcast, MAX_VALUE_BYTES};
+use crate::status::{LunReport, Transport};
 
 const T0: u64 = 1_764_043_200;
 const HOUR: u64 = 3600;
@@ -44,12 +47,12 @@ fn healthy_nodes() -> Value {
     })
 }
 
-fn matrix(luns: Vec<Value>, nodes: Value) -> Matrix {
-    serde_json::from_value(json!({ "luns": luns, "nodes": nodes })).unwrap()
+fn matrix(luns: Vec<Value>, nodes: Value) -> Status {
+    Status::from_rendered(&json!({ "luns": luns, "nodes": nodes }))
 }
 
 /// LUN A on three nodes, pve2's cell as given.
-fn lun_a(state: &str, active: u64) -> Matrix {
+fn lun_a(state: &str, active: u64) -> Status {
     let other = || cell("optimal", 4, 4);
     matrix(
         vec![row(
@@ -61,7 +64,7 @@ fn lun_a(state: &str, active: u64) -> Matrix {
     )
 }
 
-fn unknown_a() -> Matrix {
+fn unknown_a() -> Status {
     let unknown = || json!({ "state": "unknown", "reason": "node offline" });
     matrix(
         vec![row(
@@ -89,7 +92,7 @@ impl Sender {
         }
     }
 
-    fn pass(&mut self, matrix: &Matrix, now: u64) -> Vec<Notification> {
+    fn pass(&mut self, matrix: &Status, now: u64) -> Vec<Notification> {
         let pass = pass(self.state.as_deref(), matrix, &self.settings, now);
         assert!(pass.warnings.is_empty(), "{:?}", pass.warnings);
         if pass.changed {
@@ -331,7 +334,7 @@ fn no_reminders_when_the_schedule_is_none() {
     assert_eq!(sender.sent.len(), 1);
 }
 
-fn node_matrix(nodes: Value) -> Matrix {
+fn node_matrix(nodes: Value) -> Status {
     matrix(
         vec![row(
             WWID_A,
@@ -669,30 +672,72 @@ fn matcher_fields_name_type_severity_state_and_wwids() {
     assert_eq!(*fields, expected);
 }
 
+/// A node's broadcast of LUN A through the real wire format.
+fn published(active: u64, total: u64) -> NodeValue {
+    let report = LunReport {
+        state: if active < total {
+            State::Degraded
+        } else {
+            State::Optimal
+        },
+        paths_active: active,
+        paths_total: total,
+        paths_expected: None,
+        transport: Some(Transport::Iscsi),
+        size: Some(1 << 40),
+        queueing: false,
+    };
+    let sent = Broadcast {
+        time: T0,
+        apply_error: None,
+        tools_version: None,
+        luns: BTreeMap::from([(WWID_A.to_string(), report)]),
+    };
+    NodeValue::from_parts(wire::encode(&sent, MAX_VALUE_BYTES).unwrap().values).unwrap()
+}
+
 #[test]
-fn the_matrix_is_read_as_perl_hands_it_over() {
-    // numbers as strings, booleans as "" and 1, an alias that is a number
-    let matrix: Matrix = serde_json::from_value(json!({
-        "luns": [{
-            "wwid": WWID_A, "alias": 42, "cluster-state": "degraded", "size": "1024",
-            "nodes": { "pve1": { "state": "degraded", "paths-active": "1", "paths-total": "2",
-                                 "reason": "below 4 expected paths" } },
-        }],
-        "nodes": { "pve1": { "online": "1", "stale": "", "report-time": 5 } },
-    }))
-    .unwrap();
+fn a_pass_decides_from_the_aggregation_itself() {
+    // pve2 is down to its last path; pve3 is online but has published
+    // nothing yet, so its cell reads missing and is not told
+    let request = Request {
+        allow_list: vec![WWID_A.to_string()],
+        aliases: BTreeMap::from([(WWID_A.to_string(), "vmstore-a".to_string())]),
+        used_by: BTreeMap::new(),
+        kv: BTreeMap::from([
+            ("pve1".to_string(), published(2, 2)),
+            ("pve2".to_string(), published(1, 2)),
+        ]),
+        conflicts: BTreeMap::new(),
+        online: ["pve1", "pve2", "pve3"]
+            .map(|node| (node.to_string(), true))
+            .into(),
+        expected: ExpectedNodes::PerLun {
+            by_lun: ListsByLun::default(),
+            default: vec!["pve1".into(), "pve2".into(), "pve3".into()],
+        },
+        paths_expected: BTreeMap::new(),
+        now: Some(T0 + 5),
+        interval: 10,
+    };
+    let status = request.aggregate();
+    assert_eq!(status.luns[0].cluster_state, State::Missing);
+    let pass = pass(None, &status, &Settings::default(), T0 + 5);
+    let titles: Vec<(Severity, &str)> = pass
+        .notifications
+        .iter()
+        .map(|notification| (notification.severity, notification.data.title.as_str()))
+        .collect();
     assert_eq!(
-        lun_condition(&matrix.luns[0], &matrix.nodes),
-        Some(Condition::LostRedundancy)
+        titles,
+        [(Severity::Warning, "LUN vmstore-a lost redundancy")]
     );
-    assert_eq!(matrix.luns[0].alias.as_deref(), Some("42"));
-    assert!(matrix.nodes["pve1"].online && !matrix.nodes["pve1"].stale);
-    // a state this version does not know reads unknown
-    let row: LunRow = serde_json::from_value(json!({
-        "wwid": WWID_A, "cluster-state": "exploded", "nodes": {},
-    }))
-    .unwrap();
-    assert_eq!(lun_condition(&row, &BTreeMap::new()), None);
+    let cells = &pass.notifications[0].data.luns[0].cells;
+    let pve2 = cells.iter().find(|cell| cell.node == "pve2").unwrap();
+    assert_eq!(
+        (pve2.paths.as_deref(), pve2.reason.as_deref()),
+        (Some("1/2"), Some("1 of 2 paths failed"))
+    );
 }
 
 #[test]
@@ -826,6 +871,6 @@ proptest::proptest! {
         reminders in "[0-9a-z, ]{0,20}",
     ) {
         let _ = parse_reminders(&reminders);
-        let _ = pass(Some(&state), &Matrix::default(), &Settings::default(), 1_764_043_200);
+        let _ = pass(Some(&state), &Status::from_rendered(&json!({})), &Settings::default(), 1_764_043_200);
     }
 }

@@ -383,6 +383,88 @@ pub struct Status {
     pub nodes: Keyed<NodeStatus>,
 }
 
+#[cfg(test)]
+impl Status {
+    /// A status as `/cluster/multipath/status` renders it, for the tests of
+    /// what decides from one (the notifications).
+    pub fn from_rendered(value: &serde_json::Value) -> Status {
+        use serde_json::Value;
+        let text =
+            |value: &Value, key: &str| value.get(key).and_then(Value::as_str).map(Shared::new);
+        let count = |value: &Value, key: &str| value.get(key).and_then(Value::as_u64);
+        let state = |value: &Value, key: &str| State::parse(value[key].as_str().unwrap_or(""));
+        let transport = |value: &Value| {
+            value
+                .get("transport")
+                .and_then(Value::as_str)
+                .and_then(Transport::parse)
+        };
+        let flag = |value: &Value, key: &str| match value.get(key) {
+            Some(Value::Bool(flag)) => *flag,
+            Some(number) => number.as_u64().is_some_and(|number| number != 0),
+            None => false,
+        };
+        fn entries(value: &Value) -> impl Iterator<Item = (&String, &Value)> {
+            value.as_object().into_iter().flatten()
+        }
+
+        let mut table = Vec::new();
+        let mut rows = Vec::new();
+        for row in value["luns"].as_array().into_iter().flatten() {
+            let start = table.len();
+            for (node, cell) in entries(&row["nodes"]) {
+                let cell = Cell {
+                    state: state(cell, "state"),
+                    paths_active: count(cell, "paths-active"),
+                    paths_total: count(cell, "paths-total"),
+                    paths_expected: count(cell, "paths-expected"),
+                    transport: transport(cell),
+                    reason: text(cell, "reason"),
+                };
+                table.push((Shared::new(node), cell));
+            }
+            rows.push(Row {
+                wwid: text(row, "wwid").expect("a row has a wwid"),
+                alias: text(row, "alias"),
+                used_by: text(row, "used-by"),
+                size: count(row, "size"),
+                transport: transport(row),
+                cluster_state: state(row, "cluster-state"),
+                nodes: Cells {
+                    table: Rc::default(),
+                    range: start..table.len(),
+                },
+            });
+        }
+        let table = Rc::new(table);
+        for row in &mut rows {
+            row.nodes.table = table.clone();
+        }
+        let nodes = entries(&value["nodes"])
+            .map(|(node, row)| {
+                let status = NodeStatus {
+                    online: flag(row, "online"),
+                    stale: flag(row, "stale"),
+                    report_time: count(row, "report-time"),
+                    apply_error: row
+                        .get("apply-error")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                    tools_version: None,
+                    error: text(row, "error"),
+                    luns: None,
+                    conflicts: None,
+                };
+                (Shared::new(node), status)
+            })
+            .collect();
+        Status {
+            luns: rows,
+            nodes: Keyed(nodes),
+        }
+    }
+}
+
 /// Entries in node order, serialized as a hash keyed by node.
 #[derive(Debug, Default)]
 pub struct Keyed<T>(pub Vec<(Shared, T)>);
@@ -407,11 +489,9 @@ impl<T: Serialize> Serialize for Keyed<T> {
 }
 
 impl<T> Keyed<T> {
-    pub fn get(&self, node: &str) -> Option<&T> {
-        self.0
-            .iter()
-            .find(|(name, _)| &**name == node)
-            .map(|(_, entry)| entry)
+    /// The entries in node order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &T)> {
+        self.0.iter().map(|(node, entry)| (&**node, entry))
     }
 }
 
@@ -429,6 +509,11 @@ pub struct Cells {
 impl Cells {
     fn entries(&self) -> &[(Shared, Cell)] {
         &self.table[self.range.clone()]
+    }
+
+    /// The row's cells in node order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Cell)> {
+        self.entries().iter().map(|(node, cell)| (&**node, cell))
     }
 }
 

@@ -529,8 +529,9 @@ __PACKAGE__->register_method({
     },
 });
 
-# The matrix of GET status; also what the notifications are decided from.
-sub cluster_status {
+# What the matrix of GET status is aggregated from: the facts only this node can
+# gather. The notifications are decided from the same, in one crossing.
+sub status_options {
     my ($cfg, $now) = @_;
     $cfg //= PVE::Multipath::ClusterConfig::read_config();
     my $storage_cfg = PVE::Storage::config();
@@ -541,7 +542,7 @@ sub cluster_status {
     my $all_nodes = [sort keys $members->%*];
     my ($by_lun, $anywhere) = expected_nodes($storage_cfg, $all_nodes);
 
-    return PVE::Multipath::aggregate_status({
+    return {
         config => $cfg,
         used_by => PVE::Storage::MultipathPlugin::consumers($storage_cfg),
         kv => node_broadcasts(),
@@ -551,7 +552,13 @@ sub cluster_status {
         defined($anywhere) ? (expected_nodes => $anywhere) : (),
         now => $now // time(),
         interval => $PVE::Multipath::BROADCAST_INTERVAL,
-    });
+    };
+}
+
+# The matrix of GET status.
+sub cluster_status {
+    my ($cfg, $now) = @_;
+    return PVE::Multipath::aggregate_status(status_options($cfg, $now));
 }
 
 1;

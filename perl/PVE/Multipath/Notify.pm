@@ -3,9 +3,9 @@ package PVE::Multipath::Notify;
 # Multipath notifications through PVE::Notify (the admin's matchers and
 # targets): once per pvestatd pass, on the one node that sends for the
 # cluster, the health matrix is compared with the state the previous pass
-# kept in pmxcfs, and what changed is sent. The decisions are made in
-# PVE::RS::Multipath::Notify; this module moves the matrix, the state and
-# the notifications.
+# kept in pmxcfs, and what changed is sent. The matrix is aggregated and the
+# decisions made in PVE::RS::Multipath::Notify, from the facts the status call
+# gathers; this module moves those facts, the state and the notifications.
 #
 # The state lives in /etc/pve/priv/multipath-notify.json, written under the
 # cluster lock 'domain-multipath-notify', so a node that becomes the sender
@@ -44,13 +44,13 @@ my sub send_notification {
 }
 
 my sub decide {
-    my ($cfg, $matrix, $now) = @_;
+    my ($cfg, $status_options, $now) = @_;
     my $path = PVE::Cluster::base_dir() . "/$STATE_FILE";
     my $state = -e $path ? file_get_contents($path) : undef;
     my $result = PVE::RS::Multipath::Notify::pass({
         defaults => $cfg->{ids}->{defaults},
         state => $state,
-        matrix => $matrix,
+        status => $status_options,
         now => $now,
     });
     return ($result, $path);
@@ -61,8 +61,8 @@ my sub decide {
 # would flood the targets that work. Sent before the state is written, so a
 # sender that dies in between makes a duplicate, never a gap.
 my sub pass_locked {
-    my ($cfg, $matrix, $now) = @_;
-    my ($result, $path) = decide($cfg, $matrix, $now);
+    my ($cfg, $status_options, $now) = @_;
+    my ($result, $path) = decide($cfg, $status_options, $now);
     warn "multipath notifications: $_\n" for $result->{warnings}->@*;
     my $nodename = PVE::INotify::nodename();
     for my $notification ($result->{notifications}->@*) {
@@ -86,11 +86,11 @@ sub pass {
         }
         $now //= time();
         require PVE::API2::Multipath;
-        my $matrix = PVE::API2::Multipath::cluster_status($cfg, $now);
-        my ($preview) = decide($cfg, $matrix, $now);
+        my $status_options = PVE::API2::Multipath::status_options($cfg, $now);
+        my ($preview) = decide($cfg, $status_options, $now);
         return if !$preview->{changed} && !$preview->{notifications}->@*;
-        PVE::Cluster::cfs_lock_domain($LOCK_DOMAIN, $LOCK_TIMEOUT, \&pass_locked, $cfg, $matrix,
-            $now);
+        PVE::Cluster::cfs_lock_domain($LOCK_DOMAIN, $LOCK_TIMEOUT, \&pass_locked, $cfg,
+            $status_options, $now);
         die $@ if $@;
     };
     warn "multipath notifications: $@" if $@;

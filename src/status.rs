@@ -140,23 +140,25 @@ impl LunReport {
 }
 
 /// One report per WWID: maps without a WWID are left out; two maps with
-/// one WWID cannot both exist, if they do the worse one is kept.
+/// one WWID cannot both exist, if they do the worse one is kept (of equally
+/// bad ones the first). Reports in WWID order are sorted for free.
 pub fn reports<'m>(
     maps: impl Iterator<Item = (&'m str, LunReport)>,
 ) -> BTreeMap<String, LunReport> {
-    let mut luns: BTreeMap<String, LunReport> = BTreeMap::new();
-    for (wwid, report) in maps {
-        if wwid.is_empty() {
-            continue;
+    let mut luns: Vec<(&str, LunReport)> = maps.filter(|(wwid, _)| !wwid.is_empty()).collect();
+    luns.sort_by(|a, b| a.0.cmp(b.0));
+    luns.dedup_by(|later, kept| {
+        if later.0 != kept.0 {
+            return false;
         }
-        match luns.get(wwid) {
-            Some(known) if known.state.rank() >= report.state.rank() => {}
-            _ => {
-                luns.insert(wwid.to_owned(), report);
-            }
+        if later.1.state.rank() > kept.1.state.rank() {
+            std::mem::swap(later, kept);
         }
-    }
-    luns
+        true
+    });
+    luns.into_iter()
+        .map(|(wwid, report)| (wwid.to_owned(), report))
+        .collect()
 }
 
 #[cfg(test)]

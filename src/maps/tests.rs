@@ -171,17 +171,17 @@ fn escaped_strings_still_parse() {
 fn high_water_mark_keeps_the_most_paths_seen() {
     let optimal = parse_maps_json(fixture("scsi-01-optimal.json")).unwrap();
     let removed = parse_maps_json(fixture("scsi-04-one-path-removed.json")).unwrap();
-    let state = update_high_water(&BTreeMap::new(), &optimal, None);
+    let state = update_high_water(&BTreeMap::new(), &optimal, &wwid_order(&optimal), None);
     assert_eq!(state.get("35000c50015ea71ac"), Some(&2));
-    let state = update_high_water(&state, &removed, None);
+    let state = update_high_water(&state, &removed, &wwid_order(&removed), None);
     assert_eq!(state.get("35000c50015ea71ac"), Some(&2), "never goes down");
     let mut previous = BTreeMap::new();
     previous.insert("gone".to_string(), 4);
-    let state = update_high_water(&previous, &removed, None);
+    let state = update_high_water(&previous, &removed, &wwid_order(&removed), None);
     assert_eq!(state.get("gone"), Some(&4));
     assert_eq!(state.get("35000c50015ea71ac"), Some(&1));
     let keep = BTreeSet::from(["35000c50015ea71ac".to_string()]);
-    let state = update_high_water(&previous, &removed, Some(&keep));
+    let state = update_high_water(&previous, &removed, &wwid_order(&removed), Some(&keep));
     assert_eq!(state.get("gone"), None, "dropped outside the allow-list");
 }
 
@@ -191,7 +191,8 @@ fn removed_path_is_degraded_against_its_expectation() {
     let mut high_water = BTreeMap::new();
     high_water.insert("35000c50015ea71ac".to_string(), 2);
     let mut maps = removed.clone();
-    apply_expected(&mut maps, &BTreeMap::new(), &high_water);
+    let order = wwid_order(&maps);
+    apply_expected(&mut maps, &order, &BTreeMap::new(), &high_water);
     assert_eq!(maps[0].health, State::Degraded);
     assert_eq!(maps[0].paths_expected, Some(2));
     assert_eq!(maps[0].expected_from, Some(ExpectedFrom::HighWater));
@@ -203,13 +204,15 @@ fn removed_path_is_degraded_against_its_expectation() {
     let mut config = BTreeMap::new();
     config.insert("35000c50015ea71ac".to_string(), 1);
     let mut maps = removed.clone();
-    apply_expected(&mut maps, &config, &high_water);
+    let order = wwid_order(&maps);
+    apply_expected(&mut maps, &order, &config, &high_water);
     assert_eq!(maps[0].health, State::Optimal);
     assert_eq!(maps[0].expected_from, Some(ExpectedFrom::Config));
     // a failed map stays failed
     let mut failed = parse_maps_json(fixture("scsi-06-all-paths-failed.json")).unwrap();
     config.insert("35000c50015ea71ac".to_string(), 4);
-    apply_expected(&mut failed, &config, &high_water);
+    let order = wwid_order(&failed);
+    apply_expected(&mut failed, &order, &config, &high_water);
     assert_eq!(failed[0].health, State::Failed);
     assert_eq!(failed[0].paths_expected, Some(4));
 }
@@ -423,6 +426,56 @@ mod fuzz {
         #[test]
         fn arbitrary_text_never_panics(text in ".{0,400}") {
             let _ = parse_maps_json(&text);
+        }
+
+        #[test]
+        fn marks_and_expectations_walked_in_wwid_order_read_as_searched(
+            previous in proptest::collection::btree_map("w[0-5]", 0u64..6, 0..5),
+            config in proptest::collection::btree_map("w[0-5]", 0u64..6, 0..3),
+            seen in proptest::collection::vec((proptest::option::of("w[0-5]"), 0u64..6), 0..8),
+            keep in proptest::option::of(proptest::collection::btree_set("w[0-5]", 0..5)),
+        ) {
+            let template = parse_maps_json(fixture("scsi-01-optimal.json")).unwrap().remove(0);
+            let maps: Vec<Map> = seen
+                .iter()
+                .map(|(wwid, total)| Map {
+                    wwid: wwid.clone().map(Cow::Owned),
+                    paths_total: *total,
+                    ..template.clone()
+                })
+                .collect();
+            // the reference: each map searched for
+            let mut marks = previous.clone();
+            for map in &maps {
+                if let Some(wwid) = map.wwid.as_deref() {
+                    let mark = marks.entry(wwid.to_string()).or_insert(0);
+                    *mark = (*mark).max(map.paths_total);
+                }
+            }
+            if let Some(keep) = &keep {
+                marks.retain(|wwid, _| keep.contains(wwid));
+            }
+            let expected: Vec<Option<(u64, ExpectedFrom)>> = maps
+                .iter()
+                .map(|map| {
+                    let wwid = map.wwid.as_deref()?;
+                    config
+                        .get(wwid)
+                        .map(|count| (*count, ExpectedFrom::Config))
+                        .or(marks.get(wwid).map(|count| (*count, ExpectedFrom::HighWater)))
+                })
+                .collect();
+
+            let order = wwid_order(&maps);
+            let walked = update_high_water(&previous, &maps, &order, keep.as_ref());
+            prop_assert_eq!(&walked, &marks);
+            let mut judged = maps.clone();
+            apply_expected(&mut judged, &order, &config, &walked);
+            let got: Vec<Option<(u64, ExpectedFrom)>> = judged
+                .iter()
+                .map(|map| map.paths_expected.zip(map.expected_from))
+                .collect();
+            prop_assert_eq!(got, expected);
         }
 
         #[test]

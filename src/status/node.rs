@@ -47,29 +47,33 @@ pub fn node_maps<'a>(
         None => Vec::new(),
     };
     maps::apply_sysfs(&mut maps, &facts.sysfs);
-    let high_water = expect(&mut maps, facts);
+    let order = maps::wwid_order(&maps);
+    let high_water = expect(&mut maps, &order, facts);
     Ok((maps, high_water))
 }
 
 /// The maps as [`node_maps`] judges them, without their path groups: all
 /// a node's report needs.
+/// With the maps in [`maps::wwid_order`], which the report is made in.
 fn report_maps<'a>(
     maps_json: Option<&'a str>,
     facts: &NodeFacts,
-) -> Result<(Vec<Map<'a>>, HighWater), Error> {
+) -> Result<(Vec<Map<'a>>, Vec<usize>, HighWater), Error> {
     let mut maps = match maps_json {
         Some(text) => maps::parse_maps_report(text, &facts.sysfs.transports)?,
         None => Vec::new(),
     };
     maps::apply_sizes(&mut maps, &facts.sysfs.sizes);
-    let high_water = expect(&mut maps, facts);
-    Ok((maps, high_water))
+    let order = maps::wwid_order(&maps);
+    let high_water = expect(&mut maps, &order, facts);
+    Ok((maps, order, high_water))
 }
 
 /// The new high-water mark, and each map judged against its expectation.
-fn expect(maps: &mut [Map], facts: &NodeFacts) -> HighWater {
-    let high_water = maps::update_high_water(&facts.high_water, maps, facts.allow_list.as_ref());
-    maps::apply_expected(maps, &facts.paths_expected, &high_water);
+fn expect(maps: &mut [Map], order: &[usize], facts: &NodeFacts) -> HighWater {
+    let high_water =
+        maps::update_high_water(&facts.high_water, maps, order, facts.allow_list.as_ref());
+    maps::apply_expected(maps, order, &facts.paths_expected, &high_water);
     high_water
 }
 
@@ -116,7 +120,7 @@ pub struct PassInput<'a> {
 /// One pass. Nothing to say (no maps, no error) publishes nothing: the
 /// node's keys are cleared.
 pub fn node_pass(input: &PassInput) -> Result<Pass, Error> {
-    let (maps, high_water) = report_maps(input.maps_json, &input.facts)?;
+    let (maps, order, high_water) = report_maps(input.maps_json, &input.facts)?;
     let apply_error = input.apply_error.filter(|error| !error.is_empty());
     let Encoded {
         values,
@@ -128,7 +132,9 @@ pub fn node_pass(input: &PassInput) -> Result<Pass, Error> {
         }
     } else {
         let luns = reports(
-            maps.iter()
+            order
+                .iter()
+                .map(|&index| &maps[index])
                 .filter_map(|map| Some((map.wwid.as_deref()?, LunReport::from_map(map)))),
         );
         wire::encode(

@@ -474,6 +474,28 @@ mod fuzz {
         }
 
         #[test]
+        fn one_report_per_wwid_the_worse_kept_the_first_of_equals(
+            sent in proptest::collection::vec(("[ab]{0,2}", 0usize..4, 0u64..9), 0..12),
+        ) {
+            let states = [State::Optimal, State::Degraded, State::Missing, State::Failed];
+            let sent: Vec<(String, LunReport)> = sent
+                .into_iter()
+                .map(|(wwid, state, total)| (wwid, report(states[state], total, total)))
+                .collect();
+            let mut kept: BTreeMap<String, LunReport> = BTreeMap::new();
+            for (wwid, report) in sent.iter().filter(|(wwid, _)| !wwid.is_empty()) {
+                match kept.get(wwid) {
+                    Some(known) if known.state.rank() >= report.state.rank() => {}
+                    _ => {
+                        kept.insert(wwid.clone(), report.clone());
+                    }
+                }
+            }
+            let got = reports(sent.iter().map(|(wwid, report)| (wwid.as_str(), report.clone())));
+            prop_assert_eq!(got, kept);
+        }
+
+        #[test]
         fn mutated_golden_values_never_panic(at in 0usize..400, byte in any::<u8>(), cut in 0usize..400) {
             let mut value = fixture("status/pmp1-value.txt").into_bytes();
             let at = at % value.len();

@@ -121,6 +121,17 @@ is_deeply(
     ['unknown', 'unknown'],
     'series form: unrecognised states and junk entries read unknown'
 );
+eval { PVE::RS::Multipath::Status::aggregate_cluster_status(['wA'], {}, {}, ['n1'], { n1 => 1 }) };
+is(
+    "$@",
+    "aggregate_cluster_status: argument 'node_kv': expected a hash reference, got an array reference\n",
+    'series form: node KV values that are no hash are named'
+);
+is_deeply(
+    PVE::RS::Multipath::Status::aggregate_cluster_status(['wA'], {}, {}, undef, { n1 => 1 }),
+    [{ wwid => 'wA', 'cluster-state' => 'unknown', nodes => {} }],
+    'series form: no node KV values, no cells'
+);
 
 # --- v2 semantics over a small cluster ---------------------------------------
 # n1 fine, n2 degraded on wA, n3 stale, n4 offline with an old value, n5 silent

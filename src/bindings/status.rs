@@ -140,16 +140,13 @@ fn name_table(value: &Value) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-fn kv_table(value: Value) -> BTreeMap<String, NodeValue> {
-    match value {
-        Value::Object(map) => map
-            .into_iter()
-            .filter_map(|(node, value)| {
-                Some((node, serde_json::from_value::<KvValue>(value).ok()?.0?))
-            })
-            .collect(),
-        _ => BTreeMap::new(),
-    }
+/// `{ node => $value }` as `get_node_kv` returns it: nodes that published
+/// nothing are left out.
+fn kv_table(kv: Option<BTreeMap<String, KvValue>>) -> BTreeMap<String, NodeValue> {
+    kv.unwrap_or_default()
+        .into_iter()
+        .filter_map(|(node, KvValue(value))| Some((node, value?)))
+        .collect()
 }
 
 /// pvestatd's update loop runs every 10 seconds.
@@ -470,13 +467,14 @@ exports! {
 
     /// `aggregate_cluster_status($allow, $aliases, $used_by, $node_kv,
     /// $online, $expected?) -> [ rows ]`: the series' 6-argument form and
-    /// result (no staleness check: it has no `now`). `$node_kv->{$node}` is the
-    /// series' decoded hash or the raw KV value(s).
+    /// result (no staleness check: it has no `now`). `$node_kv` is `{ node =>
+    /// $value }` (undef for none), each the series' decoded hash or the raw KV
+    /// value(s).
     fn aggregate_cluster_status(
         allow_list: Value,
         aliases: Value,
         used_by: Value,
-        node_kv: Value,
+        node_kv: Option<BTreeMap<String, KvValue>>,
         online: Value,
         expected: Option<Value>,
     ) -> Result<Vec<Row>, Error> {
@@ -554,12 +552,7 @@ pub(super) fn request(options: Options) -> Result<Request, Error> {
         allow_list,
         aliases,
         used_by: name_table(&options.used_by),
-        kv: options
-            .kv
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|(node, KvValue(value))| Some((node, value?)))
-            .collect(),
+        kv: kv_table(options.kv),
         // a cleared key (undef, empty) is no report; a value that is no
         // string reads as an unreadable one
         conflicts: options

@@ -72,7 +72,8 @@ sub stringify {
         $msg .= "\n";
     }
     if (my $errors = $self->{errors}) {
-        $msg .= "$_: $errors->{$_}\n" for sort keys $errors->%*;
+        # in hash order, as the real one: nothing may rely on the order
+        $msg .= "$_: $errors->{$_}\n" for keys $errors->%*;
     }
     if (my $usage = $self->{usage}) {
         $msg .= $usage;

@@ -22,6 +22,7 @@ use PVE::API2::Multipath;
 use PVE::Multipath;
 use PVE::Multipath::ClusterConfig;
 use PVE::Multipath::Config;
+use PVE::RS::Multipath::Status;
 
 my $tmp = tempdir(CLEANUP => 1);
 mkdir("$tmp/state");
@@ -30,20 +31,18 @@ PVE::Multipath::TestEnv::set_members({ map { $_ => { online => 1 } } qw(n1 n2 n3
 file_set_contents(PVE::Multipath::TestEnv::cfs_dir() . "/storage.cfg",
     "multipath: san\n\tnodes n1,n2,n3\n\n");
 
-# The versions the nodes report. Until the broadcast carries them (helper
-# `pipeline`), they are put into the node rows the status matrix returns,
-# where the rows do not have them yet.
-my %reported;
-{
-    no warnings 'redefine';
-    my $aggregate = \&PVE::Multipath::aggregate_status;
-    *PVE::Multipath::aggregate_status = sub {
-        my $status = $aggregate->(@_);
-        for my $node (keys %reported) {
-            $status->{nodes}->{$node}->{'multipath-tools'} //= $reported{$node};
-        }
-        return $status;
-    };
+# The versions the nodes report: each node's broadcast announces its own, as
+# its pvestatd pass publishes it (a node without one publishes nothing).
+my sub report_versions {
+    my (%versions) = @_;
+    for my $node (qw(n1 n2 n3)) {
+        my $version = $versions{$node};
+        my $value =
+            defined($version)
+            ? PVE::RS::Multipath::Status::encode_broadcast([], time(), undef, undef, $version)->[0]
+            : undef;
+        PVE::Multipath::TestEnv::peer_kv($node, 'multipath', $value);
+    }
 }
 
 my sub put {
@@ -73,7 +72,7 @@ my @cases = (
         'no node reports a version: every known release is checked'
     ],
     [
-        { n1 => '0.11.1', n2 => '0.11.1-2', n3 => 'v0.11.1' },
+        { n1 => '0.11.1', n2 => '0.11.1-2', n3 => '0.11.1-1' },
         $tpg, undef, 'a trixie cluster takes a keyword of 0.11.1'
     ],
     [
@@ -120,7 +119,7 @@ my @cases = (
 
 for my $case (@cases) {
     my ($versions, $text, $expect, $name) = $case->@*;
-    %reported = $versions->%*;
+    report_versions($versions->%*);
     my $before = stored();
     my $err = put($text);
     if (defined($expect)) {

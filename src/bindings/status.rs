@@ -493,6 +493,18 @@ exports! {
         Ok(request.aggregate().luns)
     }
 
+    /// `tools_versions({ ... as aggregate_status }) -> { node => version | undef }`:
+    /// the `multipath-tools` of the status matrix's node rows (undef where a
+    /// node reports none), without the matrix.
+    fn tools_versions(options: Options) -> Result<BTreeMap<String, Option<String>>, Error> {
+        let status = request(options)?.aggregate();
+        Ok(status
+            .nodes
+            .iter()
+            .map(|(node, row)| (node.to_string(), row.tools_version.clone()))
+            .collect())
+    }
+
     /// `aggregate_status({ config?, allow_list?, aliases?, used_by, kv, conflicts?, online,
     /// expected_by_lun?, expected_nodes?, paths_expected?, now, interval? })
     /// -> { luns => [ rows ], nodes => { node => { online, stale,

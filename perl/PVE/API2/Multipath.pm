@@ -423,16 +423,8 @@ __PACKAGE__->register_method({
     code => sub {
         my ($param) = @_;
         # { node => version }: the `multipath-tools` of the status matrix's node
-        # rows. Without a matrix (or without versions in it) every known
-        # release is checked, the strictest choice.
-        my $status = eval {
-            my ($class, $info) = __PACKAGE__->find_handler('GET', 'status');
-            $class->handle($info, {});
-        } // {};
-        my $versions = {
-            map { $_ => $status->{nodes}->{$_}->{'multipath-tools'} }
-                keys(($status->{nodes} // {})->%*)
-        };
+        # rows. Without them every known release is checked, the strictest choice.
+        my $versions = eval { PVE::RS::Multipath::Status::tools_versions(status_options()) } // {};
         eval { PVE::Multipath::Config::check_overrides_in_cluster($param->{text}, $versions) };
         raise_param_exc({ text => $@ =~ s/\n$//r }) if $@;
         PVE::Multipath::ClusterConfig::lock_overrides(sub {

@@ -47,14 +47,13 @@ pub fn node_maps<'a>(
         None => Vec::new(),
     };
     maps::apply_sysfs(&mut maps, &facts.sysfs);
-    let order = maps::wwid_order(&maps);
-    let high_water = expect(&mut maps, &order, facts);
+    let (_, high_water) = expect(&mut maps, facts);
     Ok((maps, high_water))
 }
 
 /// The maps as [`node_maps`] judges them, without their path groups: all
-/// a node's report needs.
-/// With the maps in [`maps::wwid_order`], which the report is made in.
+/// a node's report needs; with their [`maps::wwid_order`], which the report
+/// is made in.
 fn report_maps<'a>(
     maps_json: Option<&'a str>,
     facts: &NodeFacts,
@@ -64,17 +63,18 @@ fn report_maps<'a>(
         None => Vec::new(),
     };
     maps::apply_sizes(&mut maps, &facts.sysfs.sizes);
-    let order = maps::wwid_order(&maps);
-    let high_water = expect(&mut maps, &order, facts);
+    let (order, high_water) = expect(&mut maps, facts);
     Ok((maps, order, high_water))
 }
 
-/// The new high-water mark, and each map judged against its expectation.
-fn expect(maps: &mut [Map], order: &[usize], facts: &NodeFacts) -> HighWater {
+/// Each map judged against its expectation; the maps' WWID order (in which
+/// the marks and expectations are read) and the new high-water mark.
+fn expect(maps: &mut [Map], facts: &NodeFacts) -> (Vec<usize>, HighWater) {
+    let order = maps::wwid_order(maps);
     let high_water =
-        maps::update_high_water(&facts.high_water, maps, order, facts.allow_list.as_ref());
-    maps::apply_expected(maps, order, &facts.paths_expected, &high_water);
-    high_water
+        maps::update_high_water(&facts.high_water, maps, &order, facts.allow_list.as_ref());
+    maps::apply_expected(maps, &order, &facts.paths_expected, &high_water);
+    (order, high_water)
 }
 
 /// What the last pass published, as the node keeps it.

@@ -417,8 +417,9 @@ impl StrSv {
         // SAFETY: the caller's promise: the buffer is the SV's, unchanged.
         unsafe {
             let bytes = raw_bytes(self.ptr, self.len);
-            // most strings read are short ASCII names, for which this test
-            // costs a third of from_utf8's
+            // the long texts read (KV values, multipathd's JSON) are ASCII,
+            // and testing that costs ~0.3 instructions a byte less than
+            // validating UTF-8
             if bytes.is_ascii() {
                 return Cow::Borrowed(std::str::from_utf8_unchecked(bytes));
             }

@@ -276,12 +276,7 @@ fn lun_condition(row: &Row, silent: &[&str]) -> Option<Condition> {
     let cluster_state = if cells.len() == all {
         row.cluster_state
     } else {
-        cells
-            .iter()
-            .map(|cell| cell.state)
-            .filter(|state| *state != State::Unknown)
-            .max_by_key(|state| state.rank())
-            .unwrap_or(State::Unknown)
+        State::roll_up(cells.iter().map(|cell| cell.state))
     };
     Some(match cluster_state {
         State::Unknown => return None,

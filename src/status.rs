@@ -64,6 +64,16 @@ impl State {
         }
     }
 
+    /// A LUN's cluster state: the worst of its cells' states that is
+    /// known; unknown when none is.
+    pub fn roll_up(states: impl IntoIterator<Item = State>) -> State {
+        states
+            .into_iter()
+            .filter(|state| *state != State::Unknown)
+            .max_by_key(|state| state.rank())
+            .unwrap_or(State::Unknown)
+    }
+
     /// Severity for the roll-up; unknown never drives it.
     pub fn rank(self) -> i8 {
         match self {

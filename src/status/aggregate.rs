@@ -1064,12 +1064,7 @@ impl Request {
                     cell.transport = None;
                 }
             }
-            let cluster_state = cells
-                .iter()
-                .map(|(_, cell)| cell.state)
-                .filter(|state| *state != State::Unknown)
-                .max_by_key(|state| state.rank())
-                .unwrap_or(State::Unknown);
+            let cluster_state = State::roll_up(cells.iter().map(|(_, cell)| cell.state));
             rows.push(Row {
                 wwid: row.clone(),
                 alias: seek(&mut alias_cursor, wwid).map(|alias| Shared::new(alias)),
